@@ -1,0 +1,40 @@
+"""`Authorization: Token <key>`: an organization API key or a worker token (only digests are stored)."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from crowd.models import ApiKey
+from workers.models import WorkerToken
+from workers.tokens import token_digest
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    keyword = "Token"
+
+    def authenticate_credentials(self, key: str):
+        digest = token_digest(key)
+        api_key = (
+            ApiKey.objects.select_related("created_by", "organization")
+            .filter(digest=digest, revoked_at__isnull=True)
+            .first()
+        )
+        if api_key:
+            return api_key.created_by, api_key
+        token = WorkerToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
+        if token and token.user.is_active:
+            return token.user, token
+        raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    target_class = "crowd.api.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`: an organization API key or a worker token.",
+        }

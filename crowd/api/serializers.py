@@ -1,0 +1,188 @@
+"""API shapes. Serializers check types and ranges; services own the domain rules."""
+
+from typing import Any
+
+from django_countries.serializer_fields import CountryField
+from rest_framework import serializers
+
+from crowd.models import Assignment, Campaign, Item
+from payments.money import from_minor
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    reward = serializers.CharField(required=False, help_text='Decimal string per microtask, e.g. "0.50".')
+    labels = serializers.JSONField(required=False, help_text='["a", "b"] or [{"value": "a", "text": "A"}]')
+    languages = serializers.ListField(child=serializers.CharField(max_length=35), required=False)
+    required_skills = serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=5), required=False)
+    organization = serializers.IntegerField(source="organization_id", required=False)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "instructions",
+            "task_type",
+            "labels",
+            "redundancy",
+            "max_redundancy",
+            "target_confidence",
+            "items_per_task",
+            "reward",
+            "currency",
+            "estimated_seconds",
+            "languages",
+            "required_skills",
+            "lease_seconds",
+            "gold_ratio",
+            "visibility",
+            "priority",
+            "show_prelabels",
+            "status",
+            "created_at",
+            "launched_at",
+            "progress",
+        ]
+        read_only_fields = ["id", "status", "created_at", "launched_at", "progress"]
+        extra_kwargs = {"name": {"required": True}}
+
+    def get_progress(self, campaign: Campaign) -> dict[str, int]:
+        return self.context.get("progress", {})
+
+    def to_representation(self, campaign: Campaign) -> dict[str, Any]:
+        data = super().to_representation(campaign)
+        data["reward"] = from_minor(campaign.reward_minor, campaign.currency)
+        data.update(self.context.get("progress", {}))
+        return data
+
+    def validate_lease_seconds(self, value: int) -> int:
+        if not 30 <= value <= 24 * 3600:
+            raise serializers.ValidationError("Between 30 seconds and 24 hours.")
+        return value
+
+    def validate_items_per_task(self, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise serializers.ValidationError("Between 1 and 100.")
+        return value
+
+    def validate_redundancy(self, value: int) -> int:
+        if not 1 <= value <= 50:
+            raise serializers.ValidationError("Between 1 and 50.")
+        return value
+
+    def validate_max_redundancy(self, value: int) -> int:
+        return self.validate_redundancy(value)
+
+
+class ItemImportSerializer(serializers.Serializer):
+    """Documentation only: the body is a JSON array of these, or a multipart `file`."""
+
+    external_id = serializers.CharField()
+    data = serializers.DictField()
+    language = serializers.CharField(required=False)
+    prelabel = serializers.DictField(required=False)
+    gold = serializers.JSONField(required=False)
+
+
+class ImportReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+class AssignmentItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    data = serializers.DictField()
+    prelabel = serializers.JSONField(required=False)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    reward = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+    instructions = serializers.CharField(source="campaign.instructions")
+    task_type = serializers.CharField(source="campaign.task_type")
+    labels = serializers.JSONField(source="campaign.labels")
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "campaign",
+            "status",
+            "expires_at",
+            "reward",
+            "currency",
+            "instructions",
+            "task_type",
+            "labels",
+            "items",
+        ]
+
+    def get_reward(self, assignment: Assignment) -> str:
+        return from_minor(assignment.reward_minor, assignment.currency)
+
+    def get_items(self, assignment: Assignment) -> list[dict[str, Any]]:
+        show = assignment.campaign.show_prelabels
+        result = []
+        for item in self.context["items"]:
+            entry: dict[str, Any] = {"id": item.id, "data": item.data}
+            if show and item.prelabel is not None:
+                entry["prelabel"] = {"model": item.prelabel_model, "label": item.prelabel, "score": item.prelabel_score}
+            result.append(entry)
+        return result
+
+
+class AnswerInSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    label = serializers.JSONField()
+
+
+class SubmitSerializer(serializers.Serializer):
+    answers = AnswerInSerializer(many=True)
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["skip", "unclear", "offensive"], required=False, allow_blank=True)
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="id")
+    label = serializers.JSONField(source="result_label")
+    answers = serializers.IntegerField(source="answer_count")
+
+    class Meta:
+        model = Item
+        fields = ["item", "external_id", "label", "confidence", "answers", "status", "votes"]
+
+
+class LanguageLevelSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=35)
+    level = serializers.IntegerField(min_value=1, max_value=5)
+
+
+class SkillLevelSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=50)
+    level = serializers.IntegerField(min_value=1, max_value=5)
+
+
+class WorkerEnrollSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$")
+    email = serializers.EmailField(required=False, allow_blank=True)
+    country = CountryField(required=False, allow_blank=True)
+    languages = LanguageLevelSerializer(many=True)
+    skills = SkillLevelSerializer(many=True, required=False)
+    organization = serializers.IntegerField(required=False)
+
+
+class WorkerEnrolledSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    token = serializers.CharField()
+
+
+class DepositSerializer(serializers.Serializer):
+    amount = serializers.CharField()
+    currency = serializers.CharField(max_length=3)
+    reference = serializers.CharField(max_length=200)
+    organization = serializers.IntegerField(required=False)

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from crowd.api import views
+
+urlpatterns = [
+    path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
+    path("campaigns/<int:campaign_id>/", views.CampaignDetailView.as_view(), name="api-campaign"),
+    path("campaigns/<int:campaign_id>/items/", views.CampaignItemsView.as_view(), name="api-campaign-items"),
+    path("campaigns/<int:campaign_id>/launch/", views.CampaignLaunchView.as_view(), name="api-campaign-launch"),
+    path(
+        "campaigns/<int:campaign_id>/aggregate/", views.CampaignAggregateView.as_view(), name="api-campaign-aggregate"
+    ),
+    path("campaigns/<int:campaign_id>/results/", views.CampaignResultsView.as_view(), name="api-campaign-results"),
+    path("campaigns/<int:campaign_id>/export/", views.CampaignExportView.as_view(), name="api-campaign-export"),
+    path("workers/", views.WorkerEnrollView.as_view(), name="api-workers"),
+    path("assignments/next/", views.AssignmentNextView.as_view(), name="api-assignment-next"),
+    path("assignments/<int:assignment_id>/submit/", views.AssignmentSubmitView.as_view(), name="api-assignment-submit"),
+    path(
+        "assignments/<int:assignment_id>/release/", views.AssignmentReleaseView.as_view(), name="api-assignment-release"
+    ),
+    path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
+    path("funds/", views.FundsView.as_view(), name="api-funds"),
+    path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),
+]

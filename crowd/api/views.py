@@ -1,0 +1,353 @@
+"""Thin API views: parse, call a selector or service, shape the response."""
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crowd import selectors
+from crowd.api import serializers as s
+from crowd.exceptions import PermissionDenied, ValidationFailed
+from crowd.exports import FORMATS, export_stream
+from crowd.models import Membership
+from crowd.selectors import Actor
+from crowd.services import campaigns as campaign_services
+from crowd.services.answers import answer_submit
+from crowd.services.imports import items_import, rows_from_upload
+from crowd.services.routing import assignment_claim_next, assignment_release
+from crowd.tasks import campaign_aggregate
+from payments.money import from_minor
+from payments.selectors import earnings_for_worker, funds_for_organization, ledger_entries_for_worker
+from payments.services import funds_deposit
+from workers.models import WorkerToken
+from workers.services import LanguageLevel, SkillLevel, worker_enroll
+
+RESULTS_PAGE = 100
+RESULTS_PAGE_MAX = 1000
+
+
+def _campaign_body(campaign, progress: bool = True) -> dict[str, Any]:
+    context = {"progress": selectors.campaign_progress(campaign=campaign)} if progress else {}
+    return s.CampaignSerializer(campaign, context=context).data
+
+
+def _validated(serializer_class, data: Any, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _campaign_fields(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("organization_id", None)
+    return data
+
+
+class CampaignListView(APIView):
+    @extend_schema(responses=s.CampaignSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        return Response([_campaign_body(c, progress=False) for c in selectors.campaigns_for_actor(actor=actor)])
+
+    @extend_schema(request=s.CampaignSerializer, responses={201: s.CampaignSerializer})
+    def post(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        data = _validated(s.CampaignSerializer, request.data)
+        organization_id = actor.organization_for_write(data.get("organization_id"))
+        campaign = campaign_services.campaign_create(
+            organization_id=organization_id, created_by_id=request.user.id, fields=_campaign_fields(data)
+        )
+        return Response(_campaign_body(campaign), status=status.HTTP_201_CREATED)
+
+
+class CampaignDetailView(APIView):
+    @extend_schema(responses=s.CampaignSerializer)
+    def get(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response(_campaign_body(campaign))
+
+    @extend_schema(request=s.CampaignSerializer, responses=s.CampaignSerializer)
+    def patch(self, request: Request, campaign_id: int) -> Response:
+        actor = Actor.for_request(request)
+        campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id, write=True)
+        if "status" in request.data:
+            raise ValidationFailed("Status changes through launch, not by editing.", fields={"status": "Read-only."})
+        data = _validated(s.CampaignSerializer, request.data, partial=True)
+        if "organization_id" in data:
+            raise ValidationFailed(
+                "A campaign cannot move between organizations.", fields={"organization": "Read-only."}
+            )
+        campaign = campaign_services.campaign_update(campaign_id=campaign.id, fields=data)
+        return Response(_campaign_body(campaign))
+
+
+class CampaignItemsView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"application/json": s.ItemImportSerializer(many=True), "multipart/form-data": OpenApiTypes.OBJECT},
+        responses={201: s.ImportReportSerializer},
+        description="Import items: a JSON array, or a multipart `file` (.csv, .json, .jsonl). All or nothing; "
+        "existing external_ids are skipped.",
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        upload = request.FILES.get("file")
+        if upload is not None:
+            rows = rows_from_upload(upload.file, upload.name, campaign)
+        elif isinstance(request.data, list):
+            rows = request.data
+        else:
+            raise ValidationFailed(
+                "Send a JSON array of items or a multipart `file`.", fields={"file": "Expected an array or a file."}
+            )
+        report = items_import(campaign_id=campaign.id, rows=rows)
+        return Response(report.as_dict(), status=status.HTTP_201_CREATED)
+
+
+class CampaignLaunchView(APIView):
+    @extend_schema(request=None, responses=s.CampaignSerializer)
+    def post(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        campaign = campaign_services.campaign_launch(campaign_id=campaign.id)
+        return Response(_campaign_body(campaign))
+
+
+class CampaignAggregateView(APIView):
+    @extend_schema(request=None, responses={202: OpenApiResponse(description="Aggregation queued.")})
+    def post(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        campaign_aggregate.delay_on_commit(campaign.id)
+        return Response({"status": "queued", "campaign": campaign.id}, status=status.HTTP_202_ACCEPTED)
+
+
+class CampaignResultsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", int, description="The `next` value of the previous page."),
+            OpenApiParameter("limit", int, description=f"Page size (default {RESULTS_PAGE}, max {RESULTS_PAGE_MAX})."),
+        ],
+        responses=s.ResultSerializer(many=True),
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        cursor = _int_param(request, "cursor", 0, 0, None)
+        limit = _int_param(request, "limit", RESULTS_PAGE, 1, RESULTS_PAGE_MAX)
+        page = list(selectors.results_for_campaign(campaign=campaign, after_id=cursor)[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        next_cursor = page[-1].id if more and page else None
+        next_url = None
+        if next_cursor is not None:
+            next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}")
+        return Response(
+            {"results": s.ResultSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
+        )
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"`{name}` must be an integer.", fields={name: "Must be an integer."}) from None
+    if value < low or (high is not None and value > high):
+        raise ValidationFailed(f"`{name}` is out of range.", fields={name: f"From {low} to {high or 'any'}."})
+    return value
+
+
+class CampaignExportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(FORMATS), description="Default csv.")],
+        responses={200: OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, campaign_id: int) -> StreamingHttpResponse:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in FORMATS:
+            raise ValidationFailed(
+                f"Unknown export format '{fmt}'.", fields={"format": f"One of: {', '.join(FORMATS)}."}
+            )
+        content_type, extension = FORMATS[fmt]
+        response = StreamingHttpResponse(
+            export_stream(fmt, selectors.results_iter(campaign=campaign), campaign), content_type=content_type
+        )
+        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-results.{extension}"'
+        return response
+
+    # `format` is our query parameter, not DRF's renderer override.
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        return super().perform_content_negotiation(request, force=True)
+
+
+class WorkerEnrollView(APIView):
+    @extend_schema(request=s.WorkerEnrollSerializer, responses={201: s.WorkerEnrolledSerializer})
+    def post(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        data = _validated(s.WorkerEnrollSerializer, request.data)
+        organization_id = actor.organization_for_write(data.get("organization"))
+        profile, token = worker_enroll(
+            organization_id=organization_id,
+            username=data["username"],
+            email=data.get("email", ""),
+            country=data.get("country", ""),
+            languages=[LanguageLevel(**entry) for entry in data["languages"]],
+            skills=[SkillLevel(**entry) for entry in data.get("skills", [])],
+        )
+        return Response(
+            {"id": profile.user_id, "username": profile.user.username, "token": token}, status=status.HTTP_201_CREATED
+        )
+
+
+def _require_worker(request: Request) -> None:
+    if isinstance(request.auth, WorkerToken):
+        return
+    if request.auth is None and hasattr(request.user, "worker_profile"):
+        return
+    raise PermissionDenied("Only workers can do this; use a worker token.")
+
+
+class AssignmentNextView(APIView):
+    @extend_schema(
+        request={"application/json": {"type": "object", "properties": {"campaign": {"type": "integer"}}}},
+        responses={
+            201: s.AssignmentSerializer,
+            200: s.AssignmentSerializer,
+            204: OpenApiResponse(description="Nothing for this worker; see the Crowdloop-Reason header."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        _require_worker(request)
+        campaign_id = request.data.get("campaign") if isinstance(request.data, dict) else None
+        if campaign_id is not None and (not isinstance(campaign_id, int) or isinstance(campaign_id, bool)):
+            raise ValidationFailed("`campaign` must be a campaign id.", fields={"campaign": "Must be an integer."})
+        result = assignment_claim_next(worker=request.user, campaign_id=campaign_id)
+        if result.assignment is None:
+            code, message = result.reason or ("none", "")
+            response = Response(status=status.HTTP_204_NO_CONTENT)
+            response["Crowdloop-Reason"] = code
+            response["Crowdloop-Reason-Message"] = message
+            return response
+        return Response(
+            _assignment_body(result.assignment),
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+def _assignment_body(assignment) -> dict[str, Any]:
+    items = selectors.assignment_items(assignment=assignment)
+    return s.AssignmentSerializer(assignment, context={"items": items}).data
+
+
+class AssignmentSubmitView(APIView):
+    @extend_schema(request=s.SubmitSerializer, responses={200: s.AssignmentSerializer})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        _require_worker(request)
+        raw = request.data.get("answers") if isinstance(request.data, dict) else None
+        result = answer_submit(worker=request.user, assignment_id=assignment_id, raw_answers=raw)
+        return Response({"id": result.assignment.id, "status": result.assignment.status, "replayed": result.replayed})
+
+
+class AssignmentReleaseView(APIView):
+    @extend_schema(request=s.ReleaseSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        _require_worker(request)
+        data = _validated(s.ReleaseSerializer, request.data if isinstance(request.data, dict) else {})
+        assignment = assignment_release(worker=request.user, assignment_id=assignment_id, reason=data.get("reason", ""))
+        return Response({"id": assignment.id, "status": assignment.status})
+
+
+class MyEarningsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        _require_worker(request)
+        return Response(earnings_body(request.user.id))
+
+
+def earnings_body(worker_id: int) -> dict[str, Any]:
+    """Totals per currency (the first, most used, also flat at the top level) and the latest entries."""
+    totals = earnings_for_worker(worker_id=worker_id)
+    by_currency = {
+        currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
+        for currency, sums in sorted(totals.items())
+    }
+    main = next(iter(by_currency), "USD")
+    summary = by_currency.get(main, {"pending": "0.00", "available": "0.00", "paid": "0.00"})
+    entries = [
+        {
+            "id": entry.id,
+            "kind": entry.kind,
+            "status": entry.status,
+            "amount": from_minor(entry.amount_minor, entry.currency),
+            "currency": entry.currency,
+            "campaign": entry.campaign_id,
+            "campaign_name": entry.campaign.name if entry.campaign else None,
+            "assignment": entry.assignment_id,
+            "reason": entry.reason,
+            "created_at": entry.created_at,
+        }
+        for entry in ledger_entries_for_worker(worker_id=worker_id)[:100]
+    ]
+    return {"currency": main, **summary, "by_currency": by_currency, "entries": entries}
+
+
+class FundsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        if not actor.roles:
+            raise PermissionDenied("Only organization members can see funds.")
+        organization_id = _organization_param(request, actor)
+        funds = funds_for_organization(organization_id=organization_id)
+        return Response(
+            {
+                "organization": organization_id,
+                "funds": {
+                    currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
+                    for currency, sums in funds.items()
+                },
+            }
+        )
+
+
+def _organization_param(request: Request, actor: Actor) -> int:
+    raw = request.query_params.get("organization")
+    if raw is None:
+        if len(actor.roles) == 1:
+            return next(iter(actor.roles))
+        raise ValidationFailed("Name an organization.", fields={"organization": "This field is required."})
+    organization_id = _int_param(request, "organization", 0, 1, None)
+    actor.require_role(organization_id, tuple(Membership.Role))
+    return organization_id
+
+
+class DepositView(APIView):
+    @extend_schema(request=s.DepositSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        data = _validated(s.DepositSerializer, request.data)
+        organization_id = actor.organization_for_write(data.get("organization"))
+        actor.require_role(organization_id, (Membership.Role.OWNER,))
+        entry = funds_deposit(
+            organization_id=organization_id,
+            amount=data["amount"],
+            currency=data["currency"],
+            reference=data["reference"],
+            created_by_id=request.user.id,
+        )
+        return Response(
+            {
+                "id": entry.id,
+                "amount": from_minor(entry.amount_minor, entry.currency),
+                "currency": entry.currency,
+                "reference": entry.reference,
+            },
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,111 @@
+"""Streamed result exports: CSV, JSONL, JSON and Label Studio JSON, one row at a time (memory flat)."""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from crowd.models import Campaign, Item
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "json": ("application/json", "json"),
+    "labelstudio": ("application/json", "json"),
+}
+CSV_COLUMNS = ["item", "external_id", "label", "confidence", "answers", "status", "votes", "language", "data"]
+
+
+def _row(item: Item) -> dict[str, Any]:
+    return {
+        "item": item.id,
+        "external_id": item.external_id,
+        "label": item.result_label,
+        "confidence": item.confidence,
+        "answers": item.answer_count,
+        "status": item.status,
+        "votes": item.votes,
+        "language": item.language,
+        "data": item.data,
+    }
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def export_csv(items: Iterator[Item]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        writer.writerow([_csv_cell(value) for value in _row(item).values()])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def export_jsonl(items: Iterator[Item]) -> Iterator[str]:
+    for item in items:
+        yield json.dumps(_row(item), ensure_ascii=False) + "\n"
+
+
+def _json_array(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + json.dumps(row, ensure_ascii=False)
+    yield "]\n"
+
+
+def export_json(items: Iterator[Item]) -> Iterator[str]:
+    return _json_array(_row(item) for item in items)
+
+
+def _labelstudio_choice(label: Any) -> list[str]:
+    if label is None:
+        return []
+    return [str(v) for v in label] if isinstance(label, list) else [str(label)]
+
+
+def export_labelstudio(items: Iterator[Item], campaign: Campaign) -> Iterator[str]:
+    """Label Studio's JSON task format: data plus one aggregated prediction-like annotation per item."""
+    is_text = campaign.task_type == Campaign.TaskType.FREE_TEXT
+
+    def task(item: Item) -> dict[str, Any]:
+        result = []
+        if item.result_label is not None:
+            value = {"text": [item.result_label]} if is_text else {"choices": _labelstudio_choice(item.result_label)}
+            result.append(
+                {
+                    "from_name": "label",
+                    "to_name": "data",
+                    "type": "textarea" if is_text else "choices",
+                    "value": value,
+                    "score": item.confidence,
+                }
+            )
+        return {
+            "id": item.id,
+            "data": {**item.data, "external_id": item.external_id},
+            "annotations": [{"result": result, "was_cancelled": False}] if result else [],
+            "meta": {"answers": item.answer_count, "votes": item.votes, "status": item.status},
+        }
+
+    return _json_array(task(item) for item in items)
+
+
+def export_stream(fmt: str, items: Iterator[Item], campaign: Campaign) -> Iterator[str]:
+    if fmt == "csv":
+        return export_csv(items)
+    if fmt == "jsonl":
+        return export_jsonl(items)
+    if fmt == "json":
+        return export_json(items)
+    return export_labelstudio(items, campaign)

@@ -1,0 +1,40 @@
+"""Label validation shared by imports (gold, pre-labels) and submissions (answers)."""
+
+from typing import Any
+
+from crowd.models import Campaign
+
+
+class RowError(Exception):
+    """One bad field of one row or answer; collected and reported with its position."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class LabelChecker:
+    """Validates a label against the campaign's task type and label set."""
+
+    def __init__(self, campaign: Campaign):
+        self.task_type = campaign.task_type
+        self.values = set(campaign.label_values())
+
+    def check(self, value: Any, field_name: str) -> Any:
+        if self.task_type == Campaign.TaskType.FREE_TEXT:
+            if not isinstance(value, str) or not value.strip():
+                raise RowError(field_name, "Must be non-empty text.")
+            return value
+        if self.task_type == Campaign.TaskType.MULTI_CHOICE:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise RowError(field_name, "Must be a list of labels.")
+            unknown = [v for v in value if self.values and v not in self.values]
+            if unknown:
+                raise RowError(field_name, f"Unknown label(s): {', '.join(map(repr, unknown))}.")
+            return sorted(set(value))
+        if not isinstance(value, str):
+            raise RowError(field_name, "Must be one label (a string).")
+        if self.values and value not in self.values:
+            raise RowError(field_name, f"Unknown label {value!r}; expected one of {sorted(self.values)}.")
+        return value

@@ -1,0 +1,276 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+class Organization(models.Model):
+    """A tenant. Nothing of one organization is visible to another."""
+
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        COORDINATOR = "coordinator"
+        VIEWER = "viewer"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=12, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.organization_id}:{self.role}"
+
+
+class ApiKey(models.Model):
+    """A partner system's key: acts for its organization with the role it was issued with."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=12, choices=Membership.Role.choices, default=Membership.Role.OWNER)
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"key {self.name or self.pk} of {self.organization_id}"
+
+
+class Campaign(models.Model):
+    class TaskType(models.TextChoices):
+        SINGLE_CHOICE = "single_choice"
+        MULTI_CHOICE = "multi_choice"
+        FREE_TEXT = "free_text"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        PAUSED = "paused"
+        COMPLETED = "completed"
+        ARCHIVED = "archived"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public"
+        PRIVATE = "private"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    task_type = models.CharField(max_length=20, choices=TaskType.choices, default=TaskType.SINGLE_CHOICE)
+    # [{"value": "pos", "text": "Positive"}, ...] (plain strings are normalized to this on input).
+    labels = models.JSONField(default=list, blank=True)
+    redundancy = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
+    max_redundancy = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)])
+    target_confidence = models.FloatField(default=0.9, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    items_per_task = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    reward_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    estimated_seconds = models.PositiveIntegerField(default=60)
+    languages = models.JSONField(default=list, blank=True)  # normalized BCP 47 base tags; empty = any
+    required_skills = models.JSONField(default=dict, blank=True)  # {"slug": min_level}
+    lease_seconds = models.PositiveIntegerField(default=600)
+    gold_ratio = models.FloatField(default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    priority = models.SmallIntegerField(default=0)
+    # Show model pre-labels to workers as a suggestion (review mode); off by default to avoid anchoring.
+    show_prelabels = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(max_redundancy__gte=F("redundancy")), name="campaign_max_redundancy"),
+            models.CheckConstraint(condition=Q(reward_minor__gte=0), name="campaign_reward_nonneg"),
+            models.CheckConstraint(condition=Q(gold_ratio__gte=0, gold_ratio__lte=1), name="campaign_gold_ratio"),
+            models.CheckConstraint(
+                condition=Q(target_confidence__gte=0, target_confidence__lte=1), name="campaign_target_confidence"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-priority"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def label_values(self) -> list[str]:
+        return [label["value"] for label in self.labels]
+
+
+class Item(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        COMPLETE = "complete"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=200)
+    data = models.JSONField(default=dict)
+    language = models.CharField(max_length=35, blank=True)  # normalized BCP 47 tag, e.g. "sw-KE"
+    prelabel_model = models.CharField(max_length=200, blank=True)
+    prelabel = models.JSONField(null=True, blank=True)
+    prelabel_score = models.FloatField(null=True, blank=True)
+    # A known label: gold items are mixed into assignments and score workers; they join no microtask.
+    gold = models.JSONField(null=True, blank=True)
+    redundancy = models.PositiveSmallIntegerField(default=0)  # current answers target
+    answer_count = models.PositiveIntegerField(default=0)
+    result_label = models.JSONField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    votes = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "external_id"], name="item_external_id_unique"),
+        ]
+        indexes = [models.Index(fields=["campaign", "id"], name="item_campaign_gold", condition=Q(gold__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.external_id}"
+
+    @property
+    def is_gold(self) -> bool:
+        return self.gold is not None
+
+
+class MicroTask(models.Model):
+    """1..N items shown together. Slot counters live here so a claim locks exactly one row.
+
+    `is_open` is kept equal to `active_count + done_count < target` (a CHECK makes the database hold
+    us to it) so routing reads a small partial index of open microtasks only.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="microtasks")
+    language = models.CharField(max_length=16, blank=True)  # base language of its items; "" = unspecified
+    items = models.ManyToManyField(Item, through="MicroTaskItem", related_name="microtasks")
+    target = models.PositiveSmallIntegerField()
+    active_count = models.PositiveSmallIntegerField(default=0)
+    done_count = models.PositiveSmallIntegerField(default=0)
+    is_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(active_count__gte=0, done_count__gte=0), name="microtask_counts_nonneg"),
+            models.CheckConstraint(
+                condition=Q(active_count__lte=F("target") - F("done_count")), name="microtask_never_over_assigned"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_open=True, active_count__lt=F("target") - F("done_count"))
+                | Q(is_open=False, active_count__gte=F("target") - F("done_count")),
+                name="microtask_is_open_consistent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "language", "id"], name="microtask_open", condition=Q(is_open=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"microtask {self.pk}"
+
+
+class MicroTaskItem(models.Model):
+    microtask = models.ForeignKey(MicroTask, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["microtask", "item"], name="microtask_item_unique")]
+        indexes = [models.Index(fields=["item"])]
+
+    def __str__(self) -> str:
+        return f"{self.microtask_id}#{self.position}: {self.item_id}"
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUBMITTED = "submitted"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+        RELEASED = "released"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    microtask = models.ForeignKey(MicroTask, on_delete=models.CASCADE, related_name="assignments")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    leased_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.CharField(max_length=20, blank=True)
+    reward_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    seconds_on_task = models.FloatField(null=True, blank=True)
+    # SHA-256 of the canonical submitted answers: the same body again is a no-op, a different one a 409.
+    submission_digest = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["microtask", "worker"], condition=Q(status="active"), name="assignment_one_active_per_worker"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], name="assignment_active_expiry", condition=Q(status="active")),
+            models.Index(fields=["worker", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk}"
+
+
+class AssignmentItem(models.Model):
+    """The items leased in an assignment (microtask items plus gold), one row per (worker, item) ever.
+
+    The unique (worker, item) constraint is the last line of defence for "never the same item twice".
+    """
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    is_gold = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "worker"], name="assignment_item_once_per_worker")]
+        indexes = [models.Index(fields=["assignment", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.assignment_id}#{self.position}: {self.item_id}"
+
+
+class Answer(models.Model):
+    """One worker's label for one item. Immutable once stored."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="answers")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="answers")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="answers")
+    label = models.JSONField()
+    is_gold = models.BooleanField(default=False)
+    seconds_on_task = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "worker"], name="answer_once_per_item_worker"),
+            models.CheckConstraint(condition=Q(seconds_on_task__gte=0), name="answer_seconds_nonneg"),
+        ]
+        indexes = [models.Index(fields=["campaign", "item"])]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk}"

@@ -1,0 +1,102 @@
+"""Reads, always scoped to who is asking, so a permission check cannot be forgotten."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
+from crowd.models import Answer, ApiKey, Assignment, AssignmentItem, Campaign, Item, Membership, MicroTask
+
+WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: a user with organization roles (an API key carries exactly one)."""
+
+    user_id: int | None
+    roles: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_request(cls, request: Any) -> "Actor":
+        if isinstance(request.auth, ApiKey):
+            return cls(request.user.id, {request.auth.organization_id: request.auth.role})
+        if request.auth is not None or not request.user.is_authenticated:
+            return cls(getattr(request.user, "id", None), {})  # worker tokens carry no organization role
+        roles = dict(Membership.objects.filter(user_id=request.user.id).values_list("organization_id", "role"))
+        return cls(request.user.id, roles)
+
+    def require_role(self, organization_id: int, roles: tuple[str, ...]) -> None:
+        role = self.roles.get(organization_id)
+        if role is None:
+            raise NotFound("Not found.")
+        if role not in roles:
+            raise PermissionDenied(f"Your role ({role}) does not allow this.")
+
+    def organization_for_write(self, requested: int | None) -> int:
+        """The organization a new object belongs to: the one named, or the actor's only one."""
+        writable = [org for org, role in self.roles.items() if role in WRITE_ROLES]
+        if requested is not None:
+            self.require_role(requested, WRITE_ROLES)
+            return requested
+        if len(writable) == 1:
+            return writable[0]
+        if not self.roles:
+            raise PermissionDenied("Only organization members can do this.")
+        if not writable:
+            raise PermissionDenied("Your role does not allow this.")
+        raise ValidationFailed(
+            "You belong to several organizations: name one.", fields={"organization": "This field is required."}
+        )
+
+
+def campaigns_for_actor(*, actor: Actor) -> QuerySet[Campaign]:
+    return Campaign.objects.filter(organization_id__in=list(actor.roles)).order_by("-created_at", "-id")
+
+
+def campaign_for_actor(*, actor: Actor, campaign_id: int, write: bool = False) -> Campaign:
+    """The campaign if the actor's organization owns it; NotFound otherwise (no leak of existence)."""
+    campaign = campaigns_for_actor(actor=actor).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound("No such campaign.")
+    if write:
+        actor.require_role(campaign.organization_id, WRITE_ROLES)
+    return campaign
+
+
+def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
+    items = Item.objects.filter(campaign=campaign).aggregate(
+        items=Count("id"),
+        gold_items=Count("id", filter=Q(gold__isnull=False)),
+        complete_items=Count("id", filter=Q(status=Item.Status.COMPLETE, gold__isnull=True)),
+    )
+    return {
+        **items,
+        "microtasks": MicroTask.objects.filter(campaign=campaign).count(),
+        "answers": Answer.objects.filter(campaign=campaign).count(),
+        "active_assignments": Assignment.objects.filter(campaign=campaign, status=Assignment.Status.ACTIVE).count(),
+    }
+
+
+def assignment_items(*, assignment: Assignment) -> list[Item]:
+    """The items of a lease in display order (gold items included, indistinguishable)."""
+    entries = AssignmentItem.objects.filter(assignment=assignment).select_related("item").order_by("position")
+    return [entry.item for entry in entries]
+
+
+def assignment_for_worker(*, worker_id: int, assignment_id: int) -> Assignment:
+    assignment = Assignment.objects.select_related("campaign").filter(pk=assignment_id, worker_id=worker_id).first()
+    if assignment is None:
+        raise NotFound("No such assignment.")
+    return assignment
+
+
+def results_for_campaign(*, campaign: Campaign, after_id: int = 0) -> QuerySet[Item]:
+    """Non-gold items in id order from `after_id` (cursor pagination by primary key)."""
+    return Item.objects.filter(campaign=campaign, gold__isnull=True, id__gt=after_id).order_by("id")
+
+
+def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item]:
+    yield from results_for_campaign(campaign=campaign).iterator(chunk_size=chunk_size)

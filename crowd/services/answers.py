@@ -1,0 +1,150 @@
+"""Submitting answers: validated, stored once, reward credited as pending in the same transaction."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
+from crowd.labels import LabelChecker, RowError
+from crowd.models import Answer, Assignment, AssignmentItem, Campaign, Item, MicroTask
+from crowd.services.slots import slot_update
+from crowd.tasks import campaign_aggregate_soon
+from payments.services import ledger_credit_reward
+from workers.models import User
+
+FINISHED = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED, Assignment.Status.REJECTED)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    assignment: Assignment
+    replayed: bool
+
+
+def _digest(answers: dict[int, Any]) -> str:
+    canonical = json.dumps(sorted(answers.items()), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _parse(raw_answers: Any) -> dict[int, Any]:
+    if not isinstance(raw_answers, list) or not raw_answers:
+        raise ValidationFailed("`answers` must be a non-empty list.", fields={"answers": "Must be a non-empty list."})
+    answers: dict[int, Any] = {}
+    for index, entry in enumerate(raw_answers):
+        if not isinstance(entry, dict) or "item" not in entry or "label" not in entry:
+            raise ValidationFailed(
+                f"Answer {index} needs 'item' and 'label'.", fields={"answers": {str(index): "Needs item and label."}}
+            )
+        item = entry["item"]
+        if not isinstance(item, int) or isinstance(item, bool):
+            raise ValidationFailed(
+                f"Answer {index}: 'item' must be an id.", fields={"answers": {str(index): "Bad item."}}
+            )
+        if item in answers:
+            raise ValidationFailed(
+                f"Item {item} is answered twice.", fields={"answers": {str(index): "Duplicate item."}}
+            )
+        answers[item] = entry["label"]
+    return answers
+
+
+def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> SubmitResult:
+    """Store one answer per item of an active lease, mark it submitted and credit the reward as pending.
+
+    Locks the assignment row, then its microtask. Idempotent: the same body again returns the stored
+    submission; a different body raises Conflict; an expired or released lease raises LeaseExpired/InvalidState.
+    """
+    answers = _parse(raw_answers)
+    digest = _digest(answers)
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("campaign")
+            .filter(pk=assignment_id, worker=worker)
+            .first()
+        )
+        if assignment is None:
+            raise NotFound("No such assignment.")
+        if assignment.status in FINISHED:
+            if assignment.submission_digest == digest:
+                return SubmitResult(assignment, replayed=True)
+            raise Conflict("This assignment was already submitted with different answers.", code="already_submitted")
+        if assignment.status == Assignment.Status.EXPIRED or (
+            assignment.status == Assignment.Status.ACTIVE and assignment.expires_at <= now
+        ):
+            raise LeaseExpired("The lease on this assignment has expired; ask for a new task.")
+        if assignment.status != Assignment.Status.ACTIVE:
+            raise InvalidState(f"This assignment was {assignment.status} and cannot be submitted.")
+        entries = {
+            row["item_id"]: row["is_gold"]
+            for row in AssignmentItem.objects.filter(assignment=assignment).values("item_id", "is_gold")
+        }
+        labels = _validate(assignment.campaign, entries, answers)
+        seconds = max((now - assignment.leased_at).total_seconds(), 0.0)
+        Answer.objects.bulk_create(
+            Answer(
+                assignment=assignment,
+                item_id=item_id,
+                worker=worker,
+                campaign_id=assignment.campaign_id,
+                label=label,
+                is_gold=entries[item_id],
+                seconds_on_task=seconds / len(labels),
+            )
+            for item_id, label in labels.items()
+        )
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.submitted_at = now
+        assignment.seconds_on_task = seconds
+        assignment.submission_digest = digest
+        assignment.save(update_fields=["status", "submitted_at", "seconds_on_task", "submission_digest"])
+        MicroTask.objects.filter(pk=assignment.microtask_id).update(**slot_update(active_delta=-1, done_delta=1))
+        # Gold answers score the worker; they do not count toward an item's redundancy.
+        Item.objects.filter(id__in=[i for i, gold in entries.items() if not gold]).update(
+            answer_count=F("answer_count") + 1
+        )
+        ledger_credit_reward(
+            assignment_id=assignment.id,
+            worker_id=worker.id,
+            campaign_id=assignment.campaign_id,
+            amount_minor=assignment.reward_minor,
+            currency=assignment.currency,
+        )
+        campaign_aggregate_soon(campaign_id=assignment.campaign_id)
+    return SubmitResult(assignment, replayed=False)
+
+
+def _validate(campaign: Campaign, entries: dict[int, bool], answers: dict[int, Any]) -> dict[int, Any]:
+    """Every item of the lease answered exactly once, each label valid for the campaign."""
+    unknown = sorted(set(answers) - set(entries))
+    if unknown:
+        raise ValidationFailed(
+            f"Item {unknown[0]} is not part of this assignment.",
+            fields={"answers": {str(item): "Not in this assignment." for item in unknown}},
+            code="unknown_item",
+        )
+    missing = sorted(set(entries) - set(answers))
+    if missing:
+        raise ValidationFailed(
+            f"Every item needs an answer; missing {len(missing)}.",
+            fields={"answers": {str(item): "Missing." for item in missing}},
+            code="missing_answers",
+        )
+    checker = LabelChecker(campaign)
+    labels: dict[int, Any] = {}
+    errors: dict[str, str] = {}
+    for item_id, label in answers.items():
+        try:
+            labels[item_id] = checker.check(label, "label")
+        except RowError as exc:
+            errors[str(item_id)] = exc.message
+    if errors:
+        first = next(iter(errors.items()))
+        raise ValidationFailed(f"Item {first[0]}: {first[1]}", fields={"answers": errors}, code="invalid_label")
+    return labels

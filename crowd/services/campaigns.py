@@ -1,0 +1,205 @@
+"""Campaign writes: create, edit, launch (split into microtasks)."""
+
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crowd.exceptions import InvalidState, ValidationFailed
+from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
+from crowd.services.slots import open_after
+from payments.money import MoneyError, currency_validate, to_minor
+from workers.languages import InvalidLanguage, language_base
+
+# Fields a coordinator may still change once workers are labeling.
+EDITABLE_WHILE_ACTIVE = frozenset(
+    {"name", "instructions", "reward", "redundancy", "max_redundancy", "priority", "target_confidence"}
+)
+
+
+def labels_normalize(labels: Any) -> list[dict[str, str]]:
+    """Accept ["a", "b"] or [{"value": "a", "text": "A"}]; return the object form, values unique."""
+    if not isinstance(labels, list):
+        raise ValidationFailed("Labels must be a list.", fields={"labels": "Must be a list."})
+    result: list[dict[str, str]] = []
+    for index, label in enumerate(labels):
+        if isinstance(label, str):
+            value, text = label, label
+        elif isinstance(label, dict) and isinstance(label.get("value"), str):
+            value, text = label["value"], str(label.get("text") or label["value"])
+        else:
+            raise ValidationFailed(
+                f"Label {index} must be a string or {{'value', 'text'}}.",
+                fields={"labels": f"Item {index}: must be a string or an object with 'value'."},
+            )
+        if not value.strip():
+            raise ValidationFailed("Label values cannot be empty.", fields={"labels": f"Item {index} is empty."})
+        result.append({"value": value, "text": text})
+    values = [label["value"] for label in result]
+    if len(set(values)) != len(values):
+        raise ValidationFailed("Label values must be unique.", fields={"labels": "Duplicate values."})
+    return result
+
+
+def _languages_normalize(languages: Any) -> list[str]:
+    if not isinstance(languages, list):
+        raise ValidationFailed("Languages must be a list.", fields={"languages": "Must be a list of tags."})
+    try:
+        return sorted({language_base(str(tag)) for tag in languages})
+    except InvalidLanguage as exc:
+        raise ValidationFailed(str(exc), fields={"languages": str(exc)}) from exc
+
+
+def _skills_normalize(skills: Any) -> dict[str, int]:
+    if not isinstance(skills, dict) or not all(
+        isinstance(slug, str) and isinstance(level, int) and 1 <= level <= 5 for slug, level in skills.items()
+    ):
+        raise ValidationFailed(
+            "Required skills must map a skill slug to a level from 1 to 5.",
+            fields={"required_skills": 'Expected {"slug": level} with levels 1-5.'},
+        )
+    return skills
+
+
+def _apply_fields(campaign: Campaign, fields: dict[str, Any]) -> None:
+    """Copy validated input onto the model, normalizing labels, languages, money."""
+    data = dict(fields)
+    if "labels" in data:
+        data["labels"] = labels_normalize(data["labels"])
+    if "languages" in data:
+        data["languages"] = _languages_normalize(data["languages"])
+    if "required_skills" in data:
+        data["required_skills"] = _skills_normalize(data["required_skills"])
+    try:
+        if "currency" in data:
+            data["currency"] = currency_validate(data["currency"])
+        if "reward" in data:
+            reward = data.pop("reward")
+            data["reward_minor"] = to_minor(reward, data.get("currency", campaign.currency))
+    except MoneyError as exc:
+        raise ValidationFailed(str(exc), fields={"reward": str(exc)}) from exc
+    for name, value in data.items():
+        setattr(campaign, name, value)
+    _check_consistency(campaign)
+
+
+def _check_consistency(campaign: Campaign) -> None:
+    # Labels are checked at launch, not here, so a draft can be built up step by step.
+    if campaign.max_redundancy < campaign.redundancy:
+        raise ValidationFailed(
+            "Invalid campaign settings.", fields={"max_redundancy": "Must be at least the redundancy."}
+        )
+
+
+def campaign_create(*, organization_id: int, created_by_id: int | None, fields: dict[str, Any]) -> Campaign:
+    """Create a draft campaign from validated fields (reward as a decimal string)."""
+    campaign = Campaign(organization_id=organization_id, created_by_id=created_by_id, status=Campaign.Status.DRAFT)
+    fields = {k: v for k, v in fields.items() if k != "status"}
+    _apply_fields(campaign, fields)
+    campaign.save()
+    return campaign
+
+
+def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
+    """Edit a campaign: any field while draft; only EDITABLE_WHILE_ACTIVE once launched. Locks the campaign."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if "status" in fields:
+            raise ValidationFailed(
+                "Status changes through launch, pause and resume, not by editing.",
+                fields={"status": "Read-only here."},
+            )
+        if campaign.status != Campaign.Status.DRAFT:
+            locked = sorted(set(fields) - EDITABLE_WHILE_ACTIVE)
+            if locked:
+                raise InvalidState(
+                    f"These fields cannot change after launch: {', '.join(locked)}.",
+                    fields={name: "Cannot change after launch." for name in locked},
+                )
+            if "currency" in fields:
+                raise InvalidState("The currency cannot change after launch.")
+            if "redundancy" in fields and fields["redundancy"] < campaign.redundancy:
+                raise InvalidState("Redundancy can only rise after launch.", fields={"redundancy": "Cannot decrease."})
+        old_redundancy = campaign.redundancy
+        _apply_fields(campaign, fields)
+        campaign.save()
+        if campaign.status != Campaign.Status.DRAFT and campaign.redundancy > old_redundancy:
+            _raise_open_targets(campaign, campaign.redundancy - old_redundancy)
+    return campaign
+
+
+def _raise_open_targets(campaign: Campaign, extra: int) -> None:
+    """A higher redundancy applies at once to every microtask that is still collecting answers."""
+    MicroTask.objects.filter(campaign=campaign, done_count__lt=F("target")).update(
+        target=F("target") + extra, is_open=open_after(target_delta=extra)
+    )
+    Item.objects.filter(campaign=campaign, status=Item.Status.OPEN, gold__isnull=True).update(
+        redundancy=F("redundancy") + extra
+    )
+
+
+def _launch_problems(campaign: Campaign) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if campaign.task_type != Campaign.TaskType.FREE_TEXT and len(campaign.labels) < 2:
+        problems["labels"] = "A choice campaign needs at least two labels."
+    if campaign.reward_minor <= 0:
+        problems["reward"] = "Every microtask must pay something."
+    return problems
+
+
+def campaign_launch(*, campaign_id: int) -> Campaign:
+    """draft -> active: split non-gold items into microtasks of `items_per_task`, grouped by language.
+
+    Locks the campaign row; raises InvalidState if not a draft, ValidationFailed if nothing to label.
+    """
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise InvalidState(f"Only a draft campaign can be launched; this one is {campaign.status}.")
+        problems = _launch_problems(campaign)
+        if problems:
+            raise ValidationFailed("The campaign is not ready to launch.", fields=problems)
+        if not Item.objects.filter(campaign=campaign, gold__isnull=True).exists():
+            raise ValidationFailed(
+                "The campaign has no items to label: import items before launching.",
+                fields={"items": "No items."},
+                code="no_items",
+            )
+        microtask_split(campaign=campaign)
+        campaign.status = Campaign.Status.ACTIVE
+        campaign.launched_at = timezone.now()
+        campaign.save(update_fields=["status", "launched_at"])
+    return campaign
+
+
+def microtask_split(*, campaign: Campaign, batch_size: int = 5000) -> int:
+    """Pack every open, unpacked, non-gold item into microtasks by base language. Caller holds the campaign lock."""
+    packed = MicroTaskItem.objects.filter(microtask__campaign=campaign).values("item_id")
+    items = (
+        Item.objects.filter(campaign=campaign, gold__isnull=True, status=Item.Status.OPEN)
+        .exclude(id__in=packed)
+        .order_by("id")
+        .values_list("id", "language")
+    )
+    groups: dict[str, list[int]] = defaultdict(list)
+    for item_id, language in items.iterator(chunk_size=batch_size):
+        groups[language_base(language) if language else ""].append(item_id)
+    Item.objects.filter(campaign=campaign, gold__isnull=True, redundancy=0).update(redundancy=campaign.redundancy)
+    created = 0
+    size = campaign.items_per_task
+    for language, ids in groups.items():
+        chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        for start in range(0, len(chunks), batch_size):
+            batch = chunks[start : start + batch_size]
+            microtasks = MicroTask.objects.bulk_create(
+                MicroTask(campaign=campaign, language=language, target=campaign.redundancy) for _ in batch
+            )
+            MicroTaskItem.objects.bulk_create(
+                MicroTaskItem(microtask=microtask, item_id=item_id, position=position)
+                for microtask, chunk in zip(microtasks, batch, strict=True)
+                for position, item_id in enumerate(chunk)
+            )
+            created += len(batch)
+    return created

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from crowd import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("work/", views.work_home, name="work-home"),
+    path("work/next/", views.work_next, name="work-next"),
+    path("work/assignments/<int:assignment_id>/", views.work_assignment, name="work-assignment"),
+    path("work/assignments/<int:assignment_id>/release/", views.work_release, name="work-release"),
+]

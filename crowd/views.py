@@ -1,0 +1,147 @@
+"""Worker pages: server-rendered, tiny, usable with JavaScript off. They call the same services as the API."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crowd import selectors
+from crowd.exceptions import DomainError, LeaseExpired
+from crowd.models import Assignment, Campaign
+from crowd.services.answers import answer_submit
+from crowd.services.routing import assignment_claim_next, assignment_release
+from payments.money import from_minor
+from payments.selectors import earnings_for_worker
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("work-home")
+    return render(request, "crowd/home.html")
+
+
+@login_required
+def work_home(request: HttpRequest) -> HttpResponse:
+    held = (
+        Assignment.objects.select_related("campaign")
+        .filter(worker=request.user, status=Assignment.Status.ACTIVE)
+        .order_by("leased_at")
+        .first()
+    )
+    campaigns = Campaign.objects.filter(status=Campaign.Status.ACTIVE).order_by("-priority", "name")
+    earnings = {
+        currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
+        for currency, sums in earnings_for_worker(worker_id=request.user.id).items()
+    }
+    return render(
+        request,
+        "crowd/work_home.html",
+        {
+            "held": held,
+            "campaigns": [
+                {"campaign": c, "reward": from_minor(c.reward_minor, c.currency)}
+                for c in campaigns
+                if c.visibility == Campaign.Visibility.PUBLIC
+                or c.organization_id == getattr(getattr(request.user, "worker_profile", None), "enrolled_by_id", None)
+            ],
+            "earnings": earnings,
+            "reason": request.GET.get("reason", ""),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def work_next(request: HttpRequest) -> HttpResponse:
+    campaign_id = request.POST.get("campaign") or request.GET.get("campaign")
+    try:
+        result = assignment_claim_next(worker=request.user, campaign_id=int(campaign_id) if campaign_id else None)
+    except (DomainError, ValueError):
+        messages.error(request, _("That campaign is not available."))
+        return redirect("work-home")
+    if result.assignment is None:
+        code, message = result.reason or ("none", "")
+        return render(request, "crowd/work_none.html", {"reason": code, "message": _(message)}, status=200)
+    return redirect("work-assignment", assignment_id=result.assignment.id)
+
+
+def _assignment_context(
+    assignment: Assignment, errors: dict[str, str] | None = None, posted: dict | None = None
+) -> dict[str, Any]:
+    items = selectors.assignment_items(assignment=assignment)
+    return {
+        "assignment": assignment,
+        "campaign": assignment.campaign,
+        "items": items,
+        "reward": from_minor(assignment.reward_minor, assignment.currency),
+        "errors": errors or {},
+        "posted": posted or {},
+        "multi": assignment.campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
+        "free_text": assignment.campaign.task_type == Campaign.TaskType.FREE_TEXT,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = selectors.assignment_for_worker(worker_id=request.user.id, assignment_id=assignment_id)
+    if request.method == "GET":
+        if assignment.status != Assignment.Status.ACTIVE:
+            return redirect("work-home")
+        return render(request, "crowd/work_assignment.html", _assignment_context(assignment))
+    context = _assignment_context(assignment)
+    multi, free_text = context["multi"], context["free_text"]
+    answers = []
+    posted: dict[str, Any] = {}
+    for item in context["items"]:
+        key = f"item-{item.id}"
+        if multi:
+            value: Any = request.POST.getlist(key)
+        else:
+            value = request.POST.get(key, "")
+        posted[str(item.id)] = value
+        answers.append({"item": item.id, "label": value})
+    missing = {str(a["item"]): _("Please answer this one.") for a in answers if not a["label"] and not multi}
+    if free_text:
+        missing = {str(a["item"]): _("Please type an answer.") for a in answers if not str(a["label"]).strip()}
+    if missing:
+        return render(
+            request, "crowd/work_assignment.html", _assignment_context(assignment, missing, posted), status=400
+        )
+    try:
+        answer_submit(worker=request.user, assignment_id=assignment.id, raw_answers=answers)
+    except LeaseExpired:
+        messages.error(request, _("Time ran out on that task, so it went to someone else. Here is a new one."))
+        return redirect("work-home")
+    except DomainError as exc:
+        field_errors = exc.fields.get("answers", {}) if isinstance(exc.fields.get("answers"), dict) else {}
+        messages.error(request, exc.message)
+        return render(
+            request,
+            "crowd/work_assignment.html",
+            _assignment_context(assignment, field_errors, posted),
+            status=exc.status if exc.status < 500 else 400,
+        )
+    messages.success(
+        request,
+        _("Saved. You earned %(amount)s %(currency)s.")
+        % {"amount": context["reward"], "currency": assignment.currency},
+    )
+    if request.POST.get("then") == "stop":
+        return redirect("work-home")
+    return redirect(reverse("work-next") + f"?campaign={assignment.campaign_id}")
+
+
+@login_required
+@require_POST
+def work_release(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    try:
+        assignment_release(worker=request.user, assignment_id=assignment_id, reason=request.POST.get("reason", "skip"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("work-home")

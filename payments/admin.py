@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from payments.models import LedgerEntry
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Append-only: entries can be added (a compensating entry) but never edited or deleted."""
+
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "amount_minor",
+        "currency",
+        "worker",
+        "organization",
+        "campaign",
+        "created_at",
+    ]
+    list_filter = ["kind", "status", "currency"]
+    raw_id_fields = ["worker", "organization", "campaign", "assignment", "created_by"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

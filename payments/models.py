@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class LedgerEntry(models.Model):
+    """An append-only money movement. Never edited or deleted: a correction is a new entry.
+
+    Exactly one account owns the entry: a worker (their earnings) or an organization (its funds).
+    A status change (pending -> available -> paid) is recorded as a pair of entries moving the amount.
+    """
+
+    class Kind(models.TextChoices):
+        REWARD = "reward"
+        BONUS = "bonus"
+        FAIR_PAY_TOPUP = "fair_pay_topup"
+        ADJUSTMENT = "adjustment"
+        PAYOUT = "payout"
+        DEPOSIT = "deposit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        AVAILABLE = "available"
+        PAID = "paid"
+
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    organization = models.ForeignKey(
+        "crowd.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    # Integer minor units (cents, or whole yen for JPY); signed so compensating entries are negative.
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    campaign = models.ForeignKey(
+        "crowd.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    assignment = models.ForeignKey(
+        "crowd.Assignment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    reference = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(worker__isnull=False) & Q(organization__isnull=True))
+                | (Q(worker__isnull=True) & Q(organization__isnull=False)),
+                name="ledger_one_account",
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="ledger_currency_iso"),
+            # One reward credit per assignment: a retried or concurrent submit can never pay twice.
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=Q(kind="reward", amount_minor__gt=0),
+                name="ledger_one_reward_per_assignment",
+            ),
+        ]
+        indexes = [models.Index(fields=["worker", "currency", "status"]), models.Index(fields=["organization"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_minor} {self.currency} ({self.status})"

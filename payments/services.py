@@ -1,0 +1,63 @@
+"""Writes to the ledger. Every entry is a new row; nothing is edited or deleted."""
+
+from django.db import IntegrityError, transaction
+
+from config.errors import Conflict, ValidationFailed
+from payments.models import LedgerEntry
+from payments.money import MoneyError, currency_validate, to_minor
+
+
+def ledger_credit_reward(
+    *, assignment_id: int, worker_id: int, campaign_id: int, amount_minor: int, currency: str
+) -> LedgerEntry:
+    """Credit an assignment's reward as pending. Runs inside the caller's transaction (the submit).
+
+    Idempotent: the partial unique constraint allows one reward per assignment; a retry returns it.
+    """
+    existing = LedgerEntry.objects.filter(assignment_id=assignment_id, kind=LedgerEntry.Kind.REWARD).first()
+    if existing:
+        return existing
+    return LedgerEntry.objects.create(
+        worker_id=worker_id,
+        kind=LedgerEntry.Kind.REWARD,
+        status=LedgerEntry.Status.PENDING,
+        amount_minor=amount_minor,
+        currency=currency,
+        campaign_id=campaign_id,
+        assignment_id=assignment_id,
+    )
+
+
+def funds_deposit(
+    *, organization_id: int, amount: str, currency: str, reference: str, created_by_id: int | None
+) -> LedgerEntry:
+    """Record funds an organization sent. Idempotent on (organization, reference): a retry returns the entry."""
+    try:
+        code = currency_validate(currency)
+        minor = to_minor(amount, code)
+    except MoneyError as exc:
+        raise ValidationFailed(str(exc), fields={"amount": str(exc)}) from exc
+    if minor <= 0:
+        raise ValidationFailed("A deposit must be positive.", fields={"amount": "Must be greater than zero."})
+    if not reference.strip():
+        raise ValidationFailed("A deposit needs a reference.", fields={"reference": "This field is required."})
+    key = f"deposit:{organization_id}:{reference.strip()}"
+    try:
+        with transaction.atomic():
+            return LedgerEntry.objects.create(
+                organization_id=organization_id,
+                kind=LedgerEntry.Kind.DEPOSIT,
+                status=LedgerEntry.Status.AVAILABLE,
+                amount_minor=minor,
+                currency=code,
+                reference=reference.strip(),
+                idempotency_key=key,
+                created_by_id=created_by_id,
+            )
+    except IntegrityError:
+        entry = LedgerEntry.objects.get(idempotency_key=key)
+        if entry.amount_minor != minor or entry.currency != code:
+            raise Conflict(
+                f"Reference '{reference}' was already recorded with a different amount.", code="duplicate"
+            ) from None
+        return entry

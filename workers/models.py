@@ -1,0 +1,78 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django_countries.fields import CountryField
+
+LEVEL_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class User(AbstractUser):
+    """Everyone who signs in: workers, coordinators, owners. Roles live in memberships and profiles."""
+
+    preferred_language = models.CharField(max_length=35, blank=True)
+
+
+class WorkerProfile(models.Model):
+    class PayoutMethod(models.TextChoices):
+        MOBILE_MONEY = "mobile_money", "Mobile money"
+        BANK = "bank", "Bank transfer"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="worker_profile")
+    country = CountryField(blank=True)
+    # The organization that enrolled this worker through the API (private campaigns reach only these).
+    enrolled_by = models.ForeignKey(
+        "crowd.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="enrolled_workers"
+    )
+    payout_method = models.CharField(max_length=20, choices=PayoutMethod.choices, blank=True)
+    payout_details = models.JSONField(default=dict, blank=True)
+    payout_currency = models.CharField(max_length=3, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    # Estimated quality (gold accuracy, later Dawid-Skene); null until there is evidence.
+    quality = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.user.username}"
+
+
+class WorkerLanguage(models.Model):
+    profile = models.ForeignKey(WorkerProfile, on_delete=models.CASCADE, related_name="languages")
+    # Base language subtag after BCP 47 normalization ("swa" and "sw-KE" are both stored as "sw").
+    code = models.CharField(max_length=16)
+    level = models.PositiveSmallIntegerField(validators=LEVEL_VALIDATORS)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "code"], name="worker_language_unique"),
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=5), name="worker_language_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}:{self.level}"
+
+
+class WorkerSkill(models.Model):
+    profile = models.ForeignKey(WorkerProfile, on_delete=models.CASCADE, related_name="skills")
+    slug = models.SlugField(max_length=50)
+    level = models.PositiveSmallIntegerField(validators=LEVEL_VALIDATORS)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "slug"], name="worker_skill_unique"),
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=5), name="worker_skill_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug}:{self.level}"
+
+
+class WorkerToken(models.Model):
+    """An API token for a worker (enrolled by a partner system); only the digest is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="worker_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.user_id}"

@@ -1,0 +1,101 @@
+"""Writes for workers: enrollment, profiles, tokens."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import Conflict, ValidationFailed
+from workers.languages import InvalidLanguage, language_base
+from workers.models import User, WorkerLanguage, WorkerProfile, WorkerSkill, WorkerToken
+from workers.tokens import token_digest, token_new
+
+
+@dataclass(frozen=True)
+class LanguageLevel:
+    code: str
+    level: int
+
+
+@dataclass(frozen=True)
+class SkillLevel:
+    slug: str
+    level: int
+
+
+def _normalized_languages(languages: list[LanguageLevel]) -> dict[str, int]:
+    result: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for index, entry in enumerate(languages):
+        try:
+            code = language_base(entry.code)
+        except InvalidLanguage as exc:
+            errors[str(index)] = str(exc)
+            continue
+        # Two tags of one base language ("sw", "sw-KE") keep the higher level.
+        result[code] = max(result.get(code, 0), entry.level)
+    if errors:
+        raise ValidationFailed("Invalid language tag.", fields={"languages": errors})
+    return result
+
+
+def _write_qualifications(profile: WorkerProfile, codes: dict[str, int], skills: list[SkillLevel]) -> None:
+    WorkerLanguage.objects.bulk_create(
+        WorkerLanguage(profile=profile, code=code, level=level) for code, level in codes.items()
+    )
+    WorkerSkill.objects.bulk_create(
+        WorkerSkill(profile=profile, slug=skill.slug, level=skill.level) for skill in skills
+    )
+
+
+def worker_profile_set_qualifications(
+    *, profile: WorkerProfile, languages: list[LanguageLevel], skills: list[SkillLevel]
+) -> None:
+    """Replace a worker's languages and skills. Locks the profile row."""
+    codes = _normalized_languages(languages)
+    with transaction.atomic():
+        WorkerProfile.objects.select_for_update().get(pk=profile.pk)
+        WorkerLanguage.objects.filter(profile=profile).delete()
+        WorkerSkill.objects.filter(profile=profile).delete()
+        _write_qualifications(profile, codes, skills)
+
+
+def worker_profile_ensure(*, user: User) -> WorkerProfile:
+    """The user's worker profile, created empty on first use (self sign-up)."""
+    profile, _ = WorkerProfile.objects.get_or_create(user=user)
+    return profile
+
+
+def worker_token_create(*, user: User) -> str:
+    """Issue a new API token for a worker; the plain key is returned once and never stored."""
+    key = token_new("clw")
+    WorkerToken.objects.create(user=user, digest=token_digest(key))
+    return key
+
+
+def worker_enroll(
+    *,
+    organization_id: int,
+    username: str,
+    email: str = "",
+    country: str = "",
+    languages: list[LanguageLevel],
+    skills: list[SkillLevel],
+) -> tuple[WorkerProfile, str]:
+    """Create a worker enrolled by an organization, with a token. Raises Conflict if the username is taken."""
+    codes = _normalized_languages(languages)  # validate before writing anything
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email)
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            profile = WorkerProfile.objects.create(
+                user=user, country=country, enrolled_by_id=organization_id, consent_at=timezone.now()
+            )
+            _write_qualifications(profile, codes, skills)
+            key = worker_token_create(user=user)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"The username '{username}' is already taken.", fields={"username": "Already taken."}, code="duplicate"
+        ) from exc
+    return profile, key
