@@ -15,7 +15,6 @@ class CampaignSerializer(serializers.ModelSerializer):
     languages = serializers.ListField(child=serializers.CharField(max_length=35), required=False)
     required_skills = serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=5), required=False)
     organization = serializers.IntegerField(source="organization_id", required=False)
-    progress = serializers.SerializerMethodField()
 
     class Meta:
         model = Campaign
@@ -43,17 +42,14 @@ class CampaignSerializer(serializers.ModelSerializer):
             "status",
             "created_at",
             "launched_at",
-            "progress",
         ]
-        read_only_fields = ["id", "status", "created_at", "launched_at", "progress"]
+        read_only_fields = ["id", "status", "created_at", "launched_at"]
         extra_kwargs = {"name": {"required": True}}
-
-    def get_progress(self, campaign: Campaign) -> dict[str, int]:
-        return self.context.get("progress", {})
 
     def to_representation(self, campaign: Campaign) -> dict[str, Any]:
         data = super().to_representation(campaign)
         data["reward"] = from_minor(campaign.reward_minor, campaign.currency)
+        # Read-only progress counts (items, microtasks, answers, complete_items, ...) sit at the top level.
         data.update(self.context.get("progress", {}))
         return data
 

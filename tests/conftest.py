@@ -1,0 +1,43 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from crowd.services.organizations import api_key_create, organization_ensure
+from tests import factories
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def org_key(db) -> tuple:
+    """(organization, owner, key) for an organization that talks to the API with its key."""
+    organization, owner = organization_ensure(name="Health NGO", owner_email="owner@ngo.example")
+    key = api_key_create(organization_id=organization.id, created_by_id=owner.id)
+    return organization, owner, key
+
+
+@pytest.fixture
+def org_api(org_key) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {org_key[2]}")
+    return client
+
+
+@pytest.fixture
+def make_worker(db):
+    """Enroll a worker and return (user, APIClient authenticated with their token)."""
+
+    def make(username: str = "", languages=(("en", 5),), skills=(), organization=None):
+        user, key = factories.worker(username=username, languages=languages, skills=skills, organization=organization)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return user, client
+
+    return make
