@@ -54,7 +54,7 @@ def worker_profile_set_qualifications(
     """Replace a worker's languages and skills. Locks the profile row."""
     codes = _normalized_languages(languages)
     with transaction.atomic():
-        WorkerProfile.objects.select_for_update().get(pk=profile.pk)
+        WorkerProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
         WorkerLanguage.objects.filter(profile=profile).delete()
         WorkerSkill.objects.filter(profile=profile).delete()
         _write_qualifications(profile, codes, skills)

@@ -29,7 +29,7 @@ def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
     """
     started = time.perf_counter()
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         rows = list(
             Answer.objects.filter(campaign=campaign, is_gold=False).order_by("item_id").values_list("item_id", "label")
         )

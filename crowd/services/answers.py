@@ -64,7 +64,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
     now = timezone.now()
     with transaction.atomic():
         assignment = (
-            Assignment.objects.select_for_update(of=("self",))
+            Assignment.objects.select_for_update(of=("self",), no_key=True)
             .select_related("campaign")
             .filter(pk=assignment_id, worker=worker)
             .first()

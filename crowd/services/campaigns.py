@@ -105,7 +105,7 @@ def campaign_create(*, organization_id: int, created_by_id: int | None, fields: 
 def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
     """Edit a campaign: any field while draft; only EDITABLE_WHILE_ACTIVE once launched. Locks the campaign."""
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if "status" in fields:
             raise ValidationFailed(
                 "Status changes through launch, pause and resume, not by editing.",
@@ -155,7 +155,7 @@ def campaign_launch(*, campaign_id: int) -> Campaign:
     Locks the campaign row; raises InvalidState if not a draft, ValidationFailed if nothing to label.
     """
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status != Campaign.Status.DRAFT:
             raise InvalidState(f"Only a draft campaign can be launched; this one is {campaign.status}.")
         problems = _launch_problems(campaign)

@@ -161,7 +161,7 @@ def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
     """
     report = ImportReport()
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED):
             raise InvalidState(f"Items cannot be added to a {campaign.status} campaign.")
         checker = LabelChecker(campaign)

@@ -22,6 +22,7 @@ from workers.models import User, WorkerProfile
 EARLY_GOLD_ASSIGNMENTS = 10  # a worker's first microtasks in a campaign carry more gold
 EARLY_GOLD_RATIO = 0.4
 RELEASE_REASONS = ("", "skip", "unclear", "offensive")
+CLAIM_WAIT_ROUNDS = 5
 
 
 class NoWork:
@@ -140,15 +141,30 @@ def _unseen(worker: User):
     return ~Exists(MicroTaskItem.objects.filter(microtask_id=OuterRef("pk")).filter(Exists(seen)))
 
 
+def _lock_candidate(worker: User, eligibility: Eligibility) -> MicroTask | None:
+    """Lock the first open, unseen microtask. SKIP LOCKED first, so workers never queue behind each other;
+    when every candidate is momentarily locked (the tail of a small campaign) wait for one instead of
+    answering "nothing", and re-check, because the one we waited for may have closed meanwhile.
+    """
+    candidates = (
+        MicroTask.objects.filter(_eligible_filter(eligibility), is_open=True)
+        .filter(_unseen(worker))
+        .order_by("-campaign__priority", "id")
+    )
+    microtask = candidates.select_for_update(skip_locked=True, of=("self",), no_key=True).first()
+    for _ in range(CLAIM_WAIT_ROUNDS):
+        if microtask is not None:
+            return microtask
+        waiting = candidates.select_for_update(of=("self",), no_key=True).first()
+        if waiting is None:
+            return None
+        microtask = candidates.filter(pk=waiting.pk).first()  # still open after the holder committed?
+    return microtask
+
+
 def _claim(worker: User, eligibility: Eligibility, campaigns: dict[int, Campaign], now: datetime) -> Assignment | None:
     with transaction.atomic():
-        microtask = (
-            MicroTask.objects.filter(_eligible_filter(eligibility), is_open=True)
-            .filter(_unseen(worker))
-            .order_by("-campaign__priority", "id")
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
+        microtask = _lock_candidate(worker, eligibility)
         if microtask is None:
             return None
         MicroTask.objects.filter(pk=microtask.pk).update(**slot_update(active_delta=1))
@@ -213,7 +229,7 @@ def assignment_release(*, worker: User, assignment_id: int, reason: str = "") ->
             "Unknown release reason.", fields={"reason": f"One of: {', '.join(r for r in RELEASE_REASONS if r)}."}
         )
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, worker=worker).first()
+        assignment = Assignment.objects.select_for_update(no_key=True).filter(pk=assignment_id, worker=worker).first()
         if assignment is None:
             raise NotFound("No such assignment.")
         if assignment.status == Assignment.Status.RELEASED:
@@ -237,7 +253,7 @@ def assignment_expire_due(*, now: datetime | None = None, limit: int = 2000) -> 
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            Assignment.objects.select_for_update(skip_locked=True)
+            Assignment.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(status=Assignment.Status.ACTIVE, expires_at__lte=now)
             .order_by("expires_at")
             .values_list("id", "microtask_id")[:limit]

@@ -1,0 +1,86 @@
+"""Concurrency claims are proven on PostgreSQL with real threads (row locks, SKIP LOCKED, constraints)."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Count
+
+from crowd.models import Answer, Assignment, AssignmentItem, Item, MicroTask
+from crowd.services.answers import answer_submit
+from crowd.services.routing import assignment_claim_next
+from tests import factories
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and SKIP LOCKED need PostgreSQL"),
+]
+
+
+def _run_threads(target, count: int) -> list[BaseException]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def wrapped(index: int) -> None:
+        try:
+            barrier.wait()
+            target(index)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_assignment_claim_next_twenty_workers_at_once_never_over_assign():
+    campaign = factories.campaign(launch=True, items=6, redundancy=3, items_per_task=1)
+    workers = [factories.worker()[0] for _ in range(20)]
+
+    def claim(index: int) -> None:
+        assignment_claim_next(worker=workers[index])
+
+    assert _run_threads(claim, 20) == []
+    active = Assignment.objects.filter(campaign=campaign, status=Assignment.Status.ACTIVE)
+    # 6 items x redundancy 3 = 18 slots for 20 workers: exactly 18 leases, two workers get nothing.
+    assert active.count() == 18
+    per_microtask = Counter(active.values_list("microtask_id", flat=True))
+    assert set(per_microtask.values()) == {3}
+    for microtask in MicroTask.objects.filter(campaign=campaign):
+        assert microtask.active_count == per_microtask[microtask.id]
+        assert microtask.is_open is False
+    assert not AssignmentItem.objects.values("item", "worker").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+
+def test_assignment_claim_and_submit_loop_under_contention_never_duplicates():
+    campaign = factories.campaign(launch=True, items=12, redundancy=3, items_per_task=2)
+    workers = [factories.worker()[0] for _ in range(20)]
+
+    def work(index: int) -> None:
+        worker = workers[index]
+        for _ in range(20):
+            result = assignment_claim_next(worker=worker, campaign_id=campaign.id)
+            if result.assignment is None:
+                return
+            items = AssignmentItem.objects.filter(assignment=result.assignment).values_list("item_id", flat=True)
+            answer_submit(
+                worker=worker,
+                assignment_id=result.assignment.id,
+                raw_answers=[{"item": item_id, "label": "pos"} for item_id in items],
+            )
+
+    assert _run_threads(work, 20) == []
+    # Every item got exactly its redundancy in answers, never more, never twice from one worker.
+    answers = Counter(Answer.objects.filter(campaign=campaign).values_list("item_id", flat=True))
+    assert set(answers.values()) == {3}
+    assert len(answers) == 12
+    assert not Answer.objects.values("item", "worker").annotate(n=Count("id")).filter(n__gt=1).exists()
+    for microtask in MicroTask.objects.filter(campaign=campaign):
+        assert (microtask.active_count, microtask.done_count, microtask.is_open) == (0, 3, False)
+    assert set(Item.objects.filter(campaign=campaign).values_list("answer_count", flat=True)) == {3}
