@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crowd import selectors
 from crowd.exceptions import DomainError, LeaseExpired
-from crowd.models import Assignment, Campaign
+from crowd.models import Assignment, Campaign, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
 from payments.selectors import earnings_for_worker
+from workers.models import WorkerProfile
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -27,6 +28,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def work_home(request: HttpRequest) -> HttpResponse:
+    profile = WorkerProfile.objects.filter(user=request.user).first()
+    has_languages = profile is not None and profile.languages.exists()
+    if not has_languages and not Membership.objects.filter(user=request.user).exists():
+        # A new worker first says which languages they know; that decides every task they see.
+        return redirect("worker-profile")
     held = (
         Assignment.objects.select_related("campaign")
         .filter(worker=request.user, status=Assignment.Status.ACTIVE)
@@ -47,10 +53,10 @@ def work_home(request: HttpRequest) -> HttpResponse:
                 {"campaign": c, "reward": from_minor(c.reward_minor, c.currency)}
                 for c in campaigns
                 if c.visibility == Campaign.Visibility.PUBLIC
-                or c.organization_id == getattr(getattr(request.user, "worker_profile", None), "enrolled_by_id", None)
+                or (profile is not None and c.organization_id == profile.enrolled_by_id)
             ],
             "earnings": earnings,
-            "reason": request.GET.get("reason", ""),
+            "needs_profile": not has_languages,
         },
     )
 

@@ -49,12 +49,16 @@ def _write_qualifications(profile: WorkerProfile, codes: dict[str, int], skills:
 
 
 def worker_profile_set_qualifications(
-    *, profile: WorkerProfile, languages: list[LanguageLevel], skills: list[SkillLevel]
+    *, profile: WorkerProfile, languages: list[LanguageLevel], skills: list[SkillLevel], country: str | None = None
 ) -> None:
-    """Replace a worker's languages and skills. Locks the profile row."""
+    """Replace a worker's languages and skills (and country when given). Locks the profile row."""
     codes = _normalized_languages(languages)
+    if not codes:
+        raise ValidationFailed("Name at least one language.", fields={"languages": "At least one language."})
     with transaction.atomic():
         WorkerProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
+        if country is not None:
+            WorkerProfile.objects.filter(pk=profile.pk).update(country=country)
         WorkerLanguage.objects.filter(profile=profile).delete()
         WorkerSkill.objects.filter(profile=profile).delete()
         _write_qualifications(profile, codes, skills)

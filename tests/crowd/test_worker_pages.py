@@ -1,0 +1,150 @@
+"""The worker's pages: sign up, profile, available work, lease, submit, release — with plain HTML forms."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from crowd.models import Answer, Assignment
+from crowd.services.routing import assignment_claim_next
+from payments.models import LedgerEntry
+from tests import factories
+from workers.models import User, WorkerLanguage
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def worker_client(client):
+    user, _ = factories.worker(languages=(("sw", 5), ("en", 4)))
+    client.force_login(user)
+    return user, client
+
+
+def test_signup_leads_to_profile_then_work(client):
+    response = client.post(
+        reverse("account_signup"),
+        {"username": "wanjiru", "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/work/profile/"
+    assert client.get("/work/").url == "/work/profile/"  # no languages yet
+    response = client.post(
+        "/work/profile/",
+        {"country": "KE", "language_1": "swa", "language_level_1": "5", "language_2": "en-GB", "language_level_2": "3"},
+    )
+    assert response.status_code == 302
+    user = User.objects.get(username="wanjiru")
+    assert dict(WorkerLanguage.objects.filter(profile__user=user).values_list("code", "level")) == {"sw": 5, "en": 3}
+    assert client.get("/work/").status_code == 200
+
+
+def test_profile_rejects_unknown_language_and_keeps_old_ones(worker_client):
+    user, client = worker_client
+    response = client.post("/work/profile/", {"language_1": "zz-notreal", "language_level_1": "3"})
+    assert response.status_code == 400
+    assert "Not a language code" in response.content.decode()
+    assert set(WorkerLanguage.objects.filter(profile__user=user).values_list("code", flat=True)) == {"sw", "en"}
+
+
+def test_work_home_lists_campaigns_with_pay(worker_client):
+    _, client = worker_client
+    campaign = factories.campaign(launch=True, items=2, reward="0.25", name="Clinic SMS")
+    page = client.get("/work/").content.decode()
+    assert "Clinic SMS" in page and "0.25 USD" in page
+    assert f'value="{campaign.id}"' in page
+
+
+def test_work_next_leases_and_shows_form(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=3, items_per_task=2)
+    response = client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    assert response.url == f"/work/assignments/{assignment.id}/"
+    page = client.get(response.url).content.decode()
+    assert page.count('type="radio"') == 4  # two items, two labels each
+    assert "<script" not in page
+
+
+def test_work_assignment_submit_stores_answers_and_goes_to_next(worker_client, django_capture_on_commit_callbacks):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=2, items_per_task=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "neg", "then": "next"})
+    assert response.status_code == 302 and response.url.startswith("/work/next/")
+    assert Answer.objects.get(worker=user).label == "neg"
+    assert LedgerEntry.objects.get(worker=user).status == LedgerEntry.Status.PENDING
+    follow = client.get(response.url)
+    assert follow.status_code == 302  # the second item, leased at once
+    assert Assignment.objects.filter(worker=user).count() == 2
+
+
+def test_work_assignment_without_answer_shows_message_and_stores_nothing(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    response = client.post(f"/work/assignments/{assignment.id}/", {"then": "next"})
+    assert response.status_code == 400
+    assert "Please answer this one." in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+def test_work_assignment_unknown_label_is_refused(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "maybe"})
+    assert response.status_code == 400
+    assert "Unknown label" in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+def test_work_assignment_of_someone_else_is_404(worker_client):
+    _, client = worker_client
+    other, _ = factories.worker()
+    campaign = factories.campaign(launch=True, items=1)
+    theirs = assignment_claim_next(worker=other, campaign_id=campaign.id).assignment
+    assert client.get(f"/work/assignments/{theirs.id}/").status_code == 404
+    assert client.post(f"/work/assignments/{theirs.id}/", {}).status_code == 404
+
+
+def test_work_assignment_expired_lease_says_so(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1, lease_seconds=60)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    with time_machine.travel(assignment.expires_at + dt.timedelta(seconds=1), tick=False):
+        response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "pos"}, follow=True)
+    assert "Time ran out" in response.content.decode()
+    assert not Answer.objects.exists()
+
+
+def test_work_next_with_nothing_explains_why(worker_client):
+    _, client = worker_client
+    factories.campaign(launch=True, items=1, languages=["fr"])
+    response = client.post("/work/next/")
+    assert response.status_code == 200
+    assert 'data-reason="no_language_match"' in response.content.decode()
+
+
+def test_work_release_frees_the_slot(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    client.post(f"/work/assignments/{assignment.id}/release/", {"reason": "skip"})
+    assignment.refresh_from_db()
+    assert assignment.status == Assignment.Status.RELEASED
+    assert assignment.microtask.active_count == 0
+
+
+def test_work_pages_require_sign_in(client):
+    assert client.get("/work/").url.startswith("/accounts/login/")
+    assert client.post("/work/next/").url.startswith("/accounts/login/")
