@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from crowd.eligibility import worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.models import Answer, ApiKey, Assignment, AssignmentItem, Campaign, Item, Membership, MicroTask
+from workers.models import WorkerProfile
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
 
@@ -100,3 +102,10 @@ def results_for_campaign(*, campaign: Campaign, after_id: int = 0) -> QuerySet[I
 
 def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item]:
     yield from results_for_campaign(campaign=campaign).iterator(chunk_size=chunk_size)
+
+
+def campaigns_available_for_worker(*, profile: WorkerProfile | None) -> list[Campaign]:
+    """Active campaigns this worker is eligible for (visibility, skills, languages), by priority."""
+    campaigns = list(Campaign.objects.filter(status=Campaign.Status.ACTIVE).order_by("-priority", "name"))
+    eligible = worker_eligibility(profile=profile, campaigns=campaigns).languages_by_campaign
+    return [campaign for campaign in campaigns if campaign.id in eligible]

@@ -39,7 +39,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         .order_by("leased_at")
         .first()
     )
-    campaigns = Campaign.objects.filter(status=Campaign.Status.ACTIVE).order_by("-priority", "name")
+    campaigns = selectors.campaigns_available_for_worker(profile=profile)
     earnings = {
         currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
         for currency, sums in earnings_for_worker(worker_id=request.user.id).items()
@@ -49,12 +49,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         "crowd/work_home.html",
         {
             "held": held,
-            "campaigns": [
-                {"campaign": c, "reward": from_minor(c.reward_minor, c.currency)}
-                for c in campaigns
-                if c.visibility == Campaign.Visibility.PUBLIC
-                or (profile is not None and c.organization_id == profile.enrolled_by_id)
-            ],
+            "campaigns": [{"campaign": c, "reward": from_minor(c.reward_minor, c.currency)} for c in campaigns],
             "earnings": earnings,
             "needs_profile": not has_languages,
         },
