@@ -1,13 +1,15 @@
-"""Who may work on what: visibility, skills and languages, over a handful of active campaigns.
+"""Who may work on what: visibility, blocks, skills, languages, sensitive content and quality.
 
-No queries of its own beyond the prefetched profile relations; the claim turns the result into one
-SQL filter over open microtasks.
+Pure over a handful of active campaigns and one worker's context (loaded by `worker_context`); the
+claim turns the result into index probes over open microtasks. When nothing fits, the reason given
+is the one of the campaign that came closest, so the worker hears the most useful sentence.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from crowd.models import Campaign
-from workers.models import WorkerProfile
+from crowd.models import Campaign, CampaignWorker
+
+UNSPECIFIED = ""  # microtasks whose items carry no language: the campaign's languages apply
 
 
 class NoWork:
@@ -15,45 +17,100 @@ class NoWork:
 
     NO_PROFILE = ("no_profile", "Add your languages to your profile to get tasks.")
     NO_CAMPAIGNS = ("no_campaigns", "No campaigns are running right now.")
-    CAMPAIGN_NOT_ACTIVE = ("campaign_not_active", "This campaign is not running right now.")
+    CAMPAIGN_NOT_ACTIVE = ("campaign_paused", "This campaign is paused or finished right now.")
+    BLOCKED = ("blocked", "A coordinator has paused your access to this work.")
     NO_SKILLS = ("missing_skills", "No running campaign matches your skills.")
     NO_LANGUAGE = ("no_language_match", "No tasks in your languages right now.")
+    SENSITIVE_OPT_IN = ("sensitive_opt_in_required", "This work has sensitive content; opt in on your profile first.")
+    SENSITIVE_CAP = (
+        "sensitive_daily_cap",
+        "You reached today's limit for sensitive content. Take care; see you tomorrow.",
+    )
+    LOW_QUALITY = ("low_quality", "Your recent answers did not match the checks closely enough for this campaign.")
     ALL_LEASED = ("all_leased", "Every open task is being worked on; try again in a few minutes.")
     ALL_DONE = ("done_everything", "You have done every task you can. Thank you!")
 
 
+# Checked in this order; a campaign that fails a later check came closer to fitting.
+STAGES = (
+    NoWork.NO_CAMPAIGNS,
+    NoWork.BLOCKED,
+    NoWork.NO_SKILLS,
+    NoWork.NO_LANGUAGE,
+    NoWork.SENSITIVE_OPT_IN,
+    NoWork.SENSITIVE_CAP,
+    NoWork.LOW_QUALITY,
+)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    has_profile: bool
+    enrolled_by_id: int | None = None
+    languages: dict[str, int] = field(default_factory=dict)  # base tag -> level 1..5
+    skills: dict[str, int] = field(default_factory=dict)
+    sensitive_opt_in: bool = False
+    sensitive_today: int = 0  # leases in sensitive campaigns since midnight UTC
+    blocked_campaigns: frozenset[int] = frozenset()
+    blocked_organizations: frozenset[int] = frozenset()
+    stats: dict[int, CampaignWorker] = field(default_factory=dict)  # campaign id -> stats
+
+
 @dataclass(frozen=True)
 class Eligibility:
-    """For each campaign the worker may work on, the microtask languages that fit them."""
+    """For each campaign the worker may work on, the microtask languages to try, best first."""
 
-    languages_by_campaign: dict[int, set[str]]
+    languages_by_campaign: dict[int, list[str]]
     reason: tuple[str, str] | None
 
 
-def worker_eligibility(*, profile: WorkerProfile | None, campaigns: list[Campaign]) -> Eligibility:
-    """Pure filtering over a handful of active campaigns: visibility, skills, languages."""
-    if profile is None:
-        return Eligibility({}, NoWork.NO_PROFILE)
-    worker_languages = {language.code for language in profile.languages.all()}
-    if not worker_languages:
-        return Eligibility({}, NoWork.NO_PROFILE)
-    skills = {skill.slug: skill.level for skill in profile.skills.all()}
-    visible = [
-        c
-        for c in campaigns
-        if c.visibility == Campaign.Visibility.PUBLIC or c.organization_id == profile.enrolled_by_id
+def _failed_stage(campaign: Campaign, worker: WorkerContext) -> int | None:
+    if campaign.visibility != Campaign.Visibility.PUBLIC and campaign.organization_id != worker.enrolled_by_id:
+        return 0
+    if campaign.id in worker.blocked_campaigns or campaign.organization_id in worker.blocked_organizations:
+        return 1
+    if any(worker.skills.get(slug, 0) < level for slug, level in campaign.required_skills.items()):
+        return 2
+    if not _languages_for(campaign, worker):
+        return 3
+    if campaign.sensitive and not worker.sensitive_opt_in:
+        return 4
+    if campaign.sensitive and worker.sensitive_today >= campaign.sensitive_daily_cap:
+        return 5
+    stats = worker.stats.get(campaign.id)
+    if (
+        campaign.min_quality is not None
+        and stats is not None
+        and stats.quality is not None
+        and stats.gold_answers >= campaign.min_quality_answers
+        and stats.quality < campaign.min_quality
+    ):
+        return 6
+    return None
+
+
+def _languages_for(campaign: Campaign, worker: WorkerContext) -> list[str]:
+    """The worker's languages that this campaign accepts at its minimum level, strongest first."""
+    fitting = [
+        code
+        for code, level in worker.languages.items()
+        if level >= campaign.min_language_level and (not campaign.languages or code in campaign.languages)
     ]
-    if not visible:
-        return Eligibility({}, NoWork.NO_CAMPAIGNS)
-    skilled = [c for c in visible if all(skills.get(slug, 0) >= level for slug, level in c.required_skills.items())]
-    if not skilled:
-        return Eligibility({}, NoWork.NO_SKILLS)
-    result: dict[int, set[str]] = {}
-    for campaign in skilled:
-        wanted = set(campaign.languages) & worker_languages if campaign.languages else worker_languages
-        if wanted:
-            # Items without a language of their own fall back to the campaign's languages.
-            result[campaign.id] = wanted | {""}
-    if not result:
-        return Eligibility({}, NoWork.NO_LANGUAGE)
-    return Eligibility(result, None)
+    fitting.sort(key=lambda code: (-worker.languages[code], code))
+    return [*fitting, UNSPECIFIED] if fitting else []
+
+
+def worker_eligibility(*, worker: WorkerContext, campaigns: list[Campaign]) -> Eligibility:
+    if not worker.has_profile or not worker.languages:
+        return Eligibility({}, NoWork.NO_PROFILE)
+    result: dict[int, list[str]] = {}
+    furthest = -1
+    for campaign in campaigns:
+        stage = _failed_stage(campaign, worker)
+        if stage is None:
+            result[campaign.id] = _languages_for(campaign, worker)
+        else:
+            furthest = max(furthest, stage)
+    if result:
+        return Eligibility(result, None)
+    return Eligibility({}, STAGES[max(furthest, 0)])

@@ -1,5 +1,6 @@
 """Label validation shared by imports (gold, pre-labels) and submissions (answers)."""
 
+import json
 from typing import Any
 
 from crowd.models import Campaign
@@ -38,3 +39,12 @@ class LabelChecker:
         if self.values and value not in self.values:
             raise RowError(field_name, f"Unknown label {value!r}; expected one of {sorted(self.values)}.")
         return value
+
+
+def label_key(label: Any, task_type: str) -> str:
+    """Canonical class key. Free text: trimmed, case-folded, inner whitespace collapsed."""
+    if task_type == Campaign.TaskType.FREE_TEXT and isinstance(label, str):
+        return " ".join(label.split()).casefold()
+    if isinstance(label, list):
+        return json.dumps(sorted(label))
+    return label if isinstance(label, str) else json.dumps(label, sort_keys=True)

@@ -63,6 +63,11 @@ class Campaign(models.Model):
         PUBLIC = "public"
         PRIVATE = "private"
 
+    class Order(models.TextChoices):
+        # Depth-first finishes items before starting new ones, so results arrive early.
+        DEPTH_FIRST = "depth_first"
+        BREADTH_FIRST = "breadth_first"
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=200)
     instructions = models.TextField(blank=True)
@@ -84,6 +89,15 @@ class Campaign(models.Model):
     priority = models.SmallIntegerField(default=0)
     # Show model pre-labels to workers as a suggestion (review mode); off by default to avoid anchoring.
     show_prelabels = models.BooleanField(default=False)
+    # Routing rules (see crowd/eligibility.py).
+    order = models.CharField(max_length=14, choices=Order.choices, default=Order.DEPTH_FIRST)
+    min_language_level = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    min_quality = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    min_quality_answers = models.PositiveSmallIntegerField(default=5)  # scored gold answers before quality counts
+    sensitive = models.BooleanField(default=False)  # only for workers who opted in, capped per day
+    sensitive_daily_cap = models.PositiveIntegerField(default=50)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -159,6 +173,8 @@ class MicroTask(models.Model):
     active_count = models.PositiveSmallIntegerField(default=0)
     done_count = models.PositiveSmallIntegerField(default=0)
     is_open = models.BooleanField(default=True)
+    # Copied from the campaign when packed, so the breadth-first index holds only those campaigns' rows.
+    breadth_first = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,7 +190,16 @@ class MicroTask(models.Model):
             ),
         ]
         indexes = [
+            # The claim reads only these: its cost does not grow with the campaign (notes/routing-sql.md).
             models.Index(fields=["campaign", "language", "id"], name="microtask_open", condition=Q(is_open=True)),
+            models.Index(
+                F("campaign"),
+                F("language"),
+                F("active_count") + F("done_count"),
+                F("id"),
+                name="microtask_open_breadth",
+                condition=Q(is_open=True, breadth_first=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,6 +240,9 @@ class Assignment(models.Model):
     reward_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     seconds_on_task = models.FloatField(null=True, blank=True)
+    # Active time from the worker page's heartbeats: gaps over two minutes count as idle, not work.
+    active_seconds = models.FloatField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
     # SHA-256 of the canonical submitted answers: the same body again is a no-op, a different one a 409.
     submission_digest = models.CharField(max_length=64, blank=True)
 
@@ -274,3 +302,51 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"answer {self.pk}"
+
+
+class CampaignWorker(models.Model):
+    """Per (campaign, worker) routing state: how many leases, gold scored, estimated quality."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="worker_stats")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_stats")
+    assignments = models.PositiveIntegerField(default=0)
+    gold_answers = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+    # Gold accuracy now; Dawid-Skene's estimate once aggregation has run. Null until there is evidence.
+    quality = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "worker"], name="campaign_worker_unique"),
+            models.CheckConstraint(condition=Q(gold_correct__lte=F("gold_answers")), name="campaign_worker_gold"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} in {self.campaign_id}"
+
+
+class WorkerBlock(models.Model):
+    """A coordinator keeps a worker away from one campaign, or from the whole organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="worker_blocks")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="blocks")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "worker"], condition=Q(campaign__isnull=True), name="block_org_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "worker"], condition=Q(campaign__isnull=False), name="block_campaign_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["worker"])]
+
+    def __str__(self) -> str:
+        return f"block {self.worker_id} from {self.campaign_id or self.organization_id}"

@@ -5,11 +5,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
-from crowd.eligibility import worker_eligibility
+from crowd.eligibility import WorkerContext, worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
-from crowd.models import Answer, ApiKey, Assignment, AssignmentItem, Campaign, Item, Membership, MicroTask
-from workers.models import WorkerProfile
+from crowd.models import (
+    Answer,
+    ApiKey,
+    Assignment,
+    AssignmentItem,
+    Campaign,
+    CampaignWorker,
+    Item,
+    Membership,
+    MicroTask,
+    WorkerBlock,
+)
+from workers.models import User, WorkerLanguage, WorkerProfile, WorkerSkill
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
 
@@ -104,8 +116,41 @@ def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item
     yield from results_for_campaign(campaign=campaign).iterator(chunk_size=chunk_size)
 
 
-def campaigns_available_for_worker(*, profile: WorkerProfile | None) -> list[Campaign]:
-    """Active campaigns this worker is eligible for (visibility, skills, languages), by priority."""
+def worker_context(*, worker: User, campaigns: list[Campaign]) -> WorkerContext:
+    """Load what eligibility needs about one worker: a few small indexed reads."""
+    profile = WorkerProfile.objects.filter(user=worker).values("id", "enrolled_by_id", "sensitive_opt_in").first()
+    if profile is None:
+        return WorkerContext(has_profile=False)
+    blocks = list(WorkerBlock.objects.filter(worker=worker).values_list("organization_id", "campaign_id"))
+    sensitive_today = 0
+    if any(c.sensitive for c in campaigns):
+        midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        sensitive_today = Assignment.objects.filter(
+            worker=worker, campaign__sensitive=True, leased_at__gte=midnight
+        ).count()
+    return WorkerContext(
+        has_profile=True,
+        enrolled_by_id=profile["enrolled_by_id"],
+        languages=dict(WorkerLanguage.objects.filter(profile_id=profile["id"]).values_list("code", "level")),
+        skills=dict(WorkerSkill.objects.filter(profile_id=profile["id"]).values_list("slug", "level")),
+        sensitive_opt_in=profile["sensitive_opt_in"],
+        sensitive_today=sensitive_today,
+        blocked_campaigns=frozenset(campaign for _, campaign in blocks if campaign),
+        blocked_organizations=frozenset(org for org, campaign in blocks if not campaign),
+        stats={s.campaign_id: s for s in CampaignWorker.objects.filter(worker=worker, campaign__in=campaigns)},
+    )
+
+
+def campaigns_available_for_worker(*, worker: User) -> list[Campaign]:
+    """Active campaigns this worker is eligible for right now, by priority."""
     campaigns = list(Campaign.objects.filter(status=Campaign.Status.ACTIVE).order_by("-priority", "name"))
-    eligible = worker_eligibility(profile=profile, campaigns=campaigns).languages_by_campaign
+    context = worker_context(worker=worker, campaigns=campaigns)
+    eligible = worker_eligibility(worker=context, campaigns=campaigns).languages_by_campaign
     return [campaign for campaign in campaigns if campaign.id in eligible]
+
+
+def blocks_for_campaign(*, campaign: Campaign) -> QuerySet[WorkerBlock]:
+    """Blocks that keep workers from this campaign: its own and its organization's."""
+    return WorkerBlock.objects.filter(
+        Q(campaign=campaign) | Q(organization_id=campaign.organization_id, campaign__isnull=True)
+    ).order_by("-created_at")

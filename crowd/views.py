@@ -39,7 +39,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         .order_by("leased_at")
         .first()
     )
-    campaigns = selectors.campaigns_available_for_worker(profile=profile)
+    campaigns = selectors.campaigns_available_for_worker(worker=request.user)
     earnings = {
         currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
         for currency, sums in earnings_for_worker(worker_id=request.user.id).items()

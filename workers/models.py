@@ -27,6 +27,8 @@ class WorkerProfile(models.Model):
     payout_details = models.JSONField(default=dict, blank=True)
     payout_currency = models.CharField(max_length=3, blank=True)
     consent_at = models.DateTimeField(null=True, blank=True)
+    # Sensitive campaigns (violence, medical images, ...) reach only workers who said yes.
+    sensitive_opt_in = models.BooleanField(default=False)
     # Estimated quality (gold accuracy, later Dawid-Skene); null until there is evidence.
     quality = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

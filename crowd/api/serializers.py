@@ -39,6 +39,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             "visibility",
             "priority",
             "show_prelabels",
+            "order",
+            "min_language_level",
+            "min_quality",
+            "min_quality_answers",
+            "sensitive",
+            "sensitive_daily_cap",
             "status",
             "created_at",
             "launched_at",
@@ -182,3 +188,9 @@ class DepositSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3)
     reference = serializers.CharField(max_length=200)
     organization = serializers.IntegerField(required=False)
+
+
+class BlockSerializer(serializers.Serializer):
+    worker = serializers.IntegerField(help_text="The worker's id (as returned when enrolled).")
+    reason = serializers.CharField(max_length=2000)
+    organization = serializers.IntegerField(required=False, write_only=True)

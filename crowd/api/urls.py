@@ -18,6 +18,19 @@ urlpatterns = [
     path(
         "assignments/<int:assignment_id>/release/", views.AssignmentReleaseView.as_view(), name="api-assignment-release"
     ),
+    path(
+        "assignments/<int:assignment_id>/heartbeat/",
+        views.AssignmentHeartbeatView.as_view(),
+        name="api-assignment-heartbeat",
+    ),
+    path("campaigns/<int:campaign_id>/blocks/", views.CampaignBlocksView.as_view(), name="api-campaign-blocks"),
+    path(
+        "campaigns/<int:campaign_id>/blocks/<int:worker_id>/",
+        views.CampaignBlockDetailView.as_view(),
+        name="api-campaign-block",
+    ),
+    path("blocks/", views.OrganizationBlocksView.as_view(), name="api-blocks"),
+    path("blocks/<int:worker_id>/", views.OrganizationBlockDetailView.as_view(), name="api-block"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),

@@ -19,8 +19,9 @@ from crowd.models import Membership
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.answers import answer_submit
+from crowd.services.blocks import worker_block, worker_unblock
 from crowd.services.imports import items_import, rows_from_upload
-from crowd.services.routing import assignment_claim_next, assignment_release
+from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
 from crowd.tasks import campaign_aggregate
 from payments.money import from_minor
 from payments.selectors import earnings_for_worker, funds_for_organization, ledger_entries_for_worker
@@ -262,6 +263,81 @@ class AssignmentReleaseView(APIView):
         data = _validated(s.ReleaseSerializer, request.data if isinstance(request.data, dict) else {})
         assignment = assignment_release(worker=request.user, assignment_id=assignment_id, reason=data.get("reason", ""))
         return Response({"id": assignment.id, "status": assignment.status})
+
+
+class AssignmentHeartbeatView(APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """The worker is still working: extends the lease and counts active time."""
+        _require_worker(request)
+        assignment = assignment_heartbeat(worker=request.user, assignment_id=assignment_id)
+        return Response({"id": assignment.id, "status": assignment.status, "expires_at": assignment.expires_at})
+
+
+def _block_body(block) -> dict[str, Any]:
+    return {
+        "worker": block.worker_id,
+        "campaign": block.campaign_id,
+        "organization": block.organization_id,
+        "reason": block.reason,
+        "created_at": block.created_at,
+    }
+
+
+class CampaignBlocksView(APIView):
+    @extend_schema(request=s.BlockSerializer, responses={201: s.BlockSerializer})
+    def post(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        data = _validated(s.BlockSerializer, request.data)
+        block = worker_block(
+            organization_id=campaign.organization_id,
+            campaign_id=campaign.id,
+            worker_id=data["worker"],
+            reason=data["reason"],
+            created_by_id=request.user.id,
+        )
+        return Response(_block_body(block), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.BlockSerializer(many=True))
+    def get(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response([_block_body(b) for b in selectors.blocks_for_campaign(campaign=campaign)])
+
+
+class CampaignBlockDetailView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, campaign_id: int, worker_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        worker_unblock(organization_id=campaign.organization_id, campaign_id=campaign.id, worker_id=worker_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrganizationBlocksView(APIView):
+    @extend_schema(request=s.BlockSerializer, responses={201: s.BlockSerializer})
+    def post(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        data = _validated(s.BlockSerializer, request.data)
+        organization_id = actor.organization_for_write(data.get("organization"))
+        block = worker_block(
+            organization_id=organization_id,
+            worker_id=data["worker"],
+            reason=data["reason"],
+            created_by_id=request.user.id,
+        )
+        return Response(_block_body(block), status=status.HTTP_201_CREATED)
+
+
+class OrganizationBlockDetailView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, worker_id: int) -> Response:
+        actor = Actor.for_request(request)
+        organization_id = actor.organization_for_write(_optional_int(request, "organization"))
+        worker_unblock(organization_id=organization_id, worker_id=worker_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _optional_int(request: Request, name: str) -> int | None:
+    return _int_param(request, name, 0, 1, None) if request.query_params.get(name) else None
 
 
 class MyEarningsView(APIView):

@@ -1,6 +1,5 @@
 """Turn a campaign's answers into item results (majority vote; Dawid-Skene arrives in its own module)."""
 
-import json
 import time
 from typing import Any
 
@@ -8,18 +7,10 @@ import numpy as np
 from django.db import transaction
 
 from crowd.aggregation.majority import majority_vote
+from crowd.labels import label_key
 from crowd.models import Answer, Campaign, Item
 
 UPDATE_BATCH = 2000
-
-
-def _label_key(label: Any, task_type: str) -> str:
-    """Canonical class key. Free text: trimmed, case-folded, inner whitespace collapsed."""
-    if task_type == Campaign.TaskType.FREE_TEXT and isinstance(label, str):
-        return " ".join(label.split()).casefold()
-    if isinstance(label, list):
-        return json.dumps(sorted(label))
-    return label if isinstance(label, str) else json.dumps(label, sort_keys=True)
 
 
 def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
@@ -44,7 +35,7 @@ def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
         label_codes = np.empty(len(rows), dtype=np.int64)
         class_index: dict[str, int] = {key: i for i, key in enumerate(classes)}
         for position, (_, label) in enumerate(rows):
-            key = _label_key(label, campaign.task_type)
+            key = label_key(label, campaign.task_type)
             if key not in class_index:
                 class_index[key] = len(class_index)
                 classes[key] = label

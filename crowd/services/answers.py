@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, FloatField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
-from crowd.labels import LabelChecker, RowError
-from crowd.models import Answer, Assignment, AssignmentItem, Campaign, Item, MicroTask
+from crowd.labels import LabelChecker, RowError, label_key
+from crowd.models import Answer, Assignment, AssignmentItem, Campaign, CampaignWorker, Item, MicroTask
 from crowd.services.slots import slot_update
 from crowd.tasks import campaign_aggregate_soon
 from payments.services import ledger_credit_reward
@@ -109,6 +110,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         Item.objects.filter(id__in=[i for i, gold in entries.items() if not gold]).update(
             answer_count=F("answer_count") + 1
         )
+        _score_gold(assignment, entries, labels)
         ledger_credit_reward(
             assignment_id=assignment.id,
             worker_id=worker.id,
@@ -118,6 +120,22 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         )
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
     return SubmitResult(assignment, replayed=False)
+
+
+def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> None:
+    """Gold answers are scored at once: the worker's gold accuracy in this campaign moves in SQL."""
+    gold_ids = [item_id for item_id, gold in entries.items() if gold]
+    if not gold_ids:
+        return
+    task_type = assignment.campaign.task_type
+    truths = dict(Item.objects.filter(id__in=gold_ids).values_list("id", "gold"))
+    correct = sum(label_key(labels[i], task_type) == label_key(truths[i], task_type) for i in gold_ids)
+    answered = len(gold_ids)
+    CampaignWorker.objects.filter(campaign_id=assignment.campaign_id, worker_id=assignment.worker_id).update(
+        gold_answers=F("gold_answers") + answered,
+        gold_correct=F("gold_correct") + correct,
+        quality=Cast(F("gold_correct") + correct, FloatField()) / (F("gold_answers") + answered),
+    )
 
 
 def _validate(campaign: Campaign, entries: dict[int, bool], answers: dict[int, Any]) -> dict[int, Any]:

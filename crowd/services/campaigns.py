@@ -10,12 +10,25 @@ from django.utils import timezone
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
 from crowd.services.slots import open_after
-from payments.money import MoneyError, currency_validate, to_minor
+from payments.money import MoneyError, currency_validate, from_minor, to_minor
 from workers.languages import InvalidLanguage, language_base
 
 # Fields a coordinator may still change once workers are labeling.
 EDITABLE_WHILE_ACTIVE = frozenset(
-    {"name", "instructions", "reward", "redundancy", "max_redundancy", "priority", "target_confidence"}
+    {
+        "name",
+        "instructions",
+        "reward",
+        "redundancy",
+        "max_redundancy",
+        "priority",
+        "target_confidence",
+        "lease_seconds",  # new leases only
+        "gold_ratio",
+        "min_quality",
+        "min_quality_answers",
+        "sensitive_daily_cap",
+    }
 )
 
 
@@ -72,14 +85,20 @@ def _apply_fields(campaign: Campaign, fields: dict[str, Any]) -> None:
         data["languages"] = _languages_normalize(data["languages"])
     if "required_skills" in data:
         data["required_skills"] = _skills_normalize(data["required_skills"])
-    try:
-        if "currency" in data:
+    if "currency" in data:
+        try:
             data["currency"] = currency_validate(data["currency"])
-        if "reward" in data:
-            reward = data.pop("reward")
+        except MoneyError as exc:
+            raise ValidationFailed(str(exc), fields={"currency": str(exc)}) from exc
+    if "currency" in data and "reward" not in data and data["currency"] != campaign.currency:
+        # The reward is stored in minor units: keep its decimal amount, not its digits ("0.25" USD is not 25 JPY).
+        data["reward"] = from_minor(campaign.reward_minor, campaign.currency)
+    if "reward" in data:
+        reward = data.pop("reward")
+        try:
             data["reward_minor"] = to_minor(reward, data.get("currency", campaign.currency))
-    except MoneyError as exc:
-        raise ValidationFailed(str(exc), fields={"reward": str(exc)}) from exc
+        except MoneyError as exc:
+            raise ValidationFailed(str(exc), fields={"reward": str(exc)}) from exc
     for name, value in data.items():
         setattr(campaign, name, value)
     _check_consistency(campaign)
@@ -189,12 +208,14 @@ def microtask_split(*, campaign: Campaign, batch_size: int = 5000) -> int:
     Item.objects.filter(campaign=campaign, gold__isnull=True, redundancy=0).update(redundancy=campaign.redundancy)
     created = 0
     size = campaign.items_per_task
+    breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
     for language, ids in groups.items():
         chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
         for start in range(0, len(chunks), batch_size):
             batch = chunks[start : start + batch_size]
             microtasks = MicroTask.objects.bulk_create(
-                MicroTask(campaign=campaign, language=language, target=campaign.redundancy) for _ in batch
+                MicroTask(campaign=campaign, language=language, target=campaign.redundancy, breadth_first=breadth_first)
+                for _ in batch
             )
             MicroTaskItem.objects.bulk_create(
                 MicroTaskItem(microtask=microtask, item_id=item_id, position=position)

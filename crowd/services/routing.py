@@ -1,29 +1,44 @@
-"""Routing: lease the next microtask a worker is eligible for, release, expire.
+"""Routing: lease the next microtask a worker is eligible for; heartbeat, release, expire.
 
 Lock order everywhere: assignment rows, then microtask rows (in id order). A claim locks only the one
-microtask it takes (`FOR UPDATE SKIP LOCKED`), so concurrent workers never wait on each other; the
-CHECK constraints on MicroTask and the unique (worker, item) constraint are the last line of defence.
+microtask it takes (`FOR NO KEY UPDATE SKIP LOCKED`), so concurrent workers do not queue behind each
+other; the CHECK constraints on MicroTask and the unique (worker, item) constraint are the last line of
+defence. The candidate probe reads a partial index of open microtasks, one (campaign, language) at a
+time, so its cost does not grow with the campaign (see ../shared/notes/routing-sql.md).
 """
 
 import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from crowd.eligibility import Eligibility, NoWork, worker_eligibility
-from crowd.exceptions import InvalidState, NotFound, ValidationFailed
-from crowd.models import Assignment, AssignmentItem, Campaign, Item, MicroTask, MicroTaskItem
+from crowd.eligibility import NoWork, WorkerContext, worker_eligibility
+from crowd.exceptions import InvalidState, LeaseExpired, NotFound, ValidationFailed
+from crowd.models import (
+    Assignment,
+    AssignmentItem,
+    Campaign,
+    CampaignWorker,
+    Item,
+    MicroTask,
+    MicroTaskItem,
+)
+from crowd.selectors import worker_context
 from crowd.services.slots import slot_update
-from workers.models import User, WorkerProfile
+from workers.models import User
 
-EARLY_GOLD_ASSIGNMENTS = 10  # a worker's first microtasks in a campaign carry more gold
-EARLY_GOLD_RATIO = 0.4
+EARLY_GOLD_ASSIGNMENTS = 10  # a worker's first microtasks in a campaign carry more gold...
+EARLY_GOLD_RATIO = 0.4  # ...so their quality is known early
 RELEASE_REASONS = ("", "skip", "unclear", "offensive")
 CLAIM_WAIT_ROUNDS = 5
+LAZY_EXPIRY_BATCH = 500
+IDLE_GAP_SECONDS = 120  # heartbeats further apart than this are idle time, not work
+MAX_LEASE_FACTOR = 4  # heartbeats extend a lease up to this many lease lengths in total
 
 
 @dataclass(frozen=True)
@@ -33,10 +48,6 @@ class ClaimResult:
     reason: tuple[str, str] | None = None
 
 
-def _profile_for(worker: User) -> WorkerProfile | None:
-    return WorkerProfile.objects.filter(user=worker).prefetch_related("languages", "skills").first()
-
-
 def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
     campaigns = Campaign.objects.filter(status=Campaign.Status.ACTIVE)
     if campaign_id is not None:
@@ -44,16 +55,27 @@ def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
     return list(campaigns.order_by("-priority", "id"))
 
 
+def _campaign_order(campaigns: list[Campaign], eligible: dict[int, list[str]]) -> list[Campaign]:
+    """Higher priority first; among equal priority a random order, so work spreads across campaigns."""
+    ordered: list[Campaign] = []
+    candidates = [c for c in campaigns if c.id in eligible]
+    for _, group in groupby(candidates, key=lambda c: c.priority):
+        same = list(group)
+        random.shuffle(same)
+        ordered.extend(same)
+    return ordered
+
+
 def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> ClaimResult:
     """Lease the next eligible microtask to `worker`, or say why there is none.
 
     Returns the worker's current unexpired lease if they hold one (one per campaign). Locks one
-    MicroTask row with SKIP LOCKED; raises NotFound for a named campaign the worker cannot see.
+    MicroTask row; raises NotFound for a named campaign that does not exist or is not launched.
     """
     now = timezone.now()
     if campaign_id is not None:
-        campaign = Campaign.objects.filter(pk=campaign_id).first()
-        if campaign is None or campaign.status in (Campaign.Status.DRAFT, Campaign.Status.ARCHIVED):
+        named = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
+        if named is None or named in (Campaign.Status.DRAFT, Campaign.Status.ARCHIVED):
             raise NotFound("No such campaign.")
     held = (
         Assignment.objects.filter(worker=worker, status=Assignment.Status.ACTIVE, expires_at__gt=now)
@@ -66,75 +88,109 @@ def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> Cl
     campaigns = _active_campaigns(campaign_id)
     if not campaigns:
         return ClaimResult(None, reason=NoWork.CAMPAIGN_NOT_ACTIVE if campaign_id else NoWork.NO_CAMPAIGNS)
-    eligibility = worker_eligibility(profile=_profile_for(worker), campaigns=campaigns)
+    context = worker_context(worker=worker, campaigns=campaigns)
+    eligibility = worker_eligibility(worker=context, campaigns=campaigns)
     if eligibility.reason:
         return ClaimResult(None, reason=eligibility.reason)
-    by_id = {c.id: c for c in campaigns}
+    eligible = eligibility.languages_by_campaign
+    for campaign in _campaign_order(campaigns, eligible):
+        assignment = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
+        if assignment is None and assignment_expire_due(campaign_ids=[campaign.id], limit=LAZY_EXPIRY_BATCH):
+            # Expired leases free their slots lazily, at the next claim that needs them.
+            assignment = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
+        if assignment is not None:
+            return ClaimResult(assignment, created=True)
+    return ClaimResult(None, reason=_why_nothing(worker, eligible))
+
+
+def _claim_in_campaign(
+    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime
+) -> Assignment | None:
     for _attempt in range(3):
         try:
-            assignment = _claim(worker, eligibility, by_id, now)
+            return _claim(worker, campaign, languages, context, now)
         except IntegrityError:
             continue  # a concurrent request by the same worker took an overlapping item; look again
-        if assignment:
-            return ClaimResult(assignment, created=True)
-        break
-    return ClaimResult(None, reason=_why_nothing(worker, eligibility))
+    return None
 
 
-def _eligible_filter(eligibility: Eligibility) -> Q:
-    query = Q(pk__in=[])
-    for campaign_id, languages in eligibility.languages_by_campaign.items():
-        query |= Q(campaign_id=campaign_id, language__in=sorted(languages))
-    return query
+def _candidate_sql(*, breadth_first: bool, skip_locked: bool) -> str:
+    """One index probe: the first open microtask of (campaign, language) holding nothing the worker has seen.
 
-
-def _unseen(worker: User):
-    seen = AssignmentItem.objects.filter(worker_id=worker.id, item_id=OuterRef("item_id"))
-    return ~Exists(MicroTaskItem.objects.filter(microtask_id=OuterRef("pk")).filter(Exists(seen)))
-
-
-def _lock_candidate(worker: User, eligibility: Eligibility) -> MicroTask | None:
-    """Lock the first open, unseen microtask. SKIP LOCKED first, so workers never queue behind each other;
-    when every candidate is momentarily locked (the tail of a small campaign) wait for one instead of
-    answering "nothing", and re-check, because the one we waited for may have closed meanwhile.
+    The history check is a correlated NOT EXISTS fenced with OFFSET 0, so the planner cannot turn it
+    into an anti-join over the worker's whole history (70x slower, notes/routing-sql.md).
     """
-    candidates = (
-        MicroTask.objects.filter(_eligible_filter(eligibility), is_open=True)
-        .filter(_unseen(worker))
-        .order_by("-campaign__priority", "id")
+    postgres = connection.vendor == "postgresql"
+    fence = "OFFSET 0" if postgres else "LIMIT -1 OFFSET 0"
+    order = "(m.active_count + m.done_count), m.id" if breadth_first else "m.id"
+    lock = ""
+    if postgres:
+        lock = " FOR NO KEY UPDATE OF m SKIP LOCKED" if skip_locked else " FOR NO KEY UPDATE OF m"
+    return (
+        "SELECT m.id FROM crowd_microtask m"
+        " WHERE m.campaign_id = %s AND m.language = %s AND m.is_open AND m.breadth_first = %s"
+        " AND NOT EXISTS (SELECT 1 FROM crowd_microtaskitem mi"
+        " JOIN crowd_assignmentitem ai ON ai.item_id = mi.item_id AND ai.worker_id = %s"
+        f" WHERE mi.microtask_id = m.id {fence})"
+        f" ORDER BY {order} LIMIT 1{lock}"
     )
-    microtask = candidates.select_for_update(skip_locked=True, of=("self",), no_key=True).first()
-    for _ in range(CLAIM_WAIT_ROUNDS):
-        if microtask is not None:
-            return microtask
-        waiting = candidates.select_for_update(of=("self",), no_key=True).first()
-        if waiting is None:
-            return None
-        microtask = candidates.filter(pk=waiting.pk).first()  # still open after the holder committed?
-    return microtask
 
 
-def _claim(worker: User, eligibility: Eligibility, campaigns: dict[int, Campaign], now: datetime) -> Assignment | None:
+def _probe(campaign: Campaign, language: str, worker: User, *, skip_locked: bool) -> int | None:
+    breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _candidate_sql(breadth_first=breadth_first, skip_locked=skip_locked),
+            [campaign.id, language, breadth_first, worker.id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _lock_candidate(worker: User, campaign: Campaign, languages: list[str]) -> int | None:
+    """SKIP LOCKED first, so workers never queue behind each other. When every candidate is locked at
+    that instant (the tail of a small campaign), wait for one instead of answering "nothing", and look
+    again, because the one we waited for may have closed meanwhile.
+    """
+    for language in languages:
+        microtask_id = _probe(campaign, language, worker, skip_locked=True)
+        for _ in range(CLAIM_WAIT_ROUNDS):
+            if microtask_id is not None or connection.vendor != "postgresql":
+                break
+            if _probe(campaign, language, worker, skip_locked=False) is None:
+                break
+            microtask_id = _probe(campaign, language, worker, skip_locked=True)
+        if microtask_id is not None:
+            return microtask_id
+    return None
+
+
+def _claim(
+    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime
+) -> Assignment | None:
     with transaction.atomic():
-        microtask = _lock_candidate(worker, eligibility)
-        if microtask is None:
+        microtask_id = _lock_candidate(worker, campaign, languages)
+        if microtask_id is None:
             return None
-        MicroTask.objects.filter(pk=microtask.pk).update(**slot_update(active_delta=1))
-        campaign = campaigns[microtask.campaign_id]
+        MicroTask.objects.filter(pk=microtask_id).update(**slot_update(active_delta=1))
         assignment = Assignment.objects.create(
             campaign=campaign,
-            microtask=microtask,
+            microtask_id=microtask_id,
             worker=worker,
             leased_at=now,
             expires_at=now + timedelta(seconds=campaign.lease_seconds),
+            last_activity_at=now,
             reward_minor=campaign.reward_minor,
             currency=campaign.currency,
         )
+        previous = _count_lease(worker, campaign, context)
         item_ids = list(
-            MicroTaskItem.objects.filter(microtask=microtask).order_by("position").values_list("item_id", flat=True)
+            MicroTaskItem.objects.filter(microtask_id=microtask_id)
+            .order_by("position")
+            .values_list("item_id", flat=True)
         )
         entries = [(item_id, False) for item_id in item_ids]
-        gold_id = _pick_gold(worker, campaign)
+        gold_id = _pick_gold(worker, campaign, previous)
         if gold_id is not None:
             entries.insert(random.randint(0, len(entries)), (gold_id, True))
         AssignmentItem.objects.bulk_create(
@@ -144,13 +200,33 @@ def _claim(worker: User, eligibility: Eligibility, campaigns: dict[int, Campaign
     return assignment
 
 
-def _pick_gold(worker: User, campaign: Campaign) -> int | None:
-    """One unseen gold item at the campaign's gold ratio, more often in a worker's first microtasks."""
-    if campaign.gold_ratio <= 0:
-        return None
-    previous = Assignment.objects.filter(worker=worker, campaign=campaign).count()
-    ratio = max(campaign.gold_ratio, EARLY_GOLD_RATIO) if previous <= EARLY_GOLD_ASSIGNMENTS else campaign.gold_ratio
-    if random.random() >= ratio:
+def _count_lease(worker: User, campaign: Campaign, context: WorkerContext) -> int:
+    """Bump the worker's lease count in this campaign; returns the count before this lease."""
+    stats = context.stats.get(campaign.id)
+    if stats is not None:
+        CampaignWorker.objects.filter(pk=stats.pk).update(assignments=F("assignments") + 1)
+        return stats.assignments
+    with transaction.atomic():
+        created = CampaignWorker.objects.filter(campaign=campaign, worker=worker).update(
+            assignments=F("assignments") + 1
+        )
+        if not created:
+            CampaignWorker.objects.create(campaign=campaign, worker=worker, assignments=1)
+    return 0
+
+
+def gold_ratio_for(*, campaign_ratio: float, previous_assignments: int) -> float:
+    """More gold in a worker's first microtasks, falling to the campaign's share afterwards."""
+    if campaign_ratio <= 0:
+        return 0.0
+    if previous_assignments < EARLY_GOLD_ASSIGNMENTS:
+        return max(campaign_ratio, EARLY_GOLD_RATIO)
+    return campaign_ratio
+
+
+def _pick_gold(worker: User, campaign: Campaign, previous: int) -> int | None:
+    """One unseen gold item at the campaign's gold ratio (the least used first)."""
+    if random.random() >= gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous):
         return None
     seen = AssignmentItem.objects.filter(worker_id=worker.id, item_id=OuterRef("pk"))
     return (
@@ -162,13 +238,50 @@ def _pick_gold(worker: User, campaign: Campaign) -> int | None:
     )
 
 
-def _why_nothing(worker: User, eligibility: Eligibility) -> tuple[str, str]:
-    scope = MicroTask.objects.filter(_eligible_filter(eligibility))
-    if scope.filter(is_open=True).exists():
-        return NoWork.ALL_DONE  # open work exists, but the worker has seen all of it
-    if scope.filter(active_count__gt=0).filter(_unseen(worker)).exists():
-        return NoWork.ALL_LEASED
+def _why_nothing(worker: User, eligible: dict[int, list[str]]) -> tuple[str, str]:
+    for campaign_id, languages in eligible.items():
+        scope = MicroTask.objects.filter(campaign_id=campaign_id, language__in=languages)
+        unseen = ~Exists(
+            MicroTaskItem.objects.filter(microtask_id=OuterRef("pk")).filter(
+                Exists(AssignmentItem.objects.filter(worker_id=worker.id, item_id=OuterRef("item_id")))
+            )
+        )
+        if scope.filter(active_count__gt=0, done_count__lt=F("target")).filter(unseen).exists():
+            return NoWork.ALL_LEASED
     return NoWork.ALL_DONE
+
+
+def assignment_heartbeat(*, worker: User, assignment_id: int) -> Assignment:
+    """The worker is still at it: count the time since the last sign of life as active (unless it was an
+    idle gap) and extend the lease, up to MAX_LEASE_FACTOR lease lengths in all. Locks the assignment.
+    Raises NotFound (not theirs), LeaseExpired (too late), InvalidState (no longer active).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("campaign")
+            .filter(pk=assignment_id, worker=worker)
+            .first()
+        )
+        if assignment is None:
+            raise NotFound("No such assignment.")
+        if assignment.status == Assignment.Status.EXPIRED or (
+            assignment.status == Assignment.Status.ACTIVE and assignment.expires_at <= now
+        ):
+            raise LeaseExpired("The lease on this assignment has expired; ask for a new task.")
+        if assignment.status != Assignment.Status.ACTIVE:
+            raise InvalidState(f"This assignment is {assignment.status}.")
+        gap = (now - (assignment.last_activity_at or assignment.leased_at)).total_seconds()
+        if 0 < gap <= IDLE_GAP_SECONDS:
+            assignment.active_seconds += gap
+        lease = timedelta(seconds=assignment.campaign.lease_seconds)
+        assignment.expires_at = max(
+            assignment.expires_at, min(now + lease, assignment.leased_at + MAX_LEASE_FACTOR * lease)
+        )
+        assignment.last_activity_at = now
+        assignment.save(update_fields=["active_seconds", "expires_at", "last_activity_at"])
+    return assignment
 
 
 def assignment_release(*, worker: User, assignment_id: int, reason: str = "") -> Assignment:
@@ -196,17 +309,21 @@ def assignment_release(*, worker: User, assignment_id: int, reason: str = "") ->
     return assignment
 
 
-def assignment_expire_due(*, now: datetime | None = None, limit: int = 2000) -> int:
+def assignment_expire_due(
+    *, now: datetime | None = None, limit: int = 2000, campaign_ids: list[int] | None = None
+) -> int:
     """Expire active leases past `expires_at` and free their slots. Safe to run concurrently.
 
     Locks due assignments with SKIP LOCKED (a submit in flight keeps its row), then their microtasks
-    in id order.
+    in id order. Returns how many leases expired.
     """
     now = now or timezone.now()
+    due_leases = Assignment.objects.filter(status=Assignment.Status.ACTIVE, expires_at__lte=now)
+    if campaign_ids is not None:
+        due_leases = due_leases.filter(campaign_id__in=campaign_ids)
     with transaction.atomic():
         due = list(
-            Assignment.objects.select_for_update(skip_locked=True, no_key=True)
-            .filter(status=Assignment.Status.ACTIVE, expires_at__lte=now)
+            due_leases.select_for_update(skip_locked=True, no_key=True)
             .order_by("expires_at")
             .values_list("id", "microtask_id")[:limit]
         )
