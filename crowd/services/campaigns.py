@@ -150,13 +150,17 @@ def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
 
 
 def _raise_open_targets(campaign: Campaign, extra: int) -> None:
-    """A higher redundancy applies at once to every microtask that is still collecting answers."""
-    MicroTask.objects.filter(campaign=campaign, done_count__lt=F("target")).update(
+    """A higher redundancy applies at once to every microtask and item: each needs `extra` more answers,
+    so items already complete reopen and routing offers their microtasks again.
+    """
+    MicroTask.objects.filter(campaign=campaign).update(
         target=F("target") + extra, is_open=open_after(target_delta=extra)
     )
-    Item.objects.filter(campaign=campaign, status=Item.Status.OPEN, gold__isnull=True).update(
-        redundancy=F("redundancy") + extra
+    Item.objects.filter(campaign=campaign, gold__isnull=True).update(
+        redundancy=F("redundancy") + extra, status=Item.Status.OPEN
     )
+    if campaign.status == Campaign.Status.COMPLETED:
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
 
 
 def _launch_problems(campaign: Campaign) -> dict[str, str]:

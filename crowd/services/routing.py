@@ -239,8 +239,13 @@ def _pick_gold(worker: User, campaign: Campaign, previous: int) -> int | None:
 
 
 def _why_nothing(worker: User, eligible: dict[int, list[str]]) -> tuple[str, str]:
+    """Only runs when a claim found nothing, so these extra reads stay off the hot path."""
+    any_in_languages = False
     for campaign_id, languages in eligible.items():
         scope = MicroTask.objects.filter(campaign_id=campaign_id, language__in=languages)
+        if not scope.exists():
+            continue
+        any_in_languages = True
         unseen = ~Exists(
             MicroTaskItem.objects.filter(microtask_id=OuterRef("pk")).filter(
                 Exists(AssignmentItem.objects.filter(worker_id=worker.id, item_id=OuterRef("item_id")))
@@ -248,7 +253,7 @@ def _why_nothing(worker: User, eligible: dict[int, list[str]]) -> tuple[str, str
         )
         if scope.filter(active_count__gt=0, done_count__lt=F("target")).filter(unseen).exists():
             return NoWork.ALL_LEASED
-    return NoWork.ALL_DONE
+    return NoWork.ALL_DONE if any_in_languages else NoWork.NO_LANGUAGE
 
 
 def assignment_heartbeat(*, worker: User, assignment_id: int) -> Assignment:
