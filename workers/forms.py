@@ -15,6 +15,11 @@ LEVELS = [("", "—")] + [(str(level), str(level)) for level in range(1, 6)]
 class WorkerProfileForm(forms.Form):
     country = LazyTypedChoiceField(choices=[("", "—"), *countries], required=False, label=_("Country"))
 
+    sensitive_opt_in = forms.BooleanField(
+        required=False,
+        label=_("Show me tasks with sensitive content (for example injuries or violence). At most a few a day."),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for row in range(1, LANGUAGE_ROWS + 1):

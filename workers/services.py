@@ -43,22 +43,36 @@ def _write_qualifications(profile: WorkerProfile, codes: dict[str, int], skills:
     WorkerLanguage.objects.bulk_create(
         WorkerLanguage(profile=profile, code=code, level=level) for code, level in codes.items()
     )
+    # A skill named twice keeps the higher level (as languages do), instead of tripping the unique constraint.
+    levels: dict[str, int] = {}
+    for skill in skills:
+        levels[skill.slug] = max(levels.get(skill.slug, 0), skill.level)
     WorkerSkill.objects.bulk_create(
-        WorkerSkill(profile=profile, slug=skill.slug, level=skill.level) for skill in skills
+        WorkerSkill(profile=profile, slug=slug, level=level) for slug, level in levels.items()
     )
 
 
 def worker_profile_set_qualifications(
-    *, profile: WorkerProfile, languages: list[LanguageLevel], skills: list[SkillLevel], country: str | None = None
+    *,
+    profile: WorkerProfile,
+    languages: list[LanguageLevel],
+    skills: list[SkillLevel],
+    country: str | None = None,
+    sensitive_opt_in: bool | None = None,
 ) -> None:
-    """Replace a worker's languages and skills (and country when given). Locks the profile row."""
+    """Replace a worker's languages and skills (country and sensitive opt-in when given). Locks the profile."""
     codes = _normalized_languages(languages)
     if not codes:
         raise ValidationFailed("Name at least one language.", fields={"languages": "At least one language."})
     with transaction.atomic():
         WorkerProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
-        if country is not None:
-            WorkerProfile.objects.filter(pk=profile.pk).update(country=country)
+        changes = {
+            name: value
+            for name, value in (("country", country), ("sensitive_opt_in", sensitive_opt_in))
+            if value is not None
+        }
+        if changes:
+            WorkerProfile.objects.filter(pk=profile.pk).update(**changes)
         WorkerLanguage.objects.filter(profile=profile).delete()
         WorkerSkill.objects.filter(profile=profile).delete()
         _write_qualifications(profile, codes, skills)

@@ -12,7 +12,10 @@ from workers.services import LanguageLevel, SkillLevel, worker_profile_ensure, w
 
 
 def _initial(profile) -> dict:
-    initial: dict = {"country": profile.country.code if profile.country else ""}
+    initial: dict = {
+        "country": profile.country.code if profile.country else "",
+        "sensitive_opt_in": profile.sensitive_opt_in,
+    }
     for row, language in enumerate(profile.languages.order_by("-level", "code")[:LANGUAGE_ROWS], start=1):
         initial[f"language_{row}"] = language.code
         initial[f"language_level_{row}"] = language.level
@@ -33,6 +36,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 languages=[LanguageLevel(code, level) for code, level in form.languages()],
                 skills=[SkillLevel(slug, level) for slug, level in form.skills()],
                 country=form.cleaned_data.get("country") or "",
+                sensitive_opt_in=form.cleaned_data["sensitive_opt_in"],
             )
         except DomainError as exc:
             form.add_error(None, exc.message)

@@ -63,7 +63,8 @@ def test_work_next_leases_and_shows_form(worker_client):
     assert response.url == f"/work/assignments/{assignment.id}/"
     page = client.get(response.url).content.decode()
     assert page.count('type="radio"') == 4  # two items, two labels each
-    assert "<script" not in page
+    assert "<script src" not in page  # one inline heartbeat script at most, no framework
+    assert "/heartbeat/" in page
 
 
 def test_work_assignment_submit_stores_answers_and_goes_to_next(worker_client, django_capture_on_commit_callbacks):
@@ -148,3 +149,21 @@ def test_work_release_frees_the_slot(worker_client):
 def test_work_pages_require_sign_in(client):
     assert client.get("/work/").url.startswith("/accounts/login/")
     assert client.post("/work/next/").url.startswith("/accounts/login/")
+
+
+def test_profile_sensitive_opt_in_is_saved(worker_client):
+    user, client = worker_client
+    response = client.post("/work/profile/", {"language_1": "sw", "language_level_1": "5", "sensitive_opt_in": "on"})
+    assert response.status_code == 302
+    user.worker_profile.refresh_from_db()
+    assert user.worker_profile.sensitive_opt_in is True
+
+
+def test_work_release_records_the_reason(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    client.post(f"/work/assignments/{assignment.id}/release/", {"reason": "offensive"})
+    assignment.refresh_from_db()
+    assert assignment.release_reason == "offensive"
