@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from crowd.eligibility import NoWork, WorkerContext, worker_eligibility
@@ -190,7 +190,7 @@ def _claim(
             .values_list("item_id", flat=True)
         )
         entries = [(item_id, False) for item_id in item_ids]
-        gold_id = _pick_gold(worker, campaign, previous)
+        gold_id = _pick_gold(worker, campaign, previous, languages)
         if gold_id is not None:
             entries.insert(random.randint(0, len(entries)), (gold_id, True))
         AssignmentItem.objects.bulk_create(
@@ -224,13 +224,19 @@ def gold_ratio_for(*, campaign_ratio: float, previous_assignments: int) -> float
     return campaign_ratio
 
 
-def _pick_gold(worker: User, campaign: Campaign, previous: int) -> int | None:
-    """One unseen gold item at the campaign's gold ratio (the least used first)."""
+def _pick_gold(worker: User, campaign: Campaign, previous: int, languages: list[str]) -> int | None:
+    """One unseen gold item at the campaign's gold ratio, in a language the worker was matched on (a
+    worker must never fail a check written in a language they do not read); the least used first.
+    """
     if random.random() >= gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous):
         return None
+    in_languages = Q(language="")
+    for language in languages:
+        if language:
+            in_languages |= Q(language=language) | Q(language__startswith=f"{language}-")
     seen = AssignmentItem.objects.filter(worker_id=worker.id, item_id=OuterRef("pk"))
     return (
-        Item.objects.filter(campaign=campaign, gold__isnull=False)
+        Item.objects.filter(in_languages, campaign=campaign, gold__isnull=False)
         .exclude(Exists(seen))
         .order_by("answer_count", "id")
         .values_list("id", flat=True)
