@@ -14,16 +14,17 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str):
         digest = token_digest(key)
-        api_key = (
-            ApiKey.objects.select_related("created_by", "organization")
-            .filter(digest=digest, revoked_at__isnull=True)
-            .first()
-        )
-        if api_key:
-            return api_key.created_by, api_key
-        token = WorkerToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
-        if token and token.user.is_active:
-            return token.user, token
+        # The prefix says which table to look in, so a request costs one indexed lookup, not two.
+        if not key.startswith("clw_"):
+            api_key = (
+                ApiKey.objects.select_related("created_by").filter(digest=digest, revoked_at__isnull=True).first()
+            )
+            if api_key:
+                return api_key.created_by, api_key
+        if not key.startswith("clo_"):
+            token = WorkerToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
+            if token and token.user.is_active:
+                return token.user, token
         raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
 
 
