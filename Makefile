@@ -33,7 +33,6 @@ test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 e2e: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,e2e]'
 	$(BIN)/pytest -q -m e2e tests/e2e
 
 lint: $(STAMP)

@@ -7,12 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crowd import selectors
 from crowd.exceptions import DomainError, LeaseExpired
-from crowd.models import Assignment, Campaign, Membership
+from crowd.models import Assignment, Campaign, CampaignWorker, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
@@ -75,8 +76,13 @@ def _assignment_context(
     assignment: Assignment, errors: dict[str, str] | None = None, posted: dict | None = None
 ) -> dict[str, Any]:
     items = selectors.assignment_items(assignment=assignment)
+    remaining = max(int((assignment.expires_at - timezone.now()).total_seconds() // 60), 0)
     return {
         "assignment": assignment,
+        "minutes_left": remaining,
+        "first_tasks": CampaignWorker.objects.filter(
+            campaign_id=assignment.campaign_id, worker_id=assignment.worker_id, assignments__lte=2
+        ).exists(),
         "campaign": assignment.campaign,
         "items": items,
         "reward": from_minor(assignment.reward_minor, assignment.currency),
@@ -95,6 +101,10 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
         if assignment.status != Assignment.Status.ACTIVE:
             return redirect("work-home")
         return render(request, "crowd/work_assignment.html", _assignment_context(assignment))
+    if assignment.status != Assignment.Status.ACTIVE:
+        # Already submitted (a back-button resubmit), released or expired: nothing to do on this form.
+        messages.info(request, _("That task is already finished."))
+        return redirect("work-home")
     context = _assignment_context(assignment)
     multi, free_text = context["multi"], context["free_text"]
     answers = []
@@ -105,7 +115,9 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
             value: Any = request.POST.getlist(key)
         else:
             value = request.POST.get(key, "")
-        posted[str(item.id)] = value
+        # The template tests membership: a single choice is kept as a one-element list, so "1" never
+        # matches inside "10".
+        posted[str(item.id)] = value if multi or free_text else [value]
         answers.append({"item": item.id, "label": value})
     missing = {str(a["item"]): _("Please answer this one.") for a in answers if not a["label"] and not multi}
     if free_text:
@@ -120,8 +132,11 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
         messages.error(request, _("Time ran out on that task, so it went to someone else. Here is a new one."))
         return redirect("work-home")
     except DomainError as exc:
-        field_errors = exc.fields.get("answers", {}) if isinstance(exc.fields.get("answers"), dict) else {}
-        messages.error(request, exc.message)
+        # Worker-facing words: the API's messages name internal ids, which mean nothing here.
+        flagged = exc.fields.get("answers", {}) if isinstance(exc.fields.get("answers"), dict) else {}
+        field_errors = {item: _("Please choose one of the options shown.") for item in flagged}
+        if not field_errors:
+            messages.error(request, _("Something went wrong with that task. Please try again."))
         return render(
             request,
             "crowd/work_assignment.html",

@@ -102,7 +102,8 @@ def test_work_assignment_unknown_label_is_refused(worker_client):
     item_id = assignment.entries.get().item_id
     response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "maybe"})
     assert response.status_code == 400
-    assert "Unknown label" in response.content.decode()
+    assert "Please choose one of the options shown." in response.content.decode()
+    assert "maybe" not in response.content.decode()  # no internal wording in front of the worker
     assert not Answer.objects.exists()
 
 
@@ -167,3 +168,26 @@ def test_work_release_records_the_reason(worker_client):
     client.post(f"/work/assignments/{assignment.id}/release/", {"reason": "offensive"})
     assignment.refresh_from_db()
     assert assignment.release_reason == "offensive"
+
+
+def test_work_assignment_resubmit_after_submit_goes_home(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=2)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "pos", "then": "stop"})
+    response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "neg"})
+    assert response.status_code == 302 and response.url == "/work/"
+    assert Answer.objects.get(worker=user).label == "pos"
+
+
+def test_work_assignment_redisplay_keeps_only_the_chosen_label_checked(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=2, items_per_task=2, labels=["10", "1"])
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    first, second = assignment.entries.order_by("position").values_list("item_id", flat=True)
+    page = client.post(f"/work/assignments/{assignment.id}/", {f"item-{first}": "10"}).content.decode()
+    assert page.count("checked") == 1  # "1" is not checked because "10" contains it
+    assert f'name="item-{first}" value="10" required checked' in page

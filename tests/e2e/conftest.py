@@ -1,0 +1,101 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright's sync API, at phone size, against `live_server`.
+
+Playwright cannot download browsers here, so it always launches the system binary. A missing binary fails
+the tests (it does not skip them): a green suite must mean the worker pages were really driven.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an asyncio loop in the test thread; Django would otherwise refuse ORM calls there.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium phones home to Google on start and stalls where there is no network.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE: dict[str, Any] = {
+    # A cheap Android phone: small screen, touch, mobile Chrome user agent.
+    "viewport": {"width": 360, "height": 640},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36"
+    ),
+    "locale": "en-US",
+}
+TIMEOUT_MS = 10_000
+PASSWORD = "e2e-Pass-word-42"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
+        found = shutil.which("chromium") or "nothing on PATH either"
+        pytest.fail(
+            f"Browser tests need Debian's Chromium at {CHROMIUM} (found: {found}). "
+            "Install it with: apt-get install -y chromium",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(
+            "Browser tests need Playwright for Python: .venv/bin/pip install -e '.[dev]'",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+        yield launched
+        launched.close()
+
+
+def _context(browser: Any, **options: Any) -> Iterator[Any]:
+    context = browser.new_context(**{**PHONE, **options})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A fresh phone-sized browser context (own cookies) with JavaScript on."""
+    yield from _context(browser)
+
+
+@pytest.fixture
+def phone_no_js(browser: Any) -> Iterator[Any]:
+    """A fresh phone-sized browser context with JavaScript off, like Opera Mini's server mode or a cautious user."""
+    yield from _context(browser, java_script_enabled=False)
+
+
+@pytest.fixture
+def sign_in(live_server):
+    """Sign `username` in through the real login form on `page`; returns the page, now on the work home."""
+
+    def do(page: Any, username: str, password: str = PASSWORD) -> Any:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.locator("input[name=login]").fill(username)
+        page.locator("input[name=password]").fill(password)
+        with page.expect_navigation():
+            page.locator("form button[type=submit]").first.tap()
+        assert page.url == f"{live_server.url}/work/", f"sign-in did not land on /work/ but on {page.url}"
+        return page
+
+    return do
