@@ -1,5 +1,7 @@
 """Writes to the ledger. Every entry is a new row; nothing is edited or deleted."""
 
+import hashlib
+
 from django.db import IntegrityError, transaction
 
 from config.errors import Conflict, ValidationFailed
@@ -34,6 +36,9 @@ def funds_deposit(
     """Record funds an organization sent. Idempotent on (organization, reference): a retry returns the entry."""
     try:
         code = currency_validate(currency)
+    except MoneyError as exc:
+        raise ValidationFailed(str(exc), fields={"currency": str(exc)}) from exc
+    try:
         minor = to_minor(amount, code)
     except MoneyError as exc:
         raise ValidationFailed(str(exc), fields={"amount": str(exc)}) from exc
@@ -41,7 +46,8 @@ def funds_deposit(
         raise ValidationFailed("A deposit must be positive.", fields={"amount": "Must be greater than zero."})
     if not reference.strip():
         raise ValidationFailed("A deposit needs a reference.", fields={"reference": "This field is required."})
-    key = f"deposit:{organization_id}:{reference.strip()}"
+    # References may be 200 characters; the key column holds 120, so it carries the reference's digest.
+    key = f"deposit:{organization_id}:{hashlib.sha256(reference.strip().encode()).hexdigest()}"
     try:
         with transaction.atomic():
             return LedgerEntry.objects.create(

@@ -41,3 +41,13 @@ def make_worker(db):
         return user, client
 
     return make
+
+
+@pytest.fixture
+def other_org_api(db) -> APIClient:
+    """An owner key of a second organization, which must see nothing of the first."""
+    organization, owner = organization_ensure(name="Other NGO", owner_email="owner@other.example")
+    key = api_key_create(organization_id=organization.id, created_by_id=owner.id)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client

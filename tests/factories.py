@@ -4,10 +4,12 @@ import itertools
 from typing import Any
 
 import factory
+from rest_framework.test import APIClient
 
-from crowd.models import Campaign, Organization
+from crowd.models import Campaign, Membership, Organization
 from crowd.services.campaigns import campaign_create, campaign_launch
 from crowd.services.imports import items_import
+from crowd.services.organizations import api_key_create
 from workers.models import User
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
 
@@ -60,3 +62,28 @@ def campaign(
     if launch:
         created = campaign_launch(campaign_id=created.id)
     return created
+
+
+def membership_client(*, organization: Organization, role: str) -> APIClient:
+    """An APIClient holding a fresh API key of `organization` issued with `role` (owner/coordinator/viewer)."""
+    owner = organization.memberships.filter(role=Membership.Role.OWNER).select_related("user").first()
+    created_by = owner.user if owner else User.objects.create_user(username=f"staff{next(_counter)}")
+    key = api_key_create(organization_id=organization.id, created_by_id=created_by.id, role=role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict[str, Any]:
+    """Check the status and the one JSON error shape {"error": {"code", "message", "fields"}}; return the error."""
+    assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "fields"}, error
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["fields"], dict)
+    if code is not None:
+        assert error["code"] == code, error
+    return error

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from crowd.api import views
 
@@ -34,4 +34,6 @@ urlpatterns = [
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),
+    # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
+    re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
 ]

@@ -1,8 +1,10 @@
 """Thin API views: parse, call a selector or service, shape the response."""
 
+from collections import Counter
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import error_body
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.exceptions import PermissionDenied, ValidationFailed
@@ -87,6 +90,11 @@ class CampaignDetailView(APIView):
         return Response(_campaign_body(campaign))
 
 
+class UploadTooLarge(ValidationFailed):
+    code = "too_large"
+    status = 413
+
+
 class CampaignItemsView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -100,6 +108,11 @@ class CampaignItemsView(APIView):
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
         upload = request.FILES.get("file")
         if upload is not None:
+            if upload.size > settings.IMPORT_MAX_BYTES:
+                raise UploadTooLarge(
+                    f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes; use the background import.",
+                    fields={"file": f"At most {settings.IMPORT_MAX_BYTES} bytes."},
+                )
             rows = rows_from_upload(upload.file, upload.name, campaign)
         elif isinstance(request.data, list):
             rows = request.data
@@ -354,7 +367,10 @@ def earnings_body(worker_id: int) -> dict[str, Any]:
         currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
         for currency, sums in sorted(totals.items())
     }
-    main = next(iter(by_currency), "USD")
+    recent = list(ledger_entries_for_worker(worker_id=worker_id)[:100])
+    uses = Counter(entry.currency for entry in recent)
+    # The most used currency of the latest entries; ties go to the first code alphabetically.
+    main = max(by_currency, key=lambda currency: uses[currency], default="USD")
     summary = by_currency.get(main, {"pending": "0.00", "available": "0.00", "paid": "0.00"})
     entries = [
         {
@@ -369,7 +385,7 @@ def earnings_body(worker_id: int) -> dict[str, Any]:
             "reason": entry.reason,
             "created_at": entry.created_at,
         }
-        for entry in ledger_entries_for_worker(worker_id=worker_id)[:100]
+        for entry in recent
     ]
     return {"currency": main, **summary, "by_currency": by_currency, "entries": entries}
 
@@ -427,3 +443,8 @@ class DepositView(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page."""
+    return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
