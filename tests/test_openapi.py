@@ -1,0 +1,89 @@
+"""The OpenAPI schema and its browsable page: valid OpenAPI 3, the DESIGN.md paths, nothing from a CDN."""
+
+import re
+
+import pytest
+import yaml
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+# The REST API core of DESIGN.md: (method, path) as the schema spells them.
+DESIGN_PATHS = [
+    ("post", "/api/v1/campaigns/"),
+    ("get", "/api/v1/campaigns/{campaign_id}/"),
+    ("patch", "/api/v1/campaigns/{campaign_id}/"),
+    ("post", "/api/v1/campaigns/{campaign_id}/items/"),
+    ("post", "/api/v1/campaigns/{campaign_id}/launch/"),
+    ("post", "/api/v1/workers/"),
+    ("post", "/api/v1/funds/deposits/"),
+    ("get", "/api/v1/funds/"),
+    ("post", "/api/v1/assignments/next/"),
+    ("post", "/api/v1/assignments/{assignment_id}/submit/"),
+    ("post", "/api/v1/assignments/{assignment_id}/release/"),
+    ("post", "/api/v1/campaigns/{campaign_id}/aggregate/"),
+    ("get", "/api/v1/campaigns/{campaign_id}/results/"),
+    ("get", "/api/v1/campaigns/{campaign_id}/export/"),
+    ("get", "/api/v1/me/earnings/"),
+]
+
+
+@pytest.fixture
+def schema(api) -> dict:
+    response = api.get("/api/v1/schema/")
+    assert response.status_code == 200
+    assert "openapi" in response["Content-Type"]
+    return yaml.safe_load(response.content)
+
+
+def test_openapi_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Crowdloop API"
+    validate_schema(schema)  # raises on anything that is not valid OpenAPI 3
+
+
+def test_openapi_schema_as_json(api):
+    response = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def test_openapi_schema_lists_the_design_paths(schema):
+    missing = [(method, path) for method, path in DESIGN_PATHS if method not in schema["paths"].get(path, {})]
+
+    assert missing == [], sorted(schema["paths"])
+
+
+def test_openapi_schema_documents_token_auth(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schemes["tokenAuth"]["description"],
+    }
+
+
+def test_openapi_schema_documents_the_no_content_claim(schema):
+    responses = schema["paths"]["/api/v1/assignments/next/"]["post"]["responses"]
+    assert {"200", "201", "204"} <= set(responses)
+
+
+def test_openapi_docs_page_renders_without_a_cdn(api):
+    response = api.get("/api/v1/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger" in html.lower()
+    assert "/api/v1/schema/" in html
+    assert "cdn.jsdelivr" not in html
+    assert "unpkg" not in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assets = re.findall(r"""(?:src|href)=["'](/static/[^"']+)["']""", html)
+    assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets), assets
+    for asset in assets:
+        served = api.get(asset)
+        assert served.status_code == 200, asset
+        if hasattr(served, "close"):
+            served.close()
