@@ -22,7 +22,9 @@ def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         rows = list(
-            Answer.objects.filter(campaign=campaign, is_gold=False).order_by("item_id").values_list("item_id", "label")
+            Answer.objects.filter(campaign=campaign, is_gold=False)
+            .order_by("item_id", "id")  # stable: the first spelling of a free-text answer names its class
+            .values_list("item_id", "label")
         )
         if not rows:
             return {"items": 0, "answers": 0, "seconds": time.perf_counter() - started}

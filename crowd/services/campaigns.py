@@ -163,8 +163,22 @@ def _raise_open_targets(campaign: Campaign, extra: int) -> None:
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
 
 
+def _stranded_languages(campaign: Campaign) -> list[str]:
+    """Item languages no eligible worker could ever get (the campaign's languages were narrowed after import)."""
+    if not campaign.languages:
+        return []
+    tags = Item.objects.filter(campaign=campaign).exclude(language="").values_list("language", flat=True).distinct()
+    return sorted({tag for tag in tags if language_base(tag) not in campaign.languages})
+
+
 def _launch_problems(campaign: Campaign) -> dict[str, str]:
     problems: dict[str, str] = {}
+    stranded = _stranded_languages(campaign)
+    if stranded:
+        problems["languages"] = (
+            f"Some items are in {', '.join(stranded)}, which the campaign's languages do not include: "
+            "add those languages or remove the items."
+        )
     if campaign.task_type != Campaign.TaskType.FREE_TEXT and len(campaign.labels) < 2:
         problems["labels"] = "A choice campaign needs at least two labels."
     if campaign.reward_minor <= 0:

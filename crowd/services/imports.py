@@ -17,7 +17,7 @@ from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign, Item
 from crowd.services.campaigns import microtask_split
-from workers.languages import InvalidLanguage, language_normalize
+from workers.languages import InvalidLanguage, language_base, language_normalize
 
 BATCH_SIZE = 2000
 MAX_REPORTED_ERRORS = 50
@@ -58,6 +58,11 @@ def _row_to_item(raw: Any, campaign: Campaign, checker: LabelChecker) -> Item:
             language = language_normalize(str(language))
         except InvalidLanguage as exc:
             raise RowError("language", str(exc)) from exc
+        if campaign.languages and language_base(language) not in campaign.languages:
+            # Such an item could never be routed to anyone, and the campaign could never complete.
+            raise RowError(
+                "language", f"'{language}' is not one of the campaign's languages ({', '.join(campaign.languages)})."
+            )
     item = Item(campaign=campaign, external_id=external_id.strip(), data=data, language=language)
     prelabel = raw.get("prelabel")
     if prelabel is not None:

@@ -339,3 +339,31 @@ def test_items_import_file_over_the_size_limit_is_refused(org_api, campaign, set
     assert "file" in error["fields"]
     assert not Item.objects.exists()
     assert _upload(org_api, campaign, "items.csv", "external_id,text\nr1,ok\n").status_code == 201
+
+
+def test_import_item_outside_campaign_languages_is_refused(org_api, org_key):
+    campaign = factories.campaign(organization=org_key[0], languages=["sw"])
+    rows = [
+        {"external_id": "a", "data": {"text": "habari"}, "language": "sw-KE"},
+        {"external_id": "b", "data": {"text": "bonjour"}, "language": "fr"},
+    ]
+    response = org_api.post(f"/api/v1/campaigns/{campaign.id}/items/", rows, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "Row 2" in error["message"] and "'language'" in error["message"]
+    assert not Item.objects.filter(campaign=campaign).exists()
+
+
+def test_launch_refuses_items_the_narrowed_languages_would_strand(org_api, org_key):
+    campaign = factories.campaign(organization=org_key[0], languages=["sw", "fr"])
+    org_api.post(
+        f"/api/v1/campaigns/{campaign.id}/items/",
+        [{"external_id": "b", "data": {"text": "bonjour"}, "language": "fr"}],
+        format="json",
+    )
+    assert org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"languages": ["sw"]}, format="json").status_code == 200
+    response = org_api.post(f"/api/v1/campaigns/{campaign.id}/launch/")
+    assert response.status_code == 400
+    assert "fr" in response.json()["error"]["fields"]["languages"]
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
