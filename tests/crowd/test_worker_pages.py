@@ -187,7 +187,7 @@ def test_work_assignment_redisplay_keeps_only_the_chosen_label_checked(worker_cl
     campaign = factories.campaign(launch=True, items=2, items_per_task=2, labels=["10", "1"])
     client.post("/work/next/", {"campaign": campaign.id})
     assignment = Assignment.objects.get(worker=user)
-    first, second = assignment.entries.order_by("position").values_list("item_id", flat=True)
+    first, _ = assignment.entries.order_by("position").values_list("item_id", flat=True)
     page = client.post(f"/work/assignments/{assignment.id}/", {f"item-{first}": "10"}).content.decode()
     assert page.count("checked") == 1  # "1" is not checked because "10" contains it
     assert f'name="item-{first}" value="10" required checked' in page
