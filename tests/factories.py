@@ -40,7 +40,7 @@ def worker(
 def campaign(
     *, organization: Organization | None = None, launch: bool = False, items: int = 0, **fields: Any
 ) -> Campaign:
-    """A campaign with `items` English texts (item i is 'text i'); launched when asked."""
+    """A campaign with `items` texts (item i is 'text i') in its first language, else English; launched when asked."""
     organization = organization or OrganizationFactory()
     defaults: dict[str, Any] = {
         "name": f"Campaign {next(_counter)}",
@@ -54,10 +54,11 @@ def campaign(
     }
     defaults.update(fields)
     created = campaign_create(organization_id=organization.id, created_by_id=None, fields=defaults)
+    language = (defaults.get("languages") or ["en"])[0]  # items in a language the campaign routes
     if items:
         items_import(
             campaign_id=created.id,
-            rows=[{"external_id": f"t{i}", "data": {"text": f"text {i}"}, "language": "en"} for i in range(items)],
+            rows=[{"external_id": f"t{i}", "data": {"text": f"text {i}"}, "language": language} for i in range(items)],
         )
     if launch:
         created = campaign_launch(campaign_id=created.id)

@@ -200,7 +200,7 @@ def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
             more = f" (and {report.error_count - 1} more)" if report.error_count > 1 else ""
             where = f"Row {first['row']}" + (f", field '{first['field']}'" if first["field"] else "")
             raise ValidationFailed(
-                f"{where}: {first['message']}{more}. Nothing was imported.",
+                f"{where}: {first['message'].rstrip('.')}{more}. Nothing was imported.",
                 fields={"rows": report.errors},
                 code="invalid_rows",
             )
