@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo lint format e2e bench-routing clean
+.PHONY: run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ test: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q -m e2e tests/e2e
+
+bench-aggregation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/aggregation.py
+
+bench-redundancy: $(STAMP)
+	$(BIN)/python bench/dynamic_redundancy.py
+
+bench-routing: $(STAMP)
+	$(BIN)/python bench/routing.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

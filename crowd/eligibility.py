@@ -82,7 +82,7 @@ def _failed_stage(campaign: Campaign, worker: WorkerContext) -> int | None:
         campaign.min_quality is not None
         and stats is not None
         and stats.quality is not None
-        and stats.gold_answers >= campaign.min_quality_answers
+        and stats.quality_answers >= campaign.min_quality_answers
         and stats.quality < campaign.min_quality
     ):
         return 6

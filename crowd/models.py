@@ -312,8 +312,9 @@ class CampaignWorker(models.Model):
     assignments = models.PositiveIntegerField(default=0)
     gold_answers = models.PositiveIntegerField(default=0)
     gold_correct = models.PositiveIntegerField(default=0)
-    # Gold accuracy now; Dawid-Skene's estimate once aggregation has run. Null until there is evidence.
+    # Gold accuracy at first; Dawid-Skene's estimate once aggregation has run. Null until there is evidence.
     quality = models.FloatField(null=True, blank=True)
+    quality_answers = models.PositiveIntegerField(default=0)  # how many answers that estimate rests on
 
     class Meta:
         constraints = [
@@ -350,3 +351,68 @@ class WorkerBlock(models.Model):
 
     def __str__(self) -> str:
         return f"block {self.worker_id} from {self.campaign_id or self.organization_id}"
+
+
+class Annotator(models.Model):
+    """A source of answers in a campaign's model: a worker, or a model whose pre-labels take part like a worker.
+
+    Holds the latest Dawid-Skene estimate of its confusion matrix ([true class][answered class]) and accuracy.
+    """
+
+    class Kind(models.TextChoices):
+        WORKER = "worker"
+        MODEL = "model"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotators")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    model_name = models.CharField(max_length=200, blank=True)
+    answers = models.PositiveIntegerField(default=0)
+    accuracy = models.FloatField(null=True, blank=True)
+    confusion = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "worker"], condition=Q(kind="worker"), name="annotator_worker_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "model_name"], condition=Q(kind="model"), name="annotator_model_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="worker", worker__isnull=False)
+                | (Q(kind="model", worker__isnull=True) & ~Q(model_name="")),
+                name="annotator_kind_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.model_name if self.kind == self.Kind.MODEL else f"worker {self.worker_id}"
+
+
+class AggregationRun(models.Model):
+    """One aggregation of a campaign: what ran, on how much, how it converged, what it changed."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="aggregation_runs")
+    method = models.CharField(max_length=20)
+    parameters = models.JSONField(default=dict)
+    started_at = models.DateTimeField()
+    duration_seconds = models.FloatField()
+    answers = models.PositiveIntegerField()
+    items = models.PositiveIntegerField()
+    annotators = models.PositiveIntegerField()
+    iterations = models.PositiveIntegerField(default=0)
+    converged = models.BooleanField(default=True)
+    log_likelihood = models.FloatField(null=True, blank=True)
+    prior = models.JSONField(default=list, blank=True)
+    items_completed = models.PositiveIntegerField(default=0)
+    items_raised = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"aggregation {self.pk} of {self.campaign_id}"

@@ -10,6 +10,7 @@ from django.utils import timezone
 from crowd.eligibility import WorkerContext, worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.models import (
+    Annotator,
     Answer,
     ApiKey,
     Assignment,
@@ -154,3 +155,22 @@ def blocks_for_campaign(*, campaign: Campaign) -> QuerySet[WorkerBlock]:
     return WorkerBlock.objects.filter(
         Q(campaign=campaign) | Q(organization_id=campaign.organization_id, campaign__isnull=True)
     ).order_by("-created_at")
+
+
+def annotators_for_campaign(*, campaign: Campaign) -> QuerySet[Annotator]:
+    return Annotator.objects.filter(campaign=campaign).select_related("worker").order_by("kind", "-answers", "id")
+
+
+def quality_for_worker(*, worker_id: int) -> list[dict[str, Any]]:
+    """A worker's own score per campaign: what routing's quality floor sees."""
+    return [
+        {
+            "campaign": row.campaign_id,
+            "campaign_name": row.campaign.name,
+            "quality": row.quality,
+            "based_on_answers": row.quality_answers,
+            "gold_answers": row.gold_answers,
+            "gold_correct": row.gold_correct,
+        }
+        for row in CampaignWorker.objects.filter(worker_id=worker_id).select_related("campaign").order_by("-id")
+    ]

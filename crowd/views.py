@@ -52,6 +52,9 @@ def work_home(request: HttpRequest) -> HttpResponse:
             "held": held,
             "campaigns": [{"campaign": c, "reward": from_minor(c.reward_minor, c.currency)} for c in campaigns],
             "earnings": earnings,
+            "quality": [
+                row for row in selectors.quality_for_worker(worker_id=request.user.id) if row["quality"] is not None
+            ],
             "needs_profile": not has_languages,
         },
     )

@@ -11,22 +11,25 @@ from payments.money import MoneyError, currency_validate, to_minor
 
 def ledger_credit_reward(
     *, assignment_id: int, worker_id: int, campaign_id: int, amount_minor: int, currency: str
-) -> LedgerEntry:
+) -> None:
     """Credit an assignment's reward as pending. Runs inside the caller's transaction (the submit).
 
-    Idempotent: the partial unique constraint allows one reward per assignment; a retry returns it.
+    Idempotent in one statement: the partial unique constraint allows one reward per assignment, and a
+    second credit is dropped by ON CONFLICT DO NOTHING (the submit is on the hot path; no read first).
     """
-    existing = LedgerEntry.objects.filter(assignment_id=assignment_id, kind=LedgerEntry.Kind.REWARD).first()
-    if existing:
-        return existing
-    return LedgerEntry.objects.create(
-        worker_id=worker_id,
-        kind=LedgerEntry.Kind.REWARD,
-        status=LedgerEntry.Status.PENDING,
-        amount_minor=amount_minor,
-        currency=currency,
-        campaign_id=campaign_id,
-        assignment_id=assignment_id,
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                worker_id=worker_id,
+                kind=LedgerEntry.Kind.REWARD,
+                status=LedgerEntry.Status.PENDING,
+                amount_minor=amount_minor,
+                currency=currency,
+                campaign_id=campaign_id,
+                assignment_id=assignment_id,
+            )
+        ],
+        ignore_conflicts=True,
     )
 
 

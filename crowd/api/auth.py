@@ -16,9 +16,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
         digest = token_digest(key)
         # The prefix says which table to look in, so a request costs one indexed lookup, not two.
         if not key.startswith("clw_"):
-            api_key = (
-                ApiKey.objects.select_related("created_by").filter(digest=digest, revoked_at__isnull=True).first()
-            )
+            api_key = ApiKey.objects.select_related("created_by").filter(digest=digest, revoked_at__isnull=True).first()
             if api_key:
                 return api_key.created_by, api_key
         if not key.startswith("clo_"):

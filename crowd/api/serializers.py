@@ -5,7 +5,7 @@ from typing import Any
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
-from crowd.models import Assignment, Campaign, Item
+from crowd.models import Annotator, Assignment, Campaign, Item
 from payments.money import from_minor
 
 
@@ -194,3 +194,14 @@ class BlockSerializer(serializers.Serializer):
     worker = serializers.IntegerField(help_text="The worker's id (as returned when enrolled).")
     reason = serializers.CharField(max_length=2000)
     organization = serializers.IntegerField(required=False, write_only=True)
+
+
+class AnnotatorSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotator
+        fields = ["kind", "worker", "model_name", "name", "accuracy", "answers", "confusion", "updated_at"]
+
+    def get_name(self, annotator: Annotator) -> str:
+        return annotator.model_name if annotator.kind == Annotator.Kind.MODEL else annotator.worker.username

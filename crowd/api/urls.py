@@ -31,6 +31,12 @@ urlpatterns = [
     ),
     path("blocks/", views.OrganizationBlocksView.as_view(), name="api-blocks"),
     path("blocks/<int:worker_id>/", views.OrganizationBlockDetailView.as_view(), name="api-block"),
+    path(
+        "campaigns/<int:campaign_id>/annotators/",
+        views.CampaignAnnotatorsView.as_view(),
+        name="api-campaign-annotators",
+    ),
+    path("me/quality/", views.MyQualityView.as_view(), name="api-my-quality"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),

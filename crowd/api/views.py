@@ -353,6 +353,22 @@ def _optional_int(request: Request, name: str) -> int | None:
     return _int_param(request, name, 0, 1, None) if request.query_params.get(name) else None
 
 
+class CampaignAnnotatorsView(APIView):
+    @extend_schema(responses=s.AnnotatorSerializer(many=True))
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response(s.AnnotatorSerializer(selectors.annotators_for_campaign(campaign=campaign), many=True).data)
+
+
+class MyQualityView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """The worker's own estimated quality per campaign (gold accuracy, then Dawid-Skene's estimate)."""
+        _require_worker(request)
+        return Response({"campaigns": selectors.quality_for_worker(worker_id=request.user.id)})
+
+
 class MyEarningsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:

@@ -1,67 +1,380 @@
-"""Turn a campaign's answers into item results (majority vote; Dawid-Skene arrives in its own module)."""
+"""Aggregation: a campaign's answers become item labels with confidences, annotator quality, and more or
+fewer answers where they are needed (dynamic redundancy).
 
+Single choice runs Dawid-Skene (crowd/aggregation/dawid_skene.py) with model pre-labels as annotators
+(one per model name) and gold items clamped; multi choice runs one binary model per label; free text
+runs a normalized exact-match vote. Each run is recorded as an AggregationRun.
+"""
+
+import json
 import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from crowd.aggregation.majority import majority_vote
+from crowd.aggregation.dawid_skene import AggregationResult, dawid_skene
+from crowd.aggregation.free_text import free_text_vote
+from crowd.aggregation.multilabel import label_sets_to_matrix, multilabel
+from crowd.aggregation.redundancy import redundancy_decisions
 from crowd.labels import label_key
-from crowd.models import Answer, Campaign, Item
+from crowd.models import AggregationRun, Annotator, Answer, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
+from workers.languages import language_base
 
-UPDATE_BATCH = 2000
+DS_OPTIONS = {"max_iter": 100, "tol": 1e-6, "smoothing": 1.0, "prior_smoothing": 1.0}
+UPDATE_BATCH = 5000
+
+
+@dataclass
+class Data:
+    """A campaign's answers as integer codes. Annotators: workers first, then models; known ones first."""
+
+    item_ids: list[int]  # model index -> Item id (items with worker answers, plus gold items)
+    annotators: list[tuple[str, Any]]  # index -> ("worker", user id) or ("model", name)
+    items: np.ndarray  # (n,) item index of each answer
+    annotator_codes: np.ndarray  # (n,) annotator index of each answer
+    labels: list[Any]  # (n,) raw labels
+    from_worker: np.ndarray  # (n,) bool: a worker's answer (False: a model's pre-label)
+    gold: dict[int, Any] = field(default_factory=dict)  # item index -> gold label
+
+
+@dataclass
+class Inference:
+    label: list[Any]  # per item index: the result label (JSON value) or None
+    confidence: np.ndarray  # (I,)
+    votes: list[dict[str, int]]  # per item index: workers' votes
+    accuracy: np.ndarray  # (W,) per annotator, nan when not estimated
+    confusion: list[Any]  # per annotator: K x K list (or per-label dict) for the API
+    answers: np.ndarray  # (W,)
+    iterations: int = 0
+    converged: bool = True
+    log_likelihood: float | None = None
+    prior: list[float] = field(default_factory=list)
+    method: str = "dawid_skene"
+
+
+def _load(campaign: Campaign) -> Data | None:
+    rows = list(
+        Answer.objects.filter(campaign=campaign)
+        .order_by("item_id", "id")  # stable order: the first spelling of a free-text answer names its class
+        .values_list("item_id", "worker_id", "label")
+    )
+    if not rows:
+        return None
+    gold = dict(Item.objects.filter(campaign=campaign, gold__isnull=False).values_list("id", "gold"))
+    item_ids = sorted({item_id for item_id, _, _ in rows} | set(gold))
+    item_index = {item_id: i for i, item_id in enumerate(item_ids)}
+    prelabels = list(
+        Item.objects.filter(campaign=campaign, id__in=item_ids, prelabel__isnull=False).values_list(
+            "id", "prelabel_model", "prelabel"
+        )
+    )
+    known = list(
+        Annotator.objects.filter(campaign=campaign).order_by("id").values_list("kind", "worker_id", "model_name")
+    )
+    present = {("worker", worker) for _, worker, _ in rows} | {("model", model or "model") for _, model, _ in prelabels}
+    order = [key for key in ((k, w if k == "worker" else m) for k, w, m in known) if key in present]
+    order += sorted(present - set(order), key=lambda key: (key[0] != "worker", str(key[1])))
+    annotator_index = {key: i for i, key in enumerate(order)}
+    all_rows = [(item, ("worker", worker), label) for item, worker, label in rows]
+    all_rows += [(item, ("model", model or "model"), label) for item, model, label in prelabels]
+    return Data(
+        item_ids=item_ids,
+        annotators=order,
+        items=np.fromiter((item_index[r[0]] for r in all_rows), dtype=np.int64, count=len(all_rows)),
+        annotator_codes=np.fromiter((annotator_index[r[1]] for r in all_rows), dtype=np.int64, count=len(all_rows)),
+        labels=[r[2] for r in all_rows],
+        from_worker=np.fromiter((r[1][0] == "worker" for r in all_rows), dtype=bool, count=len(all_rows)),
+        gold={item_index[item_id]: label for item_id, label in gold.items()},
+    )
+
+
+def _warm_start(campaign: Campaign, data: Data, n_classes: int) -> dict[str, Any]:
+    """Start from the previous run's matrices: an incremental run converges in a few iterations."""
+    stored = {
+        (a.kind, a.worker_id if a.kind == "worker" else a.model_name): a.confusion
+        for a in Annotator.objects.filter(campaign=campaign).only("kind", "worker_id", "model_name", "confusion")
+    }
+    matrices = []
+    for key in data.annotators:
+        matrix = stored.get(key)
+        if not isinstance(matrix, list) or np.shape(matrix) != (n_classes, n_classes):
+            break  # known annotators come first; the rest start from the crowd's average
+        matrices.append(matrix)
+    last = AggregationRun.objects.filter(campaign=campaign, method="dawid_skene").order_by("-started_at").first()
+    prior = last.prior if last and len(last.prior) == n_classes else None
+    if not matrices:
+        return {}
+    return {"init_confusion": np.array(matrices, dtype=np.float64), "init_prior": prior}
+
+
+def _worker_votes(data: Data, keys: list[str], n_items: int) -> list[dict[str, int]]:
+    votes: list[dict[str, int]] = [defaultdict(int) for _ in range(n_items)]
+    for index in np.flatnonzero(data.from_worker):
+        votes[data.items[index]][keys[index]] += 1
+    return [dict(v) for v in votes]
+
+
+def _infer_single(campaign: Campaign, data: Data) -> Inference:
+    values = campaign.label_values()
+    class_of = {value: k for k, value in enumerate(values)}
+    codes = np.fromiter((class_of.get(label, -1) for label in data.labels), dtype=np.int64, count=len(data.labels))
+    keep = codes >= 0  # labels outside the set cannot occur (validated at submit); drop them defensively
+    n_items, n_annotators, n_classes = len(data.item_ids), len(data.annotators), len(values)
+    gold = np.full(n_items, -1, dtype=np.int64)
+    for index, label in data.gold.items():
+        gold[index] = class_of.get(label, -1)
+    result: AggregationResult = dawid_skene(
+        data.items[keep],
+        data.annotator_codes[keep],
+        codes[keep],
+        n_items,
+        n_annotators,
+        n_classes,
+        gold=gold,
+        **DS_OPTIONS,
+        **_warm_start(campaign, data, n_classes),
+    )
+    keys = [label if isinstance(label, str) else json.dumps(label) for label in data.labels]
+    return Inference(
+        label=[values[k] if k >= 0 else None for k in result.label.tolist()],
+        confidence=np.asarray(result.confidence),
+        votes=_worker_votes(data, keys, n_items),
+        accuracy=np.asarray(result.accuracy),
+        confusion=[np.round(m, 4).tolist() for m in result.confusion],
+        answers=np.asarray(result.answers),
+        iterations=result.iterations,
+        converged=result.converged,
+        log_likelihood=float(result.log_likelihood),
+        prior=np.round(result.prior, 6).tolist(),
+    )
+
+
+def _infer_multi(campaign: Campaign, data: Data) -> Inference:
+    values = campaign.label_values()
+    chosen = label_sets_to_matrix((label if isinstance(label, list) else [] for label in data.labels), values)
+    n_items, n_annotators = len(data.item_ids), len(data.annotators)
+    gold = np.full((n_items, len(values)), -1, dtype=np.int64)
+    for index, label in data.gold.items():
+        gold[index] = [int(value in label) for value in values]
+    result = multilabel(
+        data.items, data.annotator_codes, chosen, n_items, n_annotators, gold=gold, method="ds", **DS_OPTIONS
+    )
+    # Confidence in the whole set: the labels are modelled independently, so their certainties multiply.
+    certainty = np.where(result.probability >= 0.5, result.probability, 1 - result.probability).prod(axis=1)
+    votes: list[dict[str, int]] = [defaultdict(int) for _ in range(n_items)]
+    for index in np.flatnonzero(data.from_worker):
+        for value in data.labels[index]:
+            votes[data.items[index]][value] += 1
+    accuracy = np.mean([run.accuracy for run in result.per_label], axis=0)
+    confusion = [
+        {value: np.round(run.confusion[w], 4).tolist() for value, run in zip(values, result.per_label, strict=True)}
+        for w in range(n_annotators)
+    ]
+    return Inference(
+        label=[[v for v, on in zip(values, row, strict=True) if on] for row in result.selected.tolist()],
+        confidence=certainty,
+        votes=[dict(v) for v in votes],
+        accuracy=accuracy,
+        confusion=confusion,
+        answers=np.bincount(data.annotator_codes, minlength=n_annotators),
+        iterations=max(run.iterations for run in result.per_label),
+        converged=all(run.converged for run in result.per_label),
+        method="multilabel_dawid_skene",
+    )
+
+
+def _infer_free_text(data: Data) -> Inference:
+    workers = data.from_worker
+    texts = [str(label) for label, ok in zip(data.labels, workers, strict=True) if ok]
+    n_items, n_annotators = len(data.item_ids), len(data.annotators)
+    result = free_text_vote(data.items[workers], texts, n_items)
+    # Quality for free text: how often an annotator's normalized answer matches the item's winner.
+    winners = [label_key(text, Campaign.TaskType.FREE_TEXT) if text is not None else None for text in result.label]
+    agree = np.array(
+        [
+            label_key(text, Campaign.TaskType.FREE_TEXT) == winners[item]
+            for text, item in zip(texts, data.items[workers], strict=True)
+        ],
+        dtype=bool,
+    )
+    codes = data.annotator_codes[workers]
+    answers = np.bincount(codes, minlength=n_annotators)
+    matches = np.bincount(codes, weights=agree, minlength=n_annotators)
+    accuracy = np.divide(matches, answers, out=np.full(n_annotators, np.nan), where=answers > 0)
+    return Inference(
+        # The winner's most frequent spelling, with stray outer and inner whitespace tidied for display.
+        label=[" ".join(text.split()) if isinstance(text, str) else text for text in result.display],
+        confidence=np.asarray(result.confidence),
+        votes=list(result.votes),
+        accuracy=accuracy,
+        confusion=[[] for _ in range(n_annotators)],
+        answers=answers,
+        method="free_text_vote",
+    )
+
+
+def _infer(campaign: Campaign, data: Data) -> Inference:
+    if campaign.task_type == Campaign.TaskType.MULTI_CHOICE:
+        return _infer_multi(campaign, data)
+    if campaign.task_type == Campaign.TaskType.FREE_TEXT:
+        return _infer_free_text(data)
+    return _infer_single(campaign, data)
+
+
+def _write_items(rows: list[tuple[int, Any, float, dict[str, int], str]]) -> None:
+    """Set result_label, confidence, votes, status for many items in few statements."""
+    if connection.vendor != "postgresql":
+        Item.objects.bulk_update(
+            [Item(id=i, result_label=lab, confidence=c, votes=v, status=st) for i, lab, c, v, st in rows],
+            ["result_label", "confidence", "votes", "status"],
+            batch_size=500,
+        )
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), UPDATE_BATCH):
+            batch = rows[start : start + UPDATE_BATCH]
+            values = ",".join(["(%s::bigint, %s::jsonb, %s::float8, %s::jsonb, %s::varchar)"] * len(batch))
+            params: list[Any] = []
+            for item_id, label, confidence, votes, status in batch:
+                params += [item_id, None if label is None else json.dumps(label), confidence, json.dumps(votes), status]
+            cursor.execute(
+                "UPDATE crowd_item AS i SET result_label = v.label, confidence = v.confidence, votes = v.votes,"
+                " status = v.status FROM (VALUES " + values + ") AS v(id, label, confidence, votes, status)"
+                " WHERE i.id = v.id",
+                params,
+            )
+
+
+def _repack(campaign: Campaign, item_ids: list[int]) -> None:
+    """Items that need one more answer go into new microtasks (one slot each), grouped by language."""
+    if not item_ids:
+        return
+    Item.objects.filter(id__in=item_ids).update(redundancy=F("redundancy") + 1)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for item_id, language in Item.objects.filter(id__in=item_ids).order_by("id").values_list("id", "language"):
+        groups[language_base(language) if language else ""].append(item_id)
+    breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
+    size = campaign.items_per_task
+    for language, ids in groups.items():
+        chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        microtasks = MicroTask.objects.bulk_create(
+            MicroTask(campaign=campaign, language=language, target=1, breadth_first=breadth_first) for _ in chunks
+        )
+        MicroTaskItem.objects.bulk_create(
+            MicroTaskItem(microtask=microtask, item_id=item_id, position=position)
+            for microtask, chunk in zip(microtasks, chunks, strict=True)
+            for position, item_id in enumerate(chunk)
+        )
+
+
+def _write_annotators(campaign: Campaign, data: Data, inference: Inference) -> None:
+    existing = {
+        (a.kind, a.worker_id if a.kind == "worker" else a.model_name): a
+        for a in Annotator.objects.filter(campaign=campaign)
+    }
+    changed, new = [], []
+    for index, (kind, ident) in enumerate(data.annotators):
+        accuracy = float(inference.accuracy[index])
+        fields = {
+            "answers": int(inference.answers[index]),
+            "accuracy": None if np.isnan(accuracy) else round(accuracy, 6),
+            "confusion": inference.confusion[index],
+        }
+        annotator = existing.get((kind, ident))
+        if annotator is None:
+            worker_id, model_name = (ident, "") if kind == "worker" else (None, ident)
+            new.append(Annotator(campaign=campaign, kind=kind, worker_id=worker_id, model_name=model_name, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(annotator, name, value)
+            changed.append(annotator)
+    Annotator.objects.bulk_create(new, batch_size=UPDATE_BATCH)
+    Annotator.objects.bulk_update(changed, ["answers", "accuracy", "confusion", "updated_at"], batch_size=UPDATE_BATCH)
+    # Routing's quality floor reads CampaignWorker; the estimate now rests on all of the worker's answers.
+    quality = {
+        ident: (float(inference.accuracy[i]), int(inference.answers[i]))
+        for i, (kind, ident) in enumerate(data.annotators)
+        if kind == "worker" and not np.isnan(inference.accuracy[i])
+    }
+    stats = list(CampaignWorker.objects.filter(campaign=campaign, worker_id__in=list(quality)))
+    for row in stats:
+        row.quality, row.quality_answers = round(quality[row.worker_id][0], 6), quality[row.worker_id][1]
+    CampaignWorker.objects.bulk_update(stats, ["quality", "quality_answers"], batch_size=UPDATE_BATCH)
 
 
 def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
-    """Recompute every answered item's label, confidence and votes; complete items that reached their target.
+    """Recompute every answered item's label, confidence and votes, every annotator's quality, and adjust
+    redundancy (complete, keep open, or ask one more answer). Idempotent for the same answers.
 
-    Idempotent (a pure function of the stored answers). Locks the campaign row so runs never overlap.
+    Locks the campaign row (FOR NO KEY UPDATE): runs never overlap, submits are not blocked.
     """
+    started_at = timezone.now()
     started = time.perf_counter()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
-        rows = list(
-            Answer.objects.filter(campaign=campaign, is_gold=False)
-            .order_by("item_id", "id")  # stable: the first spelling of a free-text answer names its class
-            .values_list("item_id", "label")
-        )
-        if not rows:
+        data = _load(campaign)
+        if data is None:
             return {"items": 0, "answers": 0, "seconds": time.perf_counter() - started}
-        # Class order: the campaign's label order first (it decides ties), then free-text keys as seen.
-        classes: dict[str, Any] = {}
-        if campaign.task_type == Campaign.TaskType.SINGLE_CHOICE:
-            classes = {value: value for value in campaign.label_values()}
-        item_ids = sorted({item_id for item_id, _ in rows})
-        item_index = {item_id: index for index, item_id in enumerate(item_ids)}
-        label_codes = np.empty(len(rows), dtype=np.int64)
-        class_index: dict[str, int] = {key: i for i, key in enumerate(classes)}
-        for position, (_, label) in enumerate(rows):
-            key = label_key(label, campaign.task_type)
-            if key not in class_index:
-                class_index[key] = len(class_index)
-                classes[key] = label
-            label_codes[position] = class_index[key]
-        items = np.fromiter((item_index[item_id] for item_id, _ in rows), dtype=np.int64, count=len(rows))
-        result = majority_vote(items, label_codes, len(item_ids), len(class_index))
-        class_keys = list(class_index)
-        targets = dict(Item.objects.filter(id__in=item_ids).values_list("id", "redundancy"))
-        updates: list[Item] = []
-        for index, item_id in enumerate(item_ids):
-            counts = result.votes[index]
-            votes = {class_keys[c]: int(n) for c, n in enumerate(counts) if n}
-            answers = int(counts.sum())
-            updates.append(
-                Item(
-                    id=item_id,
-                    result_label=classes[class_keys[int(result.label[index])]],
-                    confidence=float(result.confidence[index]),
-                    votes=votes,
-                    status=Item.Status.COMPLETE if answers >= targets.get(item_id, 0) > 0 else Item.Status.OPEN,
-                )
+        inference = _infer(campaign, data)
+        gold_indexes = set(data.gold)
+        index_of = {item_id: i for i, item_id in enumerate(data.item_ids)}
+        state = {
+            item_id: (answers, redundancy)
+            for item_id, answers, redundancy in Item.objects.filter(
+                campaign=campaign, gold__isnull=True, answer_count__gt=0
+            ).values_list("id", "answer_count", "redundancy")
+        }
+        decision = redundancy_decisions(
+            answers={item_id: answers for item_id, (answers, _) in state.items()},
+            redundancy={item_id: redundancy for item_id, (_, redundancy) in state.items()},
+            confidence={item_id: float(inference.confidence[index_of[item_id]]) for item_id in state},
+            target=campaign.target_confidence,
+            maximum=campaign.max_redundancy,
+        )
+        complete = set(decision.complete)
+        rows = [
+            (
+                item_id,
+                inference.label[index_of[item_id]],
+                round(float(inference.confidence[index_of[item_id]]), 6),
+                inference.votes[index_of[item_id]],
+                Item.Status.COMPLETE if item_id in complete else Item.Status.OPEN,
             )
-        Item.objects.bulk_update(updates, ["result_label", "confidence", "votes", "status"], batch_size=UPDATE_BATCH)
-        remaining = Item.objects.filter(campaign=campaign, gold__isnull=True).exclude(status=Item.Status.COMPLETE)
-        if campaign.status == Campaign.Status.ACTIVE and not remaining.exists():
+            for item_id in state
+            if index_of[item_id] not in gold_indexes
+        ]
+        _write_items(rows)
+        _repack(campaign, decision.raise_redundancy)
+        _write_annotators(campaign, data, inference)
+        unfinished = Item.objects.filter(campaign=campaign, gold__isnull=True).exclude(status=Item.Status.COMPLETE)
+        if campaign.status == Campaign.Status.ACTIVE and not unfinished.exists():
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
-    return {"items": len(item_ids), "answers": len(rows), "seconds": time.perf_counter() - started}
+        run = AggregationRun.objects.create(
+            campaign=campaign,
+            method=inference.method,
+            parameters=DS_OPTIONS if "dawid_skene" in inference.method else {},
+            started_at=started_at,
+            duration_seconds=time.perf_counter() - started,
+            answers=len(data.labels),
+            items=len(data.item_ids),
+            annotators=len(data.annotators),
+            iterations=inference.iterations,
+            converged=inference.converged,
+            log_likelihood=inference.log_likelihood,
+            prior=inference.prior,
+            items_completed=len(decision.complete),
+            items_raised=len(decision.raise_redundancy),
+        )
+    return {
+        "run": run.id,
+        "items": len(rows),
+        "answers": len(data.labels),
+        "completed": len(decision.complete),
+        "raised": len(decision.raise_redundancy),
+        "seconds": run.duration_seconds,
+    }

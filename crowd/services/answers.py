@@ -123,7 +123,9 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
 
 
 def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> None:
-    """Gold answers are scored at once: the worker's gold accuracy in this campaign moves in SQL."""
+    """Gold answers are scored at once: the worker's gold accuracy in this campaign moves in SQL. The next
+    aggregation replaces it with Dawid-Skene's estimate, which learns from the same gold and everything else.
+    """
     gold_ids = [item_id for item_id, gold in entries.items() if gold]
     if not gold_ids:
         return
@@ -135,6 +137,7 @@ def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[i
         gold_answers=F("gold_answers") + answered,
         gold_correct=F("gold_correct") + correct,
         quality=Cast(F("gold_correct") + correct, FloatField()) / (F("gold_answers") + answered),
+        quality_answers=F("gold_answers") + answered,
     )
 
 

@@ -184,19 +184,20 @@ def _claim(
             currency=campaign.currency,
         )
         previous = _count_lease(worker, campaign, context)
-        item_ids = list(
-            MicroTaskItem.objects.filter(microtask_id=microtask_id)
-            .order_by("position")
-            .values_list("item_id", flat=True)
-        )
-        entries = [(item_id, False) for item_id in item_ids]
         gold_id = _pick_gold(worker, campaign, previous, languages)
+        # A gold item takes a random place among the microtask's items (positions only order the page).
+        gold_position = random.randint(0, campaign.items_per_task) if gold_id is not None else 1 << 15
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)"
+                " SELECT %s, item_id, %s, position + CASE WHEN position >= %s THEN 1 ELSE 0 END, false"
+                " FROM crowd_microtaskitem WHERE microtask_id = %s",
+                [assignment.id, worker.id, gold_position, microtask_id],
+            )
         if gold_id is not None:
-            entries.insert(random.randint(0, len(entries)), (gold_id, True))
-        AssignmentItem.objects.bulk_create(
-            AssignmentItem(assignment=assignment, item_id=item_id, worker=worker, position=position, is_gold=gold)
-            for position, (item_id, gold) in enumerate(entries)
-        )
+            AssignmentItem.objects.create(
+                assignment=assignment, item_id=gold_id, worker=worker, position=gold_position, is_gold=True
+            )
     return assignment
 
 

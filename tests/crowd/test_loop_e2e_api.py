@@ -112,7 +112,7 @@ def test_loop_end_to_end_through_the_api(django_capture_on_commit_callbacks):
         assert row["status"] == "complete"
         assert row["answers"] == 3
         assert row["label"] == ("negative" if external_id in NEGATIVE else "positive")
-        assert row["confidence"] == pytest.approx(1.0)
+        assert row["confidence"] > 0.9  # three agreeing answers: Dawid-Skene is confident
     progress = org.get(base).json()
     assert (progress["status"], progress["complete_items"], progress["answers"]) == ("completed", 6, 18)
 

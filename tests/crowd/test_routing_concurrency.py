@@ -59,7 +59,7 @@ def test_assignment_claim_next_twenty_workers_at_once_never_over_assign():
 
 
 def test_assignment_claim_and_submit_loop_under_contention_never_duplicates():
-    campaign = factories.campaign(launch=True, items=12, redundancy=3, items_per_task=2)
+    campaign = factories.campaign(launch=True, items=12, redundancy=3, max_redundancy=3, items_per_task=2)
     workers = [factories.worker()[0] for _ in range(20)]
 
     def work(index: int) -> None:

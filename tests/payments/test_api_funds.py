@@ -3,7 +3,9 @@
 import pytest
 
 from crowd.models import Membership
+from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
+from payments.services import ledger_credit_reward
 from tests import factories
 from tests.factories import assert_error
 
@@ -171,3 +173,14 @@ def test_funds_not_for_workers(make_worker):
     _, worker_api = make_worker()
 
     assert_error(worker_api.get(FUNDS), 403, "permission_denied")
+
+
+def test_ledger_credit_reward_twice_pays_once():
+    campaign = factories.campaign(launch=True, items=1)
+    worker, _ = factories.worker()
+    lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    for _ in range(2):
+        ledger_credit_reward(
+            assignment_id=lease.id, worker_id=worker.id, campaign_id=campaign.id, amount_minor=10, currency="USD"
+        )
+    assert LedgerEntry.objects.filter(assignment=lease).count() == 1
