@@ -397,7 +397,7 @@ class AggregationRun(models.Model):
     """One aggregation of a campaign: what ran, on how much, how it converged, what it changed."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="aggregation_runs")
-    method = models.CharField(max_length=20)
+    method = models.CharField(max_length=40)
     parameters = models.JSONField(default=dict)
     started_at = models.DateTimeField()
     duration_seconds = models.FloatField()

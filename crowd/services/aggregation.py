@@ -323,11 +323,15 @@ def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
         inference = _infer(campaign, data)
         gold_indexes = set(data.gold)
         index_of = {item_id: i for i, item_id in enumerate(data.item_ids)}
+        # Count answers from what was loaded, not Item.answer_count: a submit committing meanwhile is left
+        # to the next run (it queues one), so every decision here rests on the same snapshot.
+        loaded = np.bincount(data.items[data.from_worker], minlength=len(data.item_ids))
         state = {
-            item_id: (answers, redundancy)
-            for item_id, answers, redundancy in Item.objects.filter(
-                campaign=campaign, gold__isnull=True, answer_count__gt=0
-            ).values_list("id", "answer_count", "redundancy")
+            item_id: (int(loaded[index_of[item_id]]), redundancy)
+            for item_id, redundancy in Item.objects.filter(
+                campaign=campaign, gold__isnull=True, id__in=data.item_ids
+            ).values_list("id", "redundancy")
+            if loaded[index_of[item_id]] > 0
         }
         decision = redundancy_decisions(
             answers={item_id: answers for item_id, (answers, _) in state.items()},
