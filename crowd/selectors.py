@@ -4,12 +4,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from crowd.eligibility import WorkerContext, worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.models import (
+    AggregationRun,
     Annotator,
     Answer,
     ApiKey,
@@ -174,3 +175,16 @@ def quality_for_worker(*, worker_id: int) -> list[dict[str, Any]]:
         }
         for row in CampaignWorker.objects.filter(worker_id=worker_id).select_related("campaign").order_by("-id")
     ]
+
+
+def campaigns_with_unaggregated_answers() -> QuerySet[Campaign]:
+    """Ids of active campaigns whose newest answer is later than their latest aggregation run."""
+    newest_answer = Answer.objects.filter(campaign=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+    last_run = AggregationRun.objects.filter(campaign=OuterRef("pk")).order_by("-started_at").values("started_at")[:1]
+    return (
+        Campaign.objects.filter(status=Campaign.Status.ACTIVE)
+        .annotate(newest_answer=Subquery(newest_answer), last_run=Subquery(last_run))
+        .filter(newest_answer__isnull=False)
+        .filter(Q(last_run__isnull=True) | Q(newest_answer__gt=F("last_run")))
+        .values_list("id", flat=True)
+    )

@@ -30,3 +30,15 @@ def campaign_aggregate_soon(*, campaign_id: int) -> None:
         return
     if cache.add(f"aggregate-queued:{campaign_id}", 1, timeout=AGGREGATE_DELAY_SECONDS * 20):
         transaction.on_commit(lambda: campaign_aggregate.apply_async((campaign_id,), countdown=AGGREGATE_DELAY_SECONDS))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def campaigns_aggregate_stale() -> list[int]:
+    """Beat: queue aggregation for every active campaign with answers newer than its last run (a safety net
+    for runs lost to a broker outage; the on-commit trigger does the everyday work)."""
+    from crowd.selectors import campaigns_with_unaggregated_answers
+
+    stale = list(campaigns_with_unaggregated_answers())
+    for campaign_id in stale:
+        campaign_aggregate.delay(campaign_id)
+    return stale

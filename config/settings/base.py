@@ -141,6 +141,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "crowd.tasks.assignment_expire_due", "schedule": 30.0},
+    "aggregate-stale-campaigns": {"task": "crowd.tasks.campaigns_aggregate_stale", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {

@@ -224,3 +224,16 @@ def test_my_quality_api_shows_the_workers_own_score(make_worker):
     campaign_aggregate(campaign_id=campaign.id)
     [row] = client.get("/api/v1/me/quality/").json()["campaigns"]
     assert row["campaign"] == campaign.id and row["based_on_answers"] == 3 and 0 <= row["quality"] <= 1
+
+
+def test_beat_queues_only_campaigns_with_new_answers():
+    fresh = factories.campaign(launch=True, items=2, redundancy=1)
+    done = factories.campaign(launch=True, items=2, redundancy=1)
+    untouched = factories.campaign(launch=True, items=2)
+    label_everything(fresh, [truth])
+    label_everything(done, [truth])
+    campaign_aggregate(campaign_id=done.id)
+    assert tasks.campaigns_aggregate_stale.run() == [fresh.id]  # eager: the queued run happens here
+    assert AggregationRun.objects.filter(campaign=fresh).count() == 1
+    assert not AggregationRun.objects.filter(campaign=untouched).exists()
+    assert tasks.campaigns_aggregate_stale.run() == []
