@@ -22,7 +22,8 @@ from crowd.aggregation.free_text import free_text_vote
 from crowd.aggregation.multilabel import label_sets_to_matrix, multilabel
 from crowd.aggregation.redundancy import redundancy_decisions
 from crowd.labels import label_key
-from crowd.models import AggregationRun, Annotator, Answer, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
+from crowd.models import AggregationRun, Annotator, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
+from crowd.services.bulk import bulk_update_by_id
 from workers.languages import language_base
 
 DS_OPTIONS = {"max_iter": 100, "tol": 1e-6, "smoothing": 1.0, "prior_smoothing": 1.0}
@@ -57,39 +58,65 @@ class Inference:
     method: str = "dawid_skene"
 
 
+def _answer_rows(campaign: Campaign) -> list[tuple[int, int, Any]]:
+    """(item, worker, label) in a stable order (the first spelling of a free-text answer names its class).
+
+    Read with one raw query: at a million answers the ORM's per-row JSON decoding is most of the cost, and
+    scalar labels come back as text straight from PostgreSQL.
+    """
+    scalar = campaign.task_type != Campaign.TaskType.MULTI_CHOICE
+    column = "label #>> '{}'" if scalar and connection.vendor == "postgresql" else "label"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT item_id, worker_id, {column} FROM crowd_answer WHERE campaign_id = %s ORDER BY item_id, id",
+            [campaign.id],
+        )
+        rows = cursor.fetchall()
+    if column == "label":  # SQLite, or lists: decode the JSON text
+        rows = [(item, worker, json.loads(label) if isinstance(label, str) else label) for item, worker, label in rows]
+    return rows
+
+
 def _load(campaign: Campaign) -> Data | None:
-    rows = list(
-        Answer.objects.filter(campaign=campaign)
-        .order_by("item_id", "id")  # stable order: the first spelling of a free-text answer names its class
-        .values_list("item_id", "worker_id", "label")
-    )
+    rows = _answer_rows(campaign)
     if not rows:
         return None
+    answer_items = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    answer_workers = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     gold = dict(Item.objects.filter(campaign=campaign, gold__isnull=False).values_list("id", "gold"))
-    item_ids = sorted({item_id for item_id, _, _ in rows} | set(gold))
-    item_index = {item_id: i for i, item_id in enumerate(item_ids)}
+    item_ids = np.union1d(answer_items, np.fromiter(gold, dtype=np.int64, count=len(gold)))
     prelabels = list(
-        Item.objects.filter(campaign=campaign, id__in=item_ids, prelabel__isnull=False).values_list(
-            "id", "prelabel_model", "prelabel"
-        )
+        Item.objects.filter(campaign=campaign, prelabel__isnull=False)
+        .order_by("id")
+        .values_list("id", "prelabel_model", "prelabel")
     )
+    in_model = set(item_ids.tolist())  # pre-labels count only where workers answered or gold is known
+    prelabels = [row for row in prelabels if row[0] in in_model]
     known = list(
         Annotator.objects.filter(campaign=campaign).order_by("id").values_list("kind", "worker_id", "model_name")
     )
-    present = {("worker", worker) for _, worker, _ in rows} | {("model", model or "model") for _, model, _ in prelabels}
+    present = {("worker", int(w)) for w in np.unique(answer_workers)} | {
+        ("model", m or "model") for _, m, _ in prelabels
+    }
     order = [key for key in ((k, w if k == "worker" else m) for k, w, m in known) if key in present]
     order += sorted(present - set(order), key=lambda key: (key[0] != "worker", str(key[1])))
     annotator_index = {key: i for i, key in enumerate(order)}
-    all_rows = [(item, ("worker", worker), label) for item, worker, label in rows]
-    all_rows += [(item, ("model", model or "model"), label) for item, model, label in prelabels]
+    # Workers' codes through a lookup table over their (few thousand) ids: no Python loop over answers.
+    worker_ids = np.array([ident for kind, ident in order if kind == "worker"], dtype=np.int64)
+    worker_codes = np.array([annotator_index[("worker", int(w))] for w in worker_ids], dtype=np.int64)
+    sorter = np.argsort(worker_ids)
+    codes = worker_codes[sorter][np.searchsorted(worker_ids[sorter], answer_workers)]
+    model_items = np.array([row[0] for row in prelabels], dtype=np.int64)
+    model_codes = np.array([annotator_index[("model", m or "model")] for _, m, _ in prelabels], dtype=np.int64)
+    items = np.searchsorted(item_ids, np.concatenate([answer_items, model_items]))
     return Data(
-        item_ids=item_ids,
+        item_ids=item_ids.tolist(),
         annotators=order,
-        items=np.fromiter((item_index[r[0]] for r in all_rows), dtype=np.int64, count=len(all_rows)),
-        annotator_codes=np.fromiter((annotator_index[r[1]] for r in all_rows), dtype=np.int64, count=len(all_rows)),
-        labels=[r[2] for r in all_rows],
-        from_worker=np.fromiter((r[1][0] == "worker" for r in all_rows), dtype=bool, count=len(all_rows)),
-        gold={item_index[item_id]: label for item_id, label in gold.items()},
+        items=items,
+        annotator_codes=np.concatenate([codes, model_codes]),
+        labels=[r[2] for r in rows] + [label for _, _, label in prelabels],
+        from_worker=np.concatenate([np.ones(len(rows), dtype=bool), np.zeros(len(prelabels), dtype=bool)]),
+        gold={int(np.searchsorted(item_ids, item_id)): label for item_id, label in gold.items()},
     )
 
 
@@ -112,13 +139,6 @@ def _warm_start(campaign: Campaign, data: Data, n_classes: int) -> dict[str, Any
     return {"init_confusion": np.array(matrices, dtype=np.float64), "init_prior": prior}
 
 
-def _worker_votes(data: Data, keys: list[str], n_items: int) -> list[dict[str, int]]:
-    votes: list[dict[str, int]] = [defaultdict(int) for _ in range(n_items)]
-    for index in np.flatnonzero(data.from_worker):
-        votes[data.items[index]][keys[index]] += 1
-    return [dict(v) for v in votes]
-
-
 def _infer_single(campaign: Campaign, data: Data) -> Inference:
     values = campaign.label_values()
     class_of = {value: k for k, value in enumerate(values)}
@@ -139,11 +159,15 @@ def _infer_single(campaign: Campaign, data: Data) -> Inference:
         **DS_OPTIONS,
         **_warm_start(campaign, data, n_classes),
     )
-    keys = [label if isinstance(label, str) else json.dumps(label) for label in data.labels]
+    counted = keep & data.from_worker  # the crowd's votes; a model's pre-label is not a vote
+    tally = np.bincount(data.items[counted] * n_classes + codes[counted], minlength=n_items * n_classes)
+    votes = [
+        {values[k]: count for k, count in enumerate(row) if count} for row in tally.reshape(n_items, n_classes).tolist()
+    ]
     return Inference(
         label=[values[k] if k >= 0 else None for k in result.label.tolist()],
         confidence=np.asarray(result.confidence),
-        votes=_worker_votes(data, keys, n_items),
+        votes=votes,
         accuracy=np.asarray(result.accuracy),
         confusion=[np.round(m, 4).tolist() for m in result.confusion],
         answers=np.asarray(result.answers),
@@ -228,26 +252,14 @@ def _infer(campaign: Campaign, data: Data) -> Inference:
 
 def _write_items(rows: list[tuple[int, Any, float, dict[str, int], str]]) -> None:
     """Set result_label, confidence, votes, status for many items in few statements."""
-    if connection.vendor != "postgresql":
-        Item.objects.bulk_update(
-            [Item(id=i, result_label=lab, confidence=c, votes=v, status=st) for i, lab, c, v, st in rows],
-            ["result_label", "confidence", "votes", "status"],
-            batch_size=500,
-        )
-        return
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), UPDATE_BATCH):
-            batch = rows[start : start + UPDATE_BATCH]
-            values = ",".join(["(%s::bigint, %s::jsonb, %s::float8, %s::jsonb, %s::varchar)"] * len(batch))
-            params: list[Any] = []
-            for item_id, label, confidence, votes, status in batch:
-                params += [item_id, None if label is None else json.dumps(label), confidence, json.dumps(votes), status]
-            cursor.execute(
-                "UPDATE crowd_item AS i SET result_label = v.label, confidence = v.confidence, votes = v.votes,"
-                " status = v.status FROM (VALUES " + values + ") AS v(id, label, confidence, votes, status)"
-                " WHERE i.id = v.id",
-                params,
-            )
+    bulk_update_by_id(
+        table="crowd_item",
+        columns=[("result_label", "jsonb"), ("confidence", "float8"), ("votes", "jsonb"), ("status", "varchar(10)")],
+        rows=[
+            (item_id, None if label is None else json.dumps(label), confidence, json.dumps(votes), status)
+            for item_id, label, confidence, votes, status in rows
+        ],
+    )
 
 
 def _repack(campaign: Campaign, item_ids: list[int]) -> None:
@@ -294,17 +306,24 @@ def _write_annotators(campaign: Campaign, data: Data, inference: Inference) -> N
                 setattr(annotator, name, value)
             changed.append(annotator)
     Annotator.objects.bulk_create(new, batch_size=UPDATE_BATCH)
-    Annotator.objects.bulk_update(changed, ["answers", "accuracy", "confusion", "updated_at"], batch_size=UPDATE_BATCH)
+    now = timezone.now()
+    bulk_update_by_id(
+        table="crowd_annotator",
+        columns=[("answers", "integer"), ("accuracy", "float8"), ("confusion", "jsonb"), ("updated_at", "timestamptz")],
+        rows=[(a.id, a.answers, a.accuracy, json.dumps(a.confusion), now) for a in changed],
+    )
     # Routing's quality floor reads CampaignWorker; the estimate now rests on all of the worker's answers.
     quality = {
         ident: (float(inference.accuracy[i]), int(inference.answers[i]))
         for i, (kind, ident) in enumerate(data.annotators)
         if kind == "worker" and not np.isnan(inference.accuracy[i])
     }
-    stats = list(CampaignWorker.objects.filter(campaign=campaign, worker_id__in=list(quality)))
-    for row in stats:
-        row.quality, row.quality_answers = round(quality[row.worker_id][0], 6), quality[row.worker_id][1]
-    CampaignWorker.objects.bulk_update(stats, ["quality", "quality_answers"], batch_size=UPDATE_BATCH)
+    stats = CampaignWorker.objects.filter(campaign=campaign).values_list("id", "worker_id")
+    bulk_update_by_id(
+        table="crowd_campaignworker",
+        columns=[("quality", "float8"), ("quality_answers", "integer")],
+        rows=[(pk, round(quality[w][0], 6), quality[w][1]) for pk, w in stats if w in quality],
+    )
 
 
 def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
@@ -328,10 +347,10 @@ def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
         loaded = np.bincount(data.items[data.from_worker], minlength=len(data.item_ids))
         state = {
             item_id: (int(loaded[index_of[item_id]]), redundancy)
-            for item_id, redundancy in Item.objects.filter(
-                campaign=campaign, gold__isnull=True, id__in=data.item_ids
-            ).values_list("id", "redundancy")
-            if loaded[index_of[item_id]] > 0
+            for item_id, redundancy in Item.objects.filter(campaign=campaign, gold__isnull=True).values_list(
+                "id", "redundancy"
+            )
+            if item_id in index_of and loaded[index_of[item_id]] > 0
         }
         decision = redundancy_decisions(
             answers={item_id: answers for item_id, (answers, _) in state.items()},
