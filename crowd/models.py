@@ -98,6 +98,8 @@ class Campaign(models.Model):
     min_quality_answers = models.PositiveSmallIntegerField(default=5)  # scored gold answers before quality counts
     sensitive = models.BooleanField(default=False)  # only for workers who opted in, capped per day
     sensitive_daily_cap = models.PositiveIntegerField(default=50)
+    # Submitted work is approved automatically after this many hours unless a coordinator rejects it.
+    approval_hours = models.PositiveIntegerField(default=72)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -245,6 +247,11 @@ class Assignment(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # SHA-256 of the canonical submitted answers: the same body again is a no-op, a different one a 409.
     submission_digest = models.CharField(max_length=64, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)  # approved or rejected
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # null: approved automatically
+    reject_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -254,6 +261,7 @@ class Assignment(models.Model):
         ]
         indexes = [
             models.Index(fields=["expires_at"], name="assignment_active_expiry", condition=Q(status="active")),
+            models.Index(fields=["submitted_at"], name="assignment_awaiting_approval", condition=Q(status="submitted")),
             models.Index(fields=["worker", "status"]),
         ]
 
@@ -416,3 +424,25 @@ class AggregationRun(models.Model):
 
     def __str__(self) -> str:
         return f"aggregation {self.pk} of {self.campaign_id}"
+
+
+class Appeal(models.Model):
+    """A worker contests a rejection, once, with a message; a coordinator upholds or overturns it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        UPHELD = "upheld"
+        OVERTURNED = "overturned"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="appeal")
+    message = models.TextField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"appeal of {self.assignment_id} ({self.status})"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from payments.models import LedgerEntry
+from payments.models import ExchangeRate, LedgerEntry, PayFloor
 
 
 @admin.register(LedgerEntry)
@@ -26,3 +26,15 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(PayFloor)
+class PayFloorAdmin(admin.ModelAdmin):
+    list_display = ["country", "hourly_minor", "currency", "effective_from", "source"]
+    list_filter = ["currency"]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["base", "quote", "rate", "as_of"]
+    list_filter = ["base", "quote"]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django_countries.fields import CountryField
 
 
 class LedgerEntry(models.Model):
@@ -19,6 +20,7 @@ class LedgerEntry(models.Model):
         DEPOSIT = "deposit"
 
     class Status(models.TextChoices):
+        # A worker's money: pending (submitted, awaiting approval) -> available -> paid.
         PENDING = "pending"
         AVAILABLE = "available"
         PAID = "paid"
@@ -68,3 +70,40 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_minor} {self.currency} ({self.status})"
+
+
+class PayFloor(models.Model):
+    """A minimum hourly wage: global (no country) or for workers in one country, from a dated source."""
+
+    country = CountryField(blank=True, help_text="Empty for the global floor.")
+    hourly_minor = models.PositiveBigIntegerField(help_text="Minimum pay per hour, in minor units.")
+    currency = models.CharField(max_length=3)
+    source = models.CharField(max_length=300)
+    effective_from = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["country", "effective_from"], name="pay_floor_one_per_day"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="pay_floor_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country or 'global'}: {self.hourly_minor} {self.currency}/h from {self.effective_from}"
+
+
+class ExchangeRate(models.Model):
+    """One unit of `base` buys `rate` units of `quote`, as of a date (no network at run time: rates are data)."""
+
+    base = models.CharField(max_length=3)
+    quote = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=20, decimal_places=8)
+    as_of = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "as_of"], name="exchange_rate_one_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.base} = {self.rate} {self.quote} ({self.as_of})"

@@ -1,11 +1,16 @@
 """Reads of the ledger: balances are always sums, never a stored running total."""
 
+import datetime
 from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from payments.models import LedgerEntry
+from payments.fairpay import Floor, convert_minor
+from payments.models import ExchangeRate, LedgerEntry, PayFloor
+from payments.money import currency_exponent
 
 
 def _sums_by_currency_and_status(entries: QuerySet[LedgerEntry]) -> dict[str, dict[str, int]]:
@@ -36,3 +41,47 @@ def funds_for_organization(*, organization_id: int) -> dict[str, Any]:
         if row["kind"] == LedgerEntry.Kind.DEPOSIT:
             result[row["currency"]]["deposited"] += row["total"]
     return dict(result)
+
+
+class MissingExchangeRate(LookupError):
+    pass
+
+
+def exchange_rate(*, base: str, quote: str, on: datetime.date | None = None) -> Decimal:
+    """Latest rate on or before `on` (either direction); raises MissingExchangeRate."""
+    if base == quote:
+        return Decimal(1)
+    on = on or datetime.date.today()
+    direct = ExchangeRate.objects.filter(base=base, quote=quote, as_of__lte=on).order_by("-as_of").first()
+    if direct:
+        return direct.rate
+    inverse = ExchangeRate.objects.filter(base=quote, quote=base, as_of__lte=on).order_by("-as_of").first()
+    if inverse:
+        return Decimal(1) / inverse.rate
+    raise MissingExchangeRate(f"No exchange rate from {base} to {quote}: add one in the admin.")
+
+
+def floors_in_force(*, countries: Iterable[str], on: datetime.date | None = None) -> list[Floor]:
+    """The global floor and the floors of these countries, each the latest effective on `on`."""
+    on = on or datetime.date.today()
+    wanted = {"", *countries}
+    latest: dict[str, PayFloor] = {}
+    for floor in PayFloor.objects.filter(country__in=wanted, effective_from__lte=on).order_by("effective_from"):
+        latest[str(floor.country)] = floor
+    return [Floor(f.hourly_minor, f.currency, str(f.country), f.source) for f in latest.values()]
+
+
+def highest_floor(*, countries: Iterable[str], currency: str, on: datetime.date | None = None) -> Floor | None:
+    """The highest floor that applies, expressed in `currency` (converted, rounded up)."""
+    best: Floor | None = None
+    for floor in floors_in_force(countries=countries, on=on):
+        rate = exchange_rate(base=floor.currency, quote=currency, on=on)
+        hourly = convert_minor(
+            amount_minor=floor.hourly_minor,
+            rate=rate,
+            from_exponent=currency_exponent(floor.currency),
+            to_exponent=currency_exponent(currency),
+        )
+        if best is None or hourly > best.hourly_minor:
+            best = Floor(hourly, currency, floor.country, floor.source)
+    return best

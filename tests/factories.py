@@ -49,6 +49,7 @@ def campaign(
         "max_redundancy": 5,
         "items_per_task": 1,
         "reward": "0.10",
+        "estimated_seconds": 30,  # 0.10 USD per 30 s = 12 USD/hour, above the default 8 USD floor
         "currency": "USD",
         "lease_seconds": 600,
     }

@@ -10,8 +10,11 @@ from django.utils import timezone
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
 from crowd.services.slots import open_after
+from payments.fairpay import hourly_rate_minor, pay_needed_minor
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
+from payments.selectors import MissingExchangeRate, highest_floor
 from workers.languages import InvalidLanguage, language_base
+from workers.models import WorkerProfile
 
 # Fields a coordinator may still change once workers are labeling.
 EDITABLE_WHILE_ACTIVE = frozenset(
@@ -171,8 +174,40 @@ def _stranded_languages(campaign: Campaign) -> list[str]:
     return sorted({tag for tag in tags if language_base(tag) not in campaign.languages})
 
 
+def _worker_pool_countries(campaign: Campaign) -> set[str]:
+    """Countries of the workers a campaign can reach: the organization's own for private campaigns."""
+    profiles = WorkerProfile.objects.exclude(country="")
+    if campaign.visibility == Campaign.Visibility.PRIVATE:
+        profiles = profiles.filter(enrolled_by_id=campaign.organization_id)
+    return set(profiles.values_list("country", flat=True).distinct())
+
+
+def campaign_pay_floor_problem(campaign: Campaign) -> str | None:
+    """Why the reward per microtask, over its estimated time, pays below the highest floor of its worker pool."""
+    try:
+        floor = highest_floor(countries=_worker_pool_countries(campaign), currency=campaign.currency)
+    except MissingExchangeRate as exc:
+        return str(exc)
+    if floor is None:
+        return None
+    rate = hourly_rate_minor(pay_minor=campaign.reward_minor, seconds=campaign.estimated_seconds)
+    if rate >= floor.hourly_minor:
+        return None
+    needed = pay_needed_minor(hourly_minor=floor.hourly_minor, seconds=campaign.estimated_seconds)
+    where = f"in {floor.country}" if floor.country else "global"
+    return (
+        f"{from_minor(campaign.reward_minor, campaign.currency)} {campaign.currency} for about "
+        f"{campaign.estimated_seconds} s pays {from_minor(int(rate), campaign.currency)} {campaign.currency}/hour, "
+        f"below the {where} floor of {from_minor(floor.hourly_minor, campaign.currency)} {campaign.currency}/hour "
+        f"({floor.source}). Pay at least {from_minor(needed, campaign.currency)} {campaign.currency} per microtask."
+    )
+
+
 def _launch_problems(campaign: Campaign) -> dict[str, str]:
     problems: dict[str, str] = {}
+    floor_problem = campaign_pay_floor_problem(campaign)
+    if floor_problem:
+        problems["reward"] = floor_problem
     stranded = _stranded_languages(campaign)
     if stranded:
         problems["languages"] = (

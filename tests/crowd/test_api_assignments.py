@@ -1,6 +1,6 @@
 """Routing and submitting through the REST API: next, submit, release, leases, idempotency, ownership."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -10,7 +10,7 @@ from crowd.models import Answer, Assignment, AssignmentItem, Campaign, Item, Mic
 from crowd.services.campaigns import campaign_launch
 from crowd.services.imports import items_import
 from crowd.services.routing import assignment_expire_due
-from payments.models import LedgerEntry
+from payments.models import ExchangeRate, LedgerEntry
 from tests import factories
 from tests.factories import assert_error
 
@@ -489,6 +489,8 @@ def test_gold_items_are_mixed_in_and_do_not_count_as_answers(org_api, org_key, m
 
 
 def test_earnings_sum_per_currency_with_the_most_used_one_on_top(make_worker):
+    # The default floor is in USD: a EUR campaign is checked against it through a dated rate.
+    ExchangeRate.objects.create(base="USD", quote="EUR", rate="0.92", as_of=date(2026, 1, 1))
     euro = factories.campaign(items=1, currency="EUR", reward="0.30", priority=5, launch=True)
     factories.campaign(items=2, currency="USD", reward="0.10", launch=True)
     _, worker_api = make_worker()

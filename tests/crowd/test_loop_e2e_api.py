@@ -49,6 +49,7 @@ def test_loop_end_to_end_through_the_api(django_capture_on_commit_callbacks):
             "max_redundancy": 3,
             "items_per_task": 2,
             "reward": str(REWARD),
+            "estimated_seconds": 20,  # 0.05 USD per 20 s = 9 USD/hour, above the default floor
             "currency": "USD",
             "languages": ["sw", "en"],
         },

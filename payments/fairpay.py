@@ -1,0 +1,89 @@
+"""Fair-pay arithmetic: hourly rates, pay floors, currency conversion, top-ups. Pure: no Django.
+
+Money is integer minor units. Rounding rules (each in the worker's favour where a worker is paid):
+- an hourly rate is exact (a float in minor units per hour), compared with the floor without rounding;
+- converting a floor into another currency rounds UP to the next minor unit (the floor never shrinks);
+- the pay a microtask needs to meet a floor rounds UP to the next minor unit;
+- a top-up is that need minus what was paid, never negative.
+Time below one second counts as one second (no division by zero, no infinite rates).
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+SECONDS_PER_HOUR = 3600
+
+
+class FairPayError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Floor:
+    hourly_minor: int
+    currency: str
+    country: str = ""  # "" for the global floor
+    source: str = ""
+
+
+def hourly_rate_minor(*, pay_minor: int, seconds: float) -> float:
+    """What a payment over a time on task is worth per hour, in the same minor units."""
+    if pay_minor < 0:
+        raise FairPayError("Pay cannot be negative.")
+    return pay_minor * SECONDS_PER_HOUR / max(seconds, 1.0)
+
+
+def convert_minor(
+    *, amount_minor: int, rate: Decimal, from_exponent: int, to_exponent: int, rounding: str = ROUND_CEILING
+) -> int:
+    """Convert minor units with `rate` (1 unit of the source buys `rate` units of the target). Rounds up."""
+    if rate <= 0:
+        raise FairPayError("An exchange rate must be positive.")
+    major = Decimal(amount_minor).scaleb(-from_exponent) * rate
+    return int(major.scaleb(to_exponent).to_integral_value(rounding=rounding))
+
+
+def pay_needed_minor(*, hourly_minor: int, seconds: float) -> int:
+    """The least pay (rounded up) that meets an hourly floor over `seconds` of work."""
+    return math.ceil(hourly_minor * max(seconds, 1.0) / SECONDS_PER_HOUR)
+
+
+def topup_minor(*, hourly_minor: int, seconds: float, paid_minor: int) -> int:
+    """What brings a payment up to the floor for that time; 0 when it already meets it."""
+    return max(pay_needed_minor(hourly_minor=hourly_minor, seconds=seconds) - paid_minor, 0)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Linear-interpolated percentile (share in 0..1) of a non-empty sequence."""
+    if not values:
+        raise FairPayError("No values.")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 0.5)
+
+
+@dataclass(frozen=True)
+class WageReport:
+    median_hourly_minor: float
+    p10_hourly_minor: float
+    p25_hourly_minor: float
+    share_below_floor: float
+    submissions: int
+
+
+def wage_report(*, pay_minor: Sequence[int], seconds: Sequence[float], floor_hourly_minor: int) -> WageReport:
+    """Effective hourly wages of submissions (pay over measured time) against a floor."""
+    if len(pay_minor) != len(seconds):
+        raise FairPayError("One time per payment.")
+    rates = [hourly_rate_minor(pay_minor=p, seconds=s) for p, s in zip(pay_minor, seconds, strict=True)]
+    if not rates:
+        return WageReport(0.0, 0.0, 0.0, 0.0, 0)
+    below = sum(rate < floor_hourly_minor for rate in rates) / len(rates)
+    return WageReport(median(rates), percentile(rates, 0.1), percentile(rates, 0.25), below, len(rates))
