@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from crowd.eligibility import WorkerContext, worker_eligibility
@@ -14,6 +14,7 @@ from crowd.models import (
     Annotator,
     Answer,
     ApiKey,
+    Appeal,
     Assignment,
     AssignmentItem,
     Campaign,
@@ -188,3 +189,31 @@ def campaigns_with_unaggregated_answers() -> QuerySet[Campaign]:
         .filter(Q(last_run__isnull=True) | Q(newest_answer__gt=F("last_run")))
         .values_list("id", flat=True)
     )
+
+
+def appeals_for_actor(*, actor: Actor) -> QuerySet[Appeal]:
+    return (
+        Appeal.objects.filter(assignment__campaign__organization_id__in=list(actor.roles))
+        .select_related("assignment")
+        .order_by(Case(When(status=Appeal.Status.OPEN, then=0), default=1), "-created_at")
+    )
+
+
+def rejection_rates(*, actor: Actor) -> list[dict[str, Any]]:
+    """Per reviewer: decisions made by hand, rejections, and the share rejected (automatic approvals excluded)."""
+    rows = (
+        Assignment.objects.filter(campaign__organization_id__in=list(actor.roles), decided_by__isnull=False)
+        .values("decided_by", "decided_by__username")
+        .annotate(decided=Count("id"), rejected=Count("id", filter=Q(status=Assignment.Status.REJECTED)))
+        .order_by("decided_by__username")
+    )
+    return [
+        {
+            "reviewer": row["decided_by"],
+            "username": row["decided_by__username"],
+            "decided": row["decided"],
+            "rejected": row["rejected"],
+            "rejection_rate": round(row["rejected"] / row["decided"], 4),
+        }
+        for row in rows
+    ]

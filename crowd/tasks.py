@@ -42,3 +42,10 @@ def campaigns_aggregate_stale() -> list[int]:
     for campaign_id in stale:
         campaign_aggregate.delay(campaign_id)
     return stale
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def assignments_auto_approve() -> int:
+    from crowd.services.approvals import assignments_auto_approve as run
+
+    return run()

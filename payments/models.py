@@ -62,7 +62,7 @@ class LedgerEntry(models.Model):
             # One reward credit per assignment: a retried or concurrent submit can never pay twice.
             models.UniqueConstraint(
                 fields=["assignment"],
-                condition=Q(kind="reward", amount_minor__gt=0),
+                condition=Q(kind="reward", status="pending", amount_minor__gt=0),
                 name="ledger_one_reward_per_assignment",
             ),
         ]

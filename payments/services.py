@@ -70,3 +70,67 @@ def funds_deposit(
                 f"Reference '{reference}' was already recorded with a different amount.", code="duplicate"
             ) from None
         return entry
+
+
+def ledger_move(
+    *,
+    worker_id: int,
+    amount_minor: int,
+    currency: str,
+    from_status: str,
+    to_status: str,
+    kind: str,
+    key: str,
+    campaign_id: int | None = None,
+    assignment_id: int | None = None,
+    reason: str = "",
+) -> None:
+    """Move money between a worker's statuses as a pair of entries (append-only). Idempotent on `key`: a
+    move already recorded is not recorded again. Runs in the caller's transaction.
+    """
+    common = {
+        "worker_id": worker_id,
+        "currency": currency,
+        "kind": kind,
+        "campaign_id": campaign_id,
+        "assignment_id": assignment_id,
+        "reason": reason,
+    }
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(status=from_status, amount_minor=-amount_minor, idempotency_key=f"{key}:out", **common),
+            LedgerEntry(status=to_status, amount_minor=amount_minor, idempotency_key=f"{key}:in", **common),
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def ledger_record(
+    *,
+    worker_id: int,
+    amount_minor: int,
+    currency: str,
+    status: str,
+    kind: str,
+    key: str,
+    campaign_id: int | None = None,
+    assignment_id: int | None = None,
+    reason: str = "",
+) -> None:
+    """One idempotent entry on a worker's account (a bonus, top-up or compensating adjustment)."""
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                worker_id=worker_id,
+                amount_minor=amount_minor,
+                currency=currency,
+                status=status,
+                kind=kind,
+                idempotency_key=key,
+                campaign_id=campaign_id,
+                assignment_id=assignment_id,
+                reason=reason,
+            )
+        ],
+        ignore_conflicts=True,
+    )

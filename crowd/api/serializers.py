@@ -205,3 +205,16 @@ class AnnotatorSerializer(serializers.ModelSerializer):
 
     def get_name(self, annotator: Annotator) -> str:
         return annotator.model_name if annotator.kind == Annotator.Kind.MODEL else annotator.worker.username
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Shown to the worker.")
+
+
+class AppealSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=4000)
+
+
+class AppealDecisionSerializer(serializers.Serializer):
+    overturn = serializers.BooleanField(help_text="true: accept the work and pay it; false: keep the rejection.")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)

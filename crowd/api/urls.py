@@ -36,6 +36,14 @@ urlpatterns = [
         views.CampaignAnnotatorsView.as_view(),
         name="api-campaign-annotators",
     ),
+    path(
+        "assignments/<int:assignment_id>/approve/", views.AssignmentApproveView.as_view(), name="api-assignment-approve"
+    ),
+    path("assignments/<int:assignment_id>/reject/", views.AssignmentRejectView.as_view(), name="api-assignment-reject"),
+    path("assignments/<int:assignment_id>/appeal/", views.AssignmentAppealView.as_view(), name="api-assignment-appeal"),
+    path("appeals/", views.AppealListView.as_view(), name="api-appeals"),
+    path("appeals/<int:appeal_id>/decide/", views.AppealDecideView.as_view(), name="api-appeal-decide"),
+    path("reviews/stats/", views.ReviewStatsView.as_view(), name="api-review-stats"),
     path("me/quality/", views.MyQualityView.as_view(), name="api-my-quality"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),

@@ -22,6 +22,7 @@ from crowd.models import Membership
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.answers import answer_submit
+from crowd.services.approvals import appeal_create, appeal_decide, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block, worker_unblock
 from crowd.services.imports import items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
@@ -367,6 +368,91 @@ class MyQualityView(APIView):
         """The worker's own estimated quality per campaign (gold accuracy, then Dawid-Skene's estimate)."""
         _require_worker(request)
         return Response({"campaigns": selectors.quality_for_worker(worker_id=request.user.id)})
+
+
+def _write_organizations(actor: Actor) -> list[int]:
+    return [org for org, role in actor.roles.items() if role in selectors.WRITE_ROLES]
+
+
+class AssignmentApproveView(APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """Approve submitted work before the approval window ends (the reward becomes available)."""
+        actor = Actor.for_request(request)
+        assignment = assignment_approve(
+            assignment_id=assignment_id, decided_by_id=request.user.id, organization_ids=_write_organizations(actor)
+        )
+        return Response({"id": assignment.id, "status": assignment.status})
+
+
+class AssignmentRejectView(APIView):
+    @extend_schema(request=s.RejectSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """Reject submitted work with a reason the worker sees; the pending reward is reversed."""
+        actor = Actor.for_request(request)
+        data = _validated(s.RejectSerializer, request.data)
+        assignment = assignment_reject(
+            assignment_id=assignment_id,
+            decided_by_id=request.user.id,
+            organization_ids=_write_organizations(actor),
+            reason=data["reason"],
+        )
+        return Response({"id": assignment.id, "status": assignment.status, "reason": assignment.reject_reason})
+
+
+class AssignmentAppealView(APIView):
+    @extend_schema(request=s.AppealSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        """A worker appeals a rejection, once, with a message for the coordinators."""
+        _require_worker(request)
+        data = _validated(s.AppealSerializer, request.data)
+        appeal = appeal_create(worker=request.user, assignment_id=assignment_id, message=data["message"])
+        return Response({"id": appeal.id, "status": appeal.status}, status=status.HTTP_201_CREATED)
+
+
+class AppealListView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """The coordinators' queue of appeals (open first)."""
+        actor = Actor.for_request(request)
+        return Response([_appeal_body(a) for a in selectors.appeals_for_actor(actor=actor)])
+
+
+def _appeal_body(appeal) -> dict[str, Any]:
+    return {
+        "id": appeal.id,
+        "assignment": appeal.assignment_id,
+        "campaign": appeal.assignment.campaign_id,
+        "worker": appeal.assignment.worker_id,
+        "reject_reason": appeal.assignment.reject_reason,
+        "message": appeal.message,
+        "status": appeal.status,
+        "decision_note": appeal.decision_note,
+        "created_at": appeal.created_at,
+    }
+
+
+class AppealDecideView(APIView):
+    @extend_schema(request=s.AppealDecisionSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, appeal_id: int) -> Response:
+        actor = Actor.for_request(request)
+        data = _validated(s.AppealDecisionSerializer, request.data)
+        appeal = appeal_decide(
+            appeal_id=appeal_id,
+            decided_by_id=request.user.id,
+            organization_ids=_write_organizations(actor),
+            overturn=data["overturn"],
+            note=data.get("note", ""),
+        )
+        return Response({"id": appeal.id, "status": appeal.status})
+
+
+class ReviewStatsView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Each reviewer's decisions and rejection rate, for the organization to see."""
+        actor = Actor.for_request(request)
+        return Response({"reviewers": selectors.rejection_rates(actor=actor)})
 
 
 class MyEarningsView(APIView):

@@ -1,0 +1,171 @@
+"""Approval of submitted work: automatic after the campaign's window, early by a coordinator, or a rejection
+with a reason the worker sees; one appeal per rejection. Every decision moves money in the ledger.
+"""
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crowd.exceptions import Conflict, InvalidState, NotFound, ValidationFailed
+from crowd.models import Appeal, Assignment, Campaign
+from payments.models import LedgerEntry
+from payments.services import ledger_move, ledger_record
+from workers.models import User
+
+AUTO_APPROVE_BATCH = 1000
+
+
+def _approve_locked(assignment: Assignment, *, decided_by_id: int | None, now: dt.datetime) -> None:
+    assignment.status = Assignment.Status.APPROVED
+    assignment.decided_at = now
+    assignment.decided_by_id = decided_by_id
+    assignment.save(update_fields=["status", "decided_at", "decided_by"])
+    ledger_move(
+        worker_id=assignment.worker_id,
+        amount_minor=assignment.reward_minor,
+        currency=assignment.currency,
+        from_status=LedgerEntry.Status.PENDING,
+        to_status=LedgerEntry.Status.AVAILABLE,
+        kind=LedgerEntry.Kind.REWARD,
+        key=f"approve:{assignment.id}",
+        campaign_id=assignment.campaign_id,
+        assignment_id=assignment.id,
+    )
+
+
+def _locked(assignment_id: int, organization_ids: list[int] | None) -> Assignment:
+    query = Assignment.objects.select_for_update(no_key=True).filter(pk=assignment_id)
+    if organization_ids is not None:
+        query = query.filter(campaign__organization_id__in=organization_ids)
+    assignment = query.first()
+    if assignment is None:
+        raise NotFound("No such assignment.")
+    return assignment
+
+
+def assignment_approve(*, assignment_id: int, decided_by_id: int, organization_ids: list[int]) -> Assignment:
+    """Approve submitted work early: its reward moves from pending to available. Locks the assignment.
+    Idempotent; raises InvalidState unless submitted (or already approved)."""
+    with transaction.atomic():
+        assignment = _locked(assignment_id, organization_ids)
+        if assignment.status == Assignment.Status.APPROVED:
+            return assignment
+        if assignment.status != Assignment.Status.SUBMITTED:
+            raise InvalidState(f"Only submitted work can be approved; this assignment is {assignment.status}.")
+        _approve_locked(assignment, decided_by_id=decided_by_id, now=timezone.now())
+    return assignment
+
+
+def assignment_reject(
+    *, assignment_id: int, decided_by_id: int, organization_ids: list[int], reason: str
+) -> Assignment:
+    """Reject submitted work with a reason the worker sees; the pending reward is reversed by a new entry.
+    Locks the assignment. Raises ValidationFailed without a reason, InvalidState unless submitted."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("A rejection needs a reason the worker can read.", fields={"reason": "Required."})
+    with transaction.atomic():
+        assignment = _locked(assignment_id, organization_ids)
+        if assignment.status == Assignment.Status.REJECTED and assignment.reject_reason == reason:
+            return assignment
+        if assignment.status != Assignment.Status.SUBMITTED:
+            raise InvalidState(f"Only submitted work can be rejected; this assignment is {assignment.status}.")
+        assignment.status = Assignment.Status.REJECTED
+        assignment.decided_at = timezone.now()
+        assignment.decided_by_id = decided_by_id
+        assignment.reject_reason = reason
+        assignment.save(update_fields=["status", "decided_at", "decided_by", "reject_reason"])
+        ledger_record(
+            worker_id=assignment.worker_id,
+            amount_minor=-assignment.reward_minor,
+            currency=assignment.currency,
+            status=LedgerEntry.Status.PENDING,
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+            key=f"reject:{assignment.id}",
+            campaign_id=assignment.campaign_id,
+            assignment_id=assignment.id,
+            reason=f"Rejected: {reason}",
+        )
+    return assignment
+
+
+def assignments_auto_approve(*, now: dt.datetime | None = None) -> int:
+    """Approve every submission older than its campaign's approval window. Safe to run concurrently
+    (SKIP LOCKED) and again (already approved work is skipped). Returns how many were approved."""
+    now = now or timezone.now()
+    approved = 0
+    waiting = Assignment.objects.filter(status=Assignment.Status.SUBMITTED)
+    for campaign_id, hours in Campaign.objects.filter(id__in=waiting.values("campaign_id").distinct()).values_list(
+        "id", "approval_hours"
+    ):
+        cutoff = now - dt.timedelta(hours=hours)
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    waiting.filter(campaign_id=campaign_id, submitted_at__lte=cutoff)
+                    .select_for_update(skip_locked=True, no_key=True)
+                    .order_by("submitted_at")[:AUTO_APPROVE_BATCH]
+                )
+                for assignment in batch:
+                    _approve_locked(assignment, decided_by_id=None, now=now)
+            approved += len(batch)
+            if len(batch) < AUTO_APPROVE_BATCH:
+                break
+    return approved
+
+
+def appeal_create(*, worker: User, assignment_id: int, message: str) -> Appeal:
+    """A worker contests a rejection, once. Raises NotFound (not theirs), InvalidState (not rejected),
+    Conflict (already appealed), ValidationFailed (no message)."""
+    message = (message or "").strip()
+    if not message:
+        raise ValidationFailed("Say why the work should be accepted.", fields={"message": "Required."})
+    assignment = Assignment.objects.filter(pk=assignment_id, worker=worker).first()
+    if assignment is None:
+        raise NotFound("No such assignment.")
+    if assignment.status != Assignment.Status.REJECTED:
+        raise InvalidState("Only rejected work can be appealed.")
+    try:
+        with transaction.atomic():
+            return Appeal.objects.create(assignment=assignment, message=message)
+    except IntegrityError:
+        raise Conflict("This rejection was already appealed; each rejection can be appealed once.") from None
+
+
+def appeal_decide(
+    *, appeal_id: int, decided_by_id: int, organization_ids: list[int], overturn: bool, note: str = ""
+) -> Appeal:
+    """Uphold or overturn an open appeal. Overturning approves the work and pays the reward (available).
+    Locks the appeal, then the assignment. Raises NotFound, InvalidState (already decided)."""
+    with transaction.atomic():
+        appeal = (
+            Appeal.objects.select_for_update(no_key=True)
+            .filter(pk=appeal_id, assignment__campaign__organization_id__in=organization_ids)
+            .first()
+        )
+        if appeal is None:
+            raise NotFound("No such appeal.")
+        if appeal.status != Appeal.Status.OPEN:
+            raise InvalidState(f"This appeal was already decided ({appeal.status}).")
+        now = timezone.now()
+        appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
+        appeal.decided_by_id, appeal.decided_at, appeal.decision_note = decided_by_id, now, note.strip()
+        appeal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        if overturn:
+            assignment = _locked(appeal.assignment_id, None)
+            assignment.status = Assignment.Status.APPROVED
+            assignment.decided_at, assignment.decided_by_id = now, decided_by_id
+            assignment.save(update_fields=["status", "decided_at", "decided_by"])
+            ledger_record(
+                worker_id=assignment.worker_id,
+                amount_minor=assignment.reward_minor,
+                currency=assignment.currency,
+                status=LedgerEntry.Status.AVAILABLE,
+                kind=LedgerEntry.Kind.ADJUSTMENT,
+                key=f"overturn:{assignment.id}",
+                campaign_id=assignment.campaign_id,
+                assignment_id=assignment.id,
+                reason="Rejection overturned on appeal",
+            )
+    return appeal
