@@ -446,3 +446,25 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"appeal of {self.assignment_id} ({self.status})"
+
+
+class FairPayCheck(models.Model):
+    """One run of the fair-pay check on a campaign: what it measured and what it paid. Shown to coordinators."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="fair_pay_checks")
+    checked_at = models.DateTimeField()
+    submissions = models.PositiveIntegerField()
+    median_seconds = models.FloatField()
+    median_hourly_minor = models.FloatField()
+    floor_hourly_minor = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    below_floor = models.BooleanField()
+    topups = models.PositiveIntegerField(default=0)
+    topup_total_minor = models.BigIntegerField(default=0)
+    new_reward_minor = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "-checked_at"])]
+
+    def __str__(self) -> str:
+        return f"fair-pay check of {self.campaign_id} at {self.checked_at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,11 @@
 """Reads, always scoped to who is asking, so a permission check cannot be forgotten."""
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
 from crowd.eligibility import WorkerContext, worker_eligibility
@@ -24,6 +25,9 @@ from crowd.models import (
     MicroTask,
     WorkerBlock,
 )
+from payments.fairpay import measured_seconds, wage_report
+from payments.models import LedgerEntry
+from payments.selectors import MissingExchangeRate, highest_floor
 from workers.models import User, WorkerLanguage, WorkerProfile, WorkerSkill
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
@@ -217,3 +221,92 @@ def rejection_rates(*, actor: Actor) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def worker_pool_countries(campaign: Campaign) -> set[str]:
+    """Countries of the workers a campaign can reach: the organization's own for private campaigns."""
+    profiles = WorkerProfile.objects.exclude(country="")
+    if campaign.visibility == Campaign.Visibility.PRIVATE:
+        profiles = profiles.filter(enrolled_by_id=campaign.organization_id)
+    return set(profiles.values_list("country", flat=True).distinct())
+
+
+DONE = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)  # work that is (or will be) paid
+
+
+def fairness_report(*, campaign: Campaign) -> dict[str, Any]:
+    """Effective hourly wages (median, p10, p25, share below the floor, by country), unpaid time, cost to
+    date and the forecast to completion, in the campaign's currency (minor units)."""
+    done = list(
+        Assignment.objects.filter(campaign=campaign, status__in=DONE).values_list(
+            "id", "reward_minor", "active_seconds", "seconds_on_task", "worker__worker_profile__country"
+        )
+    )
+    topups = dict(
+        LedgerEntry.objects.filter(campaign=campaign, kind=LedgerEntry.Kind.FAIR_PAY_TOPUP)
+        .values("assignment_id")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("assignment_id", "total")
+    )
+    try:
+        floor = highest_floor(countries=worker_pool_countries(campaign), currency=campaign.currency)
+    except MissingExchangeRate:
+        floor = None
+    floor_minor = floor.hourly_minor if floor else 0
+    pay = [reward + topups.get(pk, 0) for pk, reward, *_ in done]
+    seconds = [measured_seconds(active, total) for _, _, active, total, _ in done]
+    overall = wage_report(pay_minor=pay, seconds=seconds, floor_hourly_minor=floor_minor)
+    by_country: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    for (_, _, _, _, country), p, s in zip(done, pay, seconds, strict=True):
+        by_country[country or "unknown"][0].append(p)
+        by_country[country or "unknown"][1].append(s)
+    unpaid = Assignment.objects.filter(
+        campaign=campaign,
+        status__in=[Assignment.Status.EXPIRED, Assignment.Status.RELEASED, Assignment.Status.REJECTED],
+    ).values_list("leased_at", "ended_at", "submitted_at")
+    unpaid_seconds = sum(((end or submitted or leased) - leased).total_seconds() for leased, end, submitted in unpaid)
+    paid_seconds = sum(seconds)
+    # Net cost: rewards credited (pending or moved on), top-ups, bonuses, minus reversals. Pairs that only move
+    # money between statuses add up to zero, so summing every worker entry of the campaign is exact.
+    cost_minor = (
+        LedgerEntry.objects.filter(campaign=campaign, worker__isnull=False).aggregate(t=Sum("amount_minor"))["t"] or 0
+    )
+    remaining_slots = (
+        MicroTask.objects.filter(campaign=campaign).aggregate(left=Sum(F("target") - F("done_count")))["left"] or 0
+    )
+    latest = campaign.fair_pay_checks.order_by("-checked_at").first()
+    return {
+        "currency": campaign.currency,
+        "floor_hourly": floor_minor,
+        "floor_source": floor.source if floor else "",
+        "submissions": overall.submissions,
+        "median_hourly": round(overall.median_hourly_minor),
+        "p10_hourly": round(overall.p10_hourly_minor),
+        "p25_hourly": round(overall.p25_hourly_minor),
+        "share_below_floor": round(overall.share_below_floor, 4),
+        "unpaid_time_share": round(unpaid_seconds / (unpaid_seconds + paid_seconds), 4)
+        if unpaid_seconds + paid_seconds
+        else 0.0,
+        "by_country": {
+            country: {
+                "submissions": report.submissions,
+                "median_hourly": round(report.median_hourly_minor),
+                "share_below_floor": round(report.share_below_floor, 4),
+            }
+            for country, (p, s) in sorted(by_country.items())
+            for report in [wage_report(pay_minor=p, seconds=s, floor_hourly_minor=floor_minor)]
+        },
+        "cost_to_date": cost_minor,
+        "remaining_slots": remaining_slots,
+        "forecast_to_completion": cost_minor + remaining_slots * campaign.reward_minor,
+        "latest_check": None
+        if latest is None
+        else {
+            "checked_at": latest.checked_at,
+            "below_floor": latest.below_floor,
+            "median_hourly": round(latest.median_hourly_minor),
+            "topups": latest.topups,
+            "topup_total": latest.topup_total_minor,
+            "new_reward": latest.new_reward_minor,
+        },
+    }

@@ -49,3 +49,10 @@ def assignments_auto_approve() -> int:
     from crowd.services.approvals import assignments_auto_approve as run
 
     return run()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def campaigns_fair_pay_check() -> list[int]:
+    from crowd.services.fairpay import campaigns_fair_pay_check as run
+
+    return run()

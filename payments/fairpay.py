@@ -45,6 +45,12 @@ def convert_minor(
     return int(major.scaleb(to_exponent).to_integral_value(rounding=rounding))
 
 
+def measured_seconds(active_seconds: float, seconds_on_task: float | None) -> float:
+    """Time on task: the active time the worker page measured (heartbeats) when there is some, else the
+    server's lease-to-submit time."""
+    return active_seconds if active_seconds > 0 else (seconds_on_task or 0.0)
+
+
 def pay_needed_minor(*, hourly_minor: int, seconds: float) -> int:
     """The least pay (rounded up) that meets an hourly floor over `seconds` of work."""
     return math.ceil(hourly_minor * max(seconds, 1.0) / SECONDS_PER_HOUR)

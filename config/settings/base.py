@@ -143,6 +143,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "crowd.tasks.assignment_expire_due", "schedule": 30.0},
     "aggregate-stale-campaigns": {"task": "crowd.tasks.campaigns_aggregate_stale", "schedule": 300.0},
     "auto-approve": {"task": "crowd.tasks.assignments_auto_approve", "schedule": 600.0},
+    "fair-pay-check": {"task": "crowd.tasks.campaigns_fair_pay_check", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {

@@ -44,6 +44,7 @@ urlpatterns = [
     path("appeals/", views.AppealListView.as_view(), name="api-appeals"),
     path("appeals/<int:appeal_id>/decide/", views.AppealDecideView.as_view(), name="api-appeal-decide"),
     path("reviews/stats/", views.ReviewStatsView.as_view(), name="api-review-stats"),
+    path("campaigns/<int:campaign_id>/fairness/", views.CampaignFairnessView.as_view(), name="api-campaign-fairness"),
     path("me/quality/", views.MyQualityView.as_view(), name="api-my-quality"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),

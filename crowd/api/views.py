@@ -455,6 +455,14 @@ class ReviewStatsView(APIView):
         return Response({"reviewers": selectors.rejection_rates(actor=actor)})
 
 
+class CampaignFairnessView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """Effective hourly wages against the floor, unpaid time, cost to date and forecast (minor units)."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response(selectors.fairness_report(campaign=campaign))
+
+
 class MyEarningsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:

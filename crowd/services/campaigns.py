@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
+from crowd.selectors import worker_pool_countries
 from crowd.services.slots import open_after
 from payments.fairpay import hourly_rate_minor, pay_needed_minor
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
 from payments.selectors import MissingExchangeRate, highest_floor
 from workers.languages import InvalidLanguage, language_base
-from workers.models import WorkerProfile
 
 # Fields a coordinator may still change once workers are labeling.
 EDITABLE_WHILE_ACTIVE = frozenset(
@@ -174,18 +174,10 @@ def _stranded_languages(campaign: Campaign) -> list[str]:
     return sorted({tag for tag in tags if language_base(tag) not in campaign.languages})
 
 
-def _worker_pool_countries(campaign: Campaign) -> set[str]:
-    """Countries of the workers a campaign can reach: the organization's own for private campaigns."""
-    profiles = WorkerProfile.objects.exclude(country="")
-    if campaign.visibility == Campaign.Visibility.PRIVATE:
-        profiles = profiles.filter(enrolled_by_id=campaign.organization_id)
-    return set(profiles.values_list("country", flat=True).distinct())
-
-
 def campaign_pay_floor_problem(campaign: Campaign) -> str | None:
     """Why the reward per microtask, over its estimated time, pays below the highest floor of its worker pool."""
     try:
-        floor = highest_floor(countries=_worker_pool_countries(campaign), currency=campaign.currency)
+        floor = highest_floor(countries=worker_pool_countries(campaign), currency=campaign.currency)
     except MissingExchangeRate as exc:
         return str(exc)
     if floor is None:

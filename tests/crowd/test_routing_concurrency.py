@@ -10,6 +10,7 @@ from django.db.models import Count
 from crowd.models import Answer, Assignment, AssignmentItem, Item, MicroTask
 from crowd.services.answers import answer_submit
 from crowd.services.routing import assignment_claim_next
+from payments.models import LedgerEntry
 from tests import factories
 
 pytestmark = [
@@ -84,3 +85,18 @@ def test_assignment_claim_and_submit_loop_under_contention_never_duplicates():
     for microtask in MicroTask.objects.filter(campaign=campaign):
         assert (microtask.active_count, microtask.done_count, microtask.is_open) == (0, 3, False)
     assert set(Item.objects.filter(campaign=campaign).values_list("answer_count", flat=True)) == {3}
+
+
+def test_answer_submit_twice_at_once_stores_and_pays_once():
+    campaign = factories.campaign(launch=True, items=1, redundancy=1)
+    worker = factories.worker()[0]
+    lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    item_id = AssignmentItem.objects.get(assignment=lease).item_id
+
+    def submit(_: int) -> None:
+        answer_submit(worker=worker, assignment_id=lease.id, raw_answers=[{"item": item_id, "label": "pos"}])
+
+    assert _run_threads(submit, 8) == []
+    assert Answer.objects.filter(assignment=lease).count() == 1
+    assert LedgerEntry.objects.filter(assignment=lease).count() == 1
+    assert MicroTask.objects.get(pk=lease.microtask_id).done_count == 1

@@ -1,0 +1,112 @@
+"""The fair-pay check: measured time on task against the pay floor, with automatic top-ups.
+
+Time on task per submission is the active time the worker page measured with heartbeats when there is
+some, else the server-side time from lease to submit. When the campaign's median effective hourly wage is
+below the floor that applies to its worker pool, every approved assignment is topped up to what the floor
+pays for the median time (Prolific's rule: the median, so speed is not punished nor slowness rewarded), and
+the reward for new work rises to that amount.
+"""
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from crowd.models import Assignment, Campaign, FairPayCheck
+from crowd.selectors import DONE, worker_pool_countries
+from payments.fairpay import hourly_rate_minor, measured_seconds, median, pay_needed_minor
+from payments.models import LedgerEntry
+from payments.selectors import MissingExchangeRate, highest_floor
+from payments.services import ledger_record
+
+MIN_SUBMISSIONS = 20  # fewer measurements say too little about the time a microtask takes
+
+
+def campaign_fair_pay_check(*, campaign_id: int, min_submissions: int = MIN_SUBMISSIONS) -> FairPayCheck | None:
+    """Measure, compare with the floor, top up approved work and raise the reward when below it.
+
+    Idempotent: each top-up entry's key names the assignment and the total it brings the pay to, so a second
+    run (or a concurrent one) pays nothing twice. Locks the campaign row. None when there is too little data.
+    """
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+        rows = list(
+            Assignment.objects.filter(campaign=campaign, status__in=DONE).values_list(
+                "reward_minor", "active_seconds", "seconds_on_task"
+            )
+        )
+        if len(rows) < min_submissions:
+            return None
+        seconds = median([measured_seconds(active, total) for _, active, total in rows])
+        # Each submission at the reward it was leased for (before any top-up): what the campaign itself pays.
+        rates = [hourly_rate_minor(pay_minor=r, seconds=measured_seconds(a, t)) for r, a, t in rows]
+        try:
+            floor = highest_floor(countries=worker_pool_countries(campaign), currency=campaign.currency)
+        except MissingExchangeRate:
+            return None
+        floor_minor = floor.hourly_minor if floor else 0
+        check = FairPayCheck(
+            campaign=campaign,
+            checked_at=timezone.now(),
+            submissions=len(rows),
+            median_seconds=seconds,
+            median_hourly_minor=median(rates),
+            floor_hourly_minor=floor_minor,
+            currency=campaign.currency,
+            below_floor=median(rates) < floor_minor,
+        )
+        # What the floor pays for the median time. Approved work below it is topped up, including work
+        # approved after the campaign was first found below the floor (it was leased at the old reward).
+        target = pay_needed_minor(hourly_minor=floor_minor, seconds=seconds)
+        check.topups, check.topup_total_minor = _top_up(campaign, target)
+        if check.below_floor and target > campaign.reward_minor:
+            Campaign.objects.filter(pk=campaign.pk).update(reward_minor=target)
+            check.new_reward_minor = target
+        check.save()
+    return check
+
+
+def _top_up(campaign: Campaign, target_minor: int) -> tuple[int, int]:
+    """Bring every approved assignment's pay (reward + earlier top-ups) up to `target_minor`."""
+    approved = list(
+        Assignment.objects.filter(campaign=campaign, status=Assignment.Status.APPROVED).values_list(
+            "id", "worker_id", "reward_minor", "currency"
+        )
+    )
+    earlier: dict[int, int] = defaultdict(int)
+    for assignment_id, total in (
+        LedgerEntry.objects.filter(campaign=campaign, kind=LedgerEntry.Kind.FAIR_PAY_TOPUP)
+        .values("assignment_id")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("assignment_id", "total")
+    ):
+        earlier[assignment_id] = total
+    count = paid = 0
+    for assignment_id, worker_id, reward, currency in approved:
+        owed = target_minor - reward - earlier[assignment_id]
+        if owed <= 0:
+            continue
+        ledger_record(
+            worker_id=worker_id,
+            amount_minor=owed,
+            currency=currency,
+            status=LedgerEntry.Status.AVAILABLE,
+            kind=LedgerEntry.Kind.FAIR_PAY_TOPUP,
+            key=f"topup:{assignment_id}:{target_minor}",
+            campaign_id=campaign.id,
+            assignment_id=assignment_id,
+            reason=f"Fair-pay top-up to {target_minor} for the measured median time",
+        )
+        count, paid = count + 1, paid + owed
+    return count, paid
+
+
+def campaigns_fair_pay_check() -> list[int]:
+    """Beat: check every active campaign; returns the ids found below the floor."""
+    below = []
+    for campaign_id in Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list("id", flat=True):
+        check = campaign_fair_pay_check(campaign_id=campaign_id)
+        if check is not None and check.below_floor:
+            below.append(campaign_id)
+    return below
