@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
@@ -20,12 +21,13 @@ from crowd.models import (
     AssignmentItem,
     Campaign,
     CampaignWorker,
+    FairPayCheck,
     Item,
     Membership,
     MicroTask,
     WorkerBlock,
 )
-from payments.fairpay import measured_seconds, wage_report
+from payments.fairpay import hourly_rate_minor, measured_seconds, wage_report
 from payments.models import LedgerEntry
 from payments.selectors import MissingExchangeRate, highest_floor
 from workers.models import User, WorkerLanguage, WorkerProfile, WorkerSkill
@@ -310,3 +312,56 @@ def fairness_report(*, campaign: Campaign) -> dict[str, Any]:
             "new_reward": latest.new_reward_minor,
         },
     }
+
+
+def pay_estimates(*, campaigns: list[Campaign]) -> dict[int, dict[str, Any]]:
+    """What each campaign pays per hour, shown before a worker accepts: from the measured median time once the
+    fair-pay check has data, else from the coordinator's estimate."""
+    latest: dict[int, float] = {}
+    for campaign_id, seconds in (
+        FairPayCheck.objects.filter(campaign__in=campaigns)
+        .order_by("campaign_id", "-checked_at")
+        .distinct("campaign_id")
+        .values_list("campaign_id", "median_seconds")
+        if connection.vendor == "postgresql"
+        else FairPayCheck.objects.filter(campaign__in=campaigns)
+        .order_by("checked_at")
+        .values_list("campaign_id", "median_seconds")
+    ):
+        latest[campaign_id] = seconds
+    estimates = {}
+    for campaign in campaigns:
+        seconds = latest.get(campaign.id, campaign.estimated_seconds)
+        estimates[campaign.id] = {
+            "hourly_minor": round(hourly_rate_minor(pay_minor=campaign.reward_minor, seconds=seconds)),
+            "seconds": round(seconds),
+            "measured": campaign.id in latest,
+        }
+    return estimates
+
+
+def effective_rate_for_worker(*, worker_id: int) -> dict[str, int]:
+    """{currency: hourly minor units} the worker actually earned: rewards and top-ups over measured time."""
+    done = Assignment.objects.filter(worker_id=worker_id, status__in=[*DONE]).values_list(
+        "id", "currency", "reward_minor", "active_seconds", "seconds_on_task"
+    )
+    topups = dict(
+        LedgerEntry.objects.filter(worker_id=worker_id, kind=LedgerEntry.Kind.FAIR_PAY_TOPUP)
+        .values("assignment_id")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("assignment_id", "total")
+    )
+    pay: dict[str, int] = defaultdict(int)
+    seconds: dict[str, float] = defaultdict(float)
+    for pk, currency, reward, active, total in done:
+        pay[currency] += reward + topups.get(pk, 0)
+        seconds[currency] += measured_seconds(active, total)
+    return {c: round(hourly_rate_minor(pay_minor=pay[c], seconds=seconds[c])) for c in pay if seconds[c] > 0}
+
+
+def rejected_for_worker(*, worker_id: int) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(worker_id=worker_id, status=Assignment.Status.REJECTED)
+        .select_related("campaign", "appeal")
+        .order_by("-decided_at")
+    )

@@ -8,4 +8,6 @@ urlpatterns = [
     path("work/next/", views.work_next, name="work-next"),
     path("work/assignments/<int:assignment_id>/", views.work_assignment, name="work-assignment"),
     path("work/assignments/<int:assignment_id>/release/", views.work_release, name="work-release"),
+    path("work/assignments/<int:assignment_id>/appeal/", views.work_appeal, name="work-appeal"),
+    path("work/earnings/", views.work_earnings, name="work-earnings"),
 ]

@@ -15,9 +15,10 @@ from crowd import selectors
 from crowd.exceptions import DomainError, LeaseExpired
 from crowd.models import Assignment, Campaign, CampaignWorker, Membership
 from crowd.services.answers import answer_submit
+from crowd.services.approvals import appeal_create
 from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
-from payments.selectors import earnings_for_worker
+from payments.selectors import earnings_for_worker, earnings_summary
 from workers.models import WorkerProfile
 
 
@@ -41,6 +42,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         .first()
     )
     campaigns = selectors.campaigns_available_for_worker(worker=request.user)
+    estimates = selectors.pay_estimates(campaigns=campaigns)
     earnings = {
         currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
         for currency, sums in earnings_for_worker(worker_id=request.user.id).items()
@@ -50,7 +52,20 @@ def work_home(request: HttpRequest) -> HttpResponse:
         "crowd/work_home.html",
         {
             "held": held,
-            "campaigns": [{"campaign": c, "reward": from_minor(c.reward_minor, c.currency)} for c in campaigns],
+            "campaigns": [
+                {
+                    "campaign": c,
+                    "reward": from_minor(c.reward_minor, c.currency),
+                    "hourly": from_minor(estimates[c.id]["hourly_minor"], c.currency),
+                    "seconds": estimates[c.id]["seconds"],
+                    "measured": estimates[c.id]["measured"],
+                }
+                for c in campaigns
+            ],
+            "effective": {
+                currency: from_minor(rate, currency)
+                for currency, rate in selectors.effective_rate_for_worker(worker_id=request.user.id).items()
+            },
             "earnings": earnings,
             "quality": [
                 row for row in selectors.quality_for_worker(worker_id=request.user.id) if row["quality"] is not None
@@ -164,3 +179,33 @@ def work_release(request: HttpRequest, assignment_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("work-home")
+
+
+@login_required
+def work_earnings(request: HttpRequest) -> HttpResponse:
+    """Totals, every ledger entry with its campaign and reason, and rejected work with its appeal."""
+    body = earnings_summary(worker_id=request.user.id)
+    return render(
+        request,
+        "crowd/work_earnings.html",
+        {
+            "earnings": body,
+            "rejected": selectors.rejected_for_worker(worker_id=request.user.id)[:50],
+            "effective": {
+                currency: from_minor(rate, currency)
+                for currency, rate in selectors.effective_rate_for_worker(worker_id=request.user.id).items()
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def work_appeal(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    try:
+        appeal_create(worker=request.user, assignment_id=assignment_id, message=request.POST.get("message", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your appeal was sent to the coordinators."))
+    return redirect("work-earnings")

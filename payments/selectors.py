@@ -1,7 +1,7 @@
 """Reads of the ledger: balances are always sums, never a stored running total."""
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -10,7 +10,7 @@ from django.db.models import QuerySet, Sum
 
 from payments.fairpay import Floor, convert_minor
 from payments.models import ExchangeRate, LedgerEntry, PayFloor
-from payments.money import currency_exponent
+from payments.money import currency_exponent, from_minor
 
 
 def _sums_by_currency_and_status(entries: QuerySet[LedgerEntry]) -> dict[str, dict[str, int]]:
@@ -85,3 +85,33 @@ def highest_floor(*, countries: Iterable[str], currency: str, on: datetime.date 
         if best is None or hourly > best.hourly_minor:
             best = Floor(hourly, currency, floor.country, floor.source)
     return best
+
+
+def earnings_summary(*, worker_id: int) -> dict[str, Any]:
+    """Totals per currency (the first, most used, also flat at the top level) and the latest entries."""
+    totals = earnings_for_worker(worker_id=worker_id)
+    by_currency = {
+        currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
+        for currency, sums in sorted(totals.items())
+    }
+    recent = list(ledger_entries_for_worker(worker_id=worker_id)[:100])
+    uses = Counter(entry.currency for entry in recent)
+    # The most used currency of the latest entries; ties go to the first code alphabetically.
+    main = max(by_currency, key=lambda currency: uses[currency], default="USD")
+    summary = by_currency.get(main, {"pending": "0.00", "available": "0.00", "paid": "0.00"})
+    entries = [
+        {
+            "id": entry.id,
+            "kind": entry.kind,
+            "status": entry.status,
+            "amount": from_minor(entry.amount_minor, entry.currency),
+            "currency": entry.currency,
+            "campaign": entry.campaign_id,
+            "campaign_name": entry.campaign.name if entry.campaign else None,
+            "assignment": entry.assignment_id,
+            "reason": entry.reason,
+            "created_at": entry.created_at,
+        }
+        for entry in recent
+    ]
+    return {"currency": main, **summary, "by_currency": by_currency, "entries": entries}

@@ -1,6 +1,5 @@
 """Thin API views: parse, call a selector or service, shape the response."""
 
-from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,7 @@ from crowd.services.imports import items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
 from crowd.tasks import campaign_aggregate
 from payments.money import from_minor
-from payments.selectors import earnings_for_worker, funds_for_organization, ledger_entries_for_worker
+from payments.selectors import earnings_summary, funds_for_organization
 from payments.services import funds_deposit
 from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
@@ -467,37 +466,7 @@ class MyEarningsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require_worker(request)
-        return Response(earnings_body(request.user.id))
-
-
-def earnings_body(worker_id: int) -> dict[str, Any]:
-    """Totals per currency (the first, most used, also flat at the top level) and the latest entries."""
-    totals = earnings_for_worker(worker_id=worker_id)
-    by_currency = {
-        currency: {name: from_minor(amount, currency) for name, amount in sums.items()}
-        for currency, sums in sorted(totals.items())
-    }
-    recent = list(ledger_entries_for_worker(worker_id=worker_id)[:100])
-    uses = Counter(entry.currency for entry in recent)
-    # The most used currency of the latest entries; ties go to the first code alphabetically.
-    main = max(by_currency, key=lambda currency: uses[currency], default="USD")
-    summary = by_currency.get(main, {"pending": "0.00", "available": "0.00", "paid": "0.00"})
-    entries = [
-        {
-            "id": entry.id,
-            "kind": entry.kind,
-            "status": entry.status,
-            "amount": from_minor(entry.amount_minor, entry.currency),
-            "currency": entry.currency,
-            "campaign": entry.campaign_id,
-            "campaign_name": entry.campaign.name if entry.campaign else None,
-            "assignment": entry.assignment_id,
-            "reason": entry.reason,
-            "created_at": entry.created_at,
-        }
-        for entry in recent
-    ]
-    return {"currency": main, **summary, "by_currency": by_currency, "entries": entries}
+        return Response(earnings_summary(worker_id=request.user.id))
 
 
 class FundsView(APIView):

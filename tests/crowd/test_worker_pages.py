@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from crowd.models import Answer, Assignment
+from crowd.models import Answer, Appeal, Assignment
+from crowd.services.approvals import assignment_reject
 from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
 from tests import factories
@@ -191,3 +192,29 @@ def test_work_assignment_redisplay_keeps_only_the_chosen_label_checked(worker_cl
     page = client.post(f"/work/assignments/{assignment.id}/", {f"item-{first}": "10"}).content.decode()
     assert page.count("checked") == 1  # "1" is not checked because "10" contains it
     assert f'name="item-{first}" value="10" required checked' in page
+
+
+def test_work_home_shows_the_hourly_pay_before_accepting(worker_client):
+    _, client = worker_client
+    factories.campaign(launch=True, items=2, reward="0.10", estimated_seconds=30)
+    page = client.get("/work/").content.decode()
+    assert "≈ 12.00 USD an hour (coordinator's estimate)" in page
+
+
+def test_work_earnings_page_shows_rejection_reason_and_takes_one_appeal(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "pos", "then": "stop"})
+    assignment_reject(
+        assignment_id=assignment.id, decided_by_id=None, organization_ids=[campaign.organization_id], reason="Too fast"
+    )
+    page = client.get("/work/earnings/").content.decode()
+    assert "Too fast" in page and f"/work/assignments/{assignment.id}/appeal/" in page
+    response = client.post(f"/work/assignments/{assignment.id}/appeal/", {"message": "I read it all."}, follow=True)
+    assert "Your appeal was sent" in response.content.decode()
+    response = client.post(f"/work/assignments/{assignment.id}/appeal/", {"message": "Again"}, follow=True)
+    assert "already appealed" in response.content.decode()
+    assert Appeal.objects.filter(assignment=assignment).count() == 1
