@@ -42,6 +42,9 @@ class LedgerEntry(models.Model):
     assignment = models.ForeignKey(
         "crowd.Assignment", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
+    payout_batch = models.ForeignKey(
+        "payments.PayoutBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     reference = models.CharField(max_length=200, blank=True)
     reason = models.TextField(blank=True)
@@ -107,3 +110,26 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.base} = {self.rate} {self.quote} ({self.as_of})"
+
+
+class PayoutBatch(models.Model):
+    """One payout run of an organization: every worker's available balance above a threshold becomes paid."""
+
+    organization = models.ForeignKey("crowd.Organization", on_delete=models.PROTECT, related_name="payout_batches")
+    reference = models.CharField(max_length=120)
+    currency = models.CharField(max_length=3)
+    threshold_minor = models.PositiveBigIntegerField()
+    workers = models.PositiveIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "reference"], name="payout_batch_reference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"payout {self.reference} ({self.total_minor} {self.currency})"

@@ -15,6 +15,17 @@ LEVELS = [("", "—")] + [(str(level), str(level)) for level in range(1, 6)]
 class WorkerProfileForm(forms.Form):
     country = LazyTypedChoiceField(choices=[("", "—"), *countries], required=False, label=_("Country"))
 
+    payout_method = forms.ChoiceField(
+        choices=[("", "—"), ("mobile_money", _("Mobile money")), ("bank", _("Bank transfer"))],
+        required=False,
+        label=_("How you want to be paid"),
+    )
+    payout_account = forms.CharField(
+        required=False, max_length=100, label=_("Mobile money number or bank account (IBAN)")
+    )
+    payout_currency = forms.RegexField(
+        regex=r"^[A-Za-z]{3}$", required=False, label=_("Currency you want (e.g. KES, USD)")
+    )
     sensitive_opt_in = forms.BooleanField(
         required=False,
         label=_("Show me tasks with sensitive content (for example injuries or violence). At most a few a day."),

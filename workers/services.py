@@ -117,3 +117,14 @@ def worker_enroll(
             f"The username '{username}' is already taken.", fields={"username": "Already taken."}, code="duplicate"
         ) from exc
     return profile, key
+
+
+def worker_payout_set(*, profile: WorkerProfile, method: str, account: str, currency: str) -> None:
+    """Where and in which currency the worker wants to be paid (shown in the organization's payout CSV)."""
+    if method and method not in WorkerProfile.PayoutMethod.values:
+        raise ValidationFailed("Unknown payout method.", fields={"payout_method": "mobile_money or bank."})
+    WorkerProfile.objects.filter(pk=profile.pk).update(
+        payout_method=method,
+        payout_details={"account": account.strip()} if account.strip() else {},
+        payout_currency=currency.strip().upper(),
+    )

@@ -8,7 +8,13 @@ from django.utils.translation import gettext as _
 
 from config.errors import DomainError
 from workers.forms import LANGUAGE_ROWS, SKILL_ROWS, WorkerProfileForm
-from workers.services import LanguageLevel, SkillLevel, worker_profile_ensure, worker_profile_set_qualifications
+from workers.services import (
+    LanguageLevel,
+    SkillLevel,
+    worker_payout_set,
+    worker_profile_ensure,
+    worker_profile_set_qualifications,
+)
 
 
 def _initial(profile) -> dict:
@@ -37,6 +43,12 @@ def profile(request: HttpRequest) -> HttpResponse:
                 skills=[SkillLevel(slug, level) for slug, level in form.skills()],
                 country=form.cleaned_data.get("country") or "",
                 sensitive_opt_in=form.cleaned_data["sensitive_opt_in"],
+            )
+            worker_payout_set(
+                profile=worker_profile,
+                method=form.cleaned_data["payout_method"],
+                account=form.cleaned_data["payout_account"],
+                currency=form.cleaned_data["payout_currency"] or "",
             )
         except DomainError as exc:
             form.add_error(None, exc.message)

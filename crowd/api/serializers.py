@@ -218,3 +218,10 @@ class AppealSerializer(serializers.Serializer):
 class AppealDecisionSerializer(serializers.Serializer):
     overturn = serializers.BooleanField(help_text="true: accept the work and pay it; false: keep the rejection.")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class PayoutSerializer(serializers.Serializer):
+    currency = serializers.CharField(max_length=3)
+    threshold = serializers.CharField(help_text='Pay only balances of at least this much, e.g. "5.00".')
+    reference = serializers.CharField(max_length=120, help_text="Your reference; the same one again is a no-op.")
+    organization = serializers.IntegerField(required=False)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from config.api import error_body
 from crowd import selectors
 from crowd.api import serializers as s
-from crowd.exceptions import PermissionDenied, ValidationFailed
+from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
 from crowd.selectors import Actor
@@ -26,7 +26,9 @@ from crowd.services.blocks import worker_block, worker_unblock
 from crowd.services.imports import items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
 from crowd.tasks import campaign_aggregate
+from payments.models import PayoutBatch
 from payments.money import from_minor
+from payments.payouts import payout_batch_create, payout_batch_csv
 from payments.selectors import earnings_summary, funds_for_organization
 from payments.services import funds_deposit
 from workers.models import WorkerToken
@@ -460,6 +462,52 @@ class CampaignFairnessView(APIView):
         """Effective hourly wages against the floor, unpaid time, cost to date and forecast (minor units)."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         return Response(selectors.fairness_report(campaign=campaign))
+
+
+class PayoutBatchView(APIView):
+    @extend_schema(request=s.PayoutSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        """Pay out every worker's available balance (from this organization's campaigns) above a threshold."""
+        actor = Actor.for_request(request)
+        data = _validated(s.PayoutSerializer, request.data)
+        organization_id = actor.organization_for_write(data.get("organization"))
+        actor.require_role(organization_id, (Membership.Role.OWNER,))
+        batch = payout_batch_create(
+            organization_id=organization_id,
+            created_by_id=request.user.id,
+            currency=data["currency"],
+            threshold=data["threshold"],
+            reference=data["reference"],
+        )
+        return Response(
+            {
+                "id": batch.id,
+                "reference": batch.reference,
+                "workers": batch.workers,
+                "total": from_minor(batch.total_minor, batch.currency),
+                "currency": batch.currency,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PayoutExportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("method", str, enum=["mobile_money", "bank"], required=False)],
+        responses={200: OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, batch_id: int) -> StreamingHttpResponse:
+        """The batch as CSV for the organization to execute, optionally one payout method only."""
+        actor = Actor.for_request(request)
+        batch = PayoutBatch.objects.filter(pk=batch_id, organization_id__in=list(actor.roles)).first()
+        if batch is None:
+            raise NotFound("No such payout batch.")
+        method = request.query_params.get("method") or None
+        if method not in (None, "mobile_money", "bank"):
+            raise ValidationFailed("Unknown payout method.", fields={"method": "mobile_money or bank."})
+        response = StreamingHttpResponse(payout_batch_csv(batch=batch, method=method), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="payout-{batch.reference}-{method or "all"}.csv"'
+        return response
 
 
 class MyEarningsView(APIView):
