@@ -175,7 +175,7 @@ class MicroTask(models.Model):
     active_count = models.PositiveSmallIntegerField(default=0)
     done_count = models.PositiveSmallIntegerField(default=0)
     is_open = models.BooleanField(default=True)
-    # Copied from the campaign when packed, so the breadth-first index holds only those campaigns' rows.
+    # Copied from the campaign when packed, so the claim's probe needs no join to the campaign.
     breadth_first = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -194,14 +194,6 @@ class MicroTask(models.Model):
         indexes = [
             # The claim reads only these: its cost does not grow with the campaign (notes/routing-sql.md).
             models.Index(fields=["campaign", "language", "id"], name="microtask_open", condition=Q(is_open=True)),
-            models.Index(
-                F("campaign"),
-                F("language"),
-                F("active_count") + F("done_count"),
-                F("id"),
-                name="microtask_open_breadth",
-                condition=Q(is_open=True, breadth_first=True),
-            ),
         ]
 
     def __str__(self) -> str:

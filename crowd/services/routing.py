@@ -39,6 +39,7 @@ CLAIM_WAIT_ROUNDS = 5
 LAZY_EXPIRY_BATCH = 500
 IDLE_GAP_SECONDS = 120  # heartbeats further apart than this are idle time, not work
 MAX_LEASE_FACTOR = 4  # heartbeats extend a lease up to this many lease lengths in total
+BREADTH_WINDOW = 256  # breadth-first spreads answers over this many of the oldest open microtasks at a time
 
 
 @dataclass(frozen=True)
@@ -118,17 +119,25 @@ def _candidate_sql(*, breadth_first: bool, skip_locked: bool) -> str:
     """One index probe: the first open microtask of (campaign, language) holding nothing the worker has seen.
 
     The history check is a correlated NOT EXISTS fenced with OFFSET 0, so the planner cannot turn it
-    into an anti-join over the worker's whole history (70x slower, notes/routing-sql.md).
+    into an anti-join over the worker's whole history (70x slower, notes/routing-sql.md). Breadth-first
+    takes the least-answered among the BREADTH_WINDOW oldest open microtasks: an index on the counters
+    would make every counter update non-HOT, and an unbounded sort would grow with the campaign.
     """
     postgres = connection.vendor == "postgresql"
     fence = "OFFSET 0" if postgres else "LIMIT -1 OFFSET 0"
-    order = "(m.active_count + m.done_count), m.id" if breadth_first else "m.id"
     lock = ""
     if postgres:
         lock = " FOR NO KEY UPDATE OF m SKIP LOCKED" if skip_locked else " FOR NO KEY UPDATE OF m"
+    scope = "m.campaign_id = %s AND m.language = %s AND m.is_open AND m.breadth_first = %s"
+    order = "m.id"
+    if breadth_first:
+        scope = (
+            "m.id IN (SELECT w.id FROM crowd_microtask w WHERE w.campaign_id = %s AND w.language = %s"
+            f" AND w.is_open AND w.breadth_first = %s ORDER BY w.id LIMIT {BREADTH_WINDOW}) AND m.is_open"
+        )
+        order = "(m.active_count + m.done_count), m.id"
     return (
-        "SELECT m.id FROM crowd_microtask m"
-        " WHERE m.campaign_id = %s AND m.language = %s AND m.is_open AND m.breadth_first = %s"
+        f"SELECT m.id FROM crowd_microtask m WHERE {scope}"
         " AND NOT EXISTS (SELECT 1 FROM crowd_microtaskitem mi"
         " JOIN crowd_assignmentitem ai ON ai.item_id = mi.item_id AND ai.worker_id = %s"
         f" WHERE mi.microtask_id = m.id {fence})"
