@@ -30,7 +30,7 @@ from crowd.models import (
 from payments.fairpay import hourly_rate_minor, measured_seconds, wage_report
 from payments.models import LedgerEntry
 from payments.selectors import MissingExchangeRate, highest_floor
-from workers.models import User, WorkerLanguage, WorkerProfile, WorkerSkill
+from workers.models import User, WorkerProfile
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
 
@@ -130,7 +130,24 @@ def worker_context(*, worker: User, campaigns: list[Campaign]) -> WorkerContext:
     profile = WorkerProfile.objects.filter(user=worker).values("id", "enrolled_by_id", "sensitive_opt_in").first()
     if profile is None:
         return WorkerContext(has_profile=False)
-    blocks = list(WorkerBlock.objects.filter(worker=worker).values_list("organization_id", "campaign_id"))
+    # Languages, skills and blocks in one round trip: this runs on every request for work.
+    languages: dict[str, int] = {}
+    skills: dict[str, int] = {}
+    blocks: list[tuple[int, int | None]] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'l', code, level, CAST(NULL AS BIGINT) FROM workers_workerlanguage WHERE profile_id = %s"
+            " UNION ALL SELECT 's', slug, level, CAST(NULL AS BIGINT) FROM workers_workerskill WHERE profile_id = %s"
+            " UNION ALL SELECT 'b', '', organization_id, campaign_id FROM crowd_workerblock WHERE worker_id = %s",
+            [profile["id"], profile["id"], worker.id],
+        )
+        for kind, name, number, campaign_id in cursor.fetchall():
+            if kind == "l":
+                languages[name] = number
+            elif kind == "s":
+                skills[name] = number
+            else:
+                blocks.append((number, campaign_id))
     sensitive_today = 0
     if any(c.sensitive for c in campaigns):
         midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -140,8 +157,8 @@ def worker_context(*, worker: User, campaigns: list[Campaign]) -> WorkerContext:
     return WorkerContext(
         has_profile=True,
         enrolled_by_id=profile["enrolled_by_id"],
-        languages=dict(WorkerLanguage.objects.filter(profile_id=profile["id"]).values_list("code", "level")),
-        skills=dict(WorkerSkill.objects.filter(profile_id=profile["id"]).values_list("slug", "level")),
+        languages=languages,
+        skills=skills,
         sensitive_opt_in=profile["sensitive_opt_in"],
         sensitive_today=sensitive_today,
         blocked_campaigns=frozenset(campaign for _, campaign in blocks if campaign),

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
 from crowd.labels import LabelChecker, RowError, label_key
-from crowd.models import Answer, Assignment, AssignmentItem, Campaign, CampaignWorker, Item, MicroTask
-from crowd.services.slots import slot_update
+from crowd.models import Answer, Assignment, AssignmentItem, Campaign, CampaignWorker, Item
+from crowd.services.slots import slots_move
 from crowd.tasks import campaign_aggregate_soon
 from payments.services import ledger_credit_reward
 from workers.models import User
@@ -105,7 +105,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         assignment.seconds_on_task = seconds
         assignment.submission_digest = digest
         assignment.save(update_fields=["status", "submitted_at", "seconds_on_task", "submission_digest"])
-        MicroTask.objects.filter(pk=assignment.microtask_id).update(**slot_update(active_delta=-1, done_delta=1))
+        slots_move(microtask_id=assignment.microtask_id, active_delta=-1, done_delta=1)
         # Gold answers score the worker; they do not count toward an item's redundancy.
         Item.objects.filter(id__in=[i for i, gold in entries.items() if not gold]).update(
             answer_count=F("answer_count") + 1

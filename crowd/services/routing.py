@@ -29,7 +29,7 @@ from crowd.models import (
     MicroTaskItem,
 )
 from crowd.selectors import worker_context
-from crowd.services.slots import slot_update
+from crowd.services.slots import slots_move
 from workers.models import User
 
 EARLY_GOLD_ASSIGNMENTS = 10  # a worker's first microtasks in a campaign carry more gold...
@@ -181,7 +181,7 @@ def _claim(
         microtask_id = _lock_candidate(worker, campaign, languages)
         if microtask_id is None:
             return None
-        MicroTask.objects.filter(pk=microtask_id).update(**slot_update(active_delta=1))
+        slots_move(microtask_id=microtask_id, active_delta=1)
         assignment = Assignment.objects.create(
             campaign=campaign,
             microtask_id=microtask_id,
@@ -214,7 +214,8 @@ def _count_lease(worker: User, campaign: Campaign, context: WorkerContext) -> in
     """Bump the worker's lease count in this campaign; returns the count before this lease."""
     stats = context.stats.get(campaign.id)
     if stats is not None:
-        CampaignWorker.objects.filter(pk=stats.pk).update(assignments=F("assignments") + 1)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE crowd_campaignworker SET assignments = assignments + 1 WHERE id = %s", [stats.pk])
         return stats.assignments
     with transaction.atomic():
         created = CampaignWorker.objects.filter(campaign=campaign, worker=worker).update(
@@ -326,7 +327,7 @@ def assignment_release(*, worker: User, assignment_id: int, reason: str = "") ->
         assignment.release_reason = reason
         assignment.ended_at = timezone.now()
         assignment.save(update_fields=["status", "release_reason", "ended_at"])
-        MicroTask.objects.filter(pk=assignment.microtask_id).update(**slot_update(active_delta=-1))
+        slots_move(microtask_id=assignment.microtask_id, active_delta=-1)
     return assignment
 
 
@@ -352,5 +353,5 @@ def assignment_expire_due(
             return 0
         Assignment.objects.filter(id__in=[row[0] for row in due]).update(status=Assignment.Status.EXPIRED, ended_at=now)
         for microtask_id, count in sorted(Counter(row[1] for row in due).items()):
-            MicroTask.objects.filter(pk=microtask_id).update(**slot_update(active_delta=-count))
+            slots_move(microtask_id=microtask_id, active_delta=-count)
     return len(due)

@@ -1,5 +1,6 @@
 """SQL expressions that keep a microtask's slot counters and `is_open` flag consistent in one UPDATE."""
 
+from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields import BooleanField
 
@@ -10,11 +11,12 @@ def open_after(*, active_delta: int = 0, done_delta: int = 0, target_delta: int 
     return Case(When(still_open, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def slot_update(*, active_delta: int = 0, done_delta: int = 0) -> dict[str, object]:
-    """Keyword arguments for `MicroTask.objects.filter(...).update(**slot_update(...))`."""
-    fields: dict[str, object] = {"is_open": open_after(active_delta=active_delta, done_delta=done_delta)}
-    if active_delta:
-        fields["active_count"] = F("active_count") + active_delta
-    if done_delta:
-        fields["done_count"] = F("done_count") + done_delta
-    return fields
+def slots_move(*, microtask_id: int, active_delta: int = 0, done_delta: int = 0) -> None:
+    """Move one microtask's slot counters in one statement; `is_open` follows from the new values (both sides
+    of SET read the old row). Plain SQL: this runs on every claim, submit, release and expiry."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE crowd_microtask SET active_count = active_count + %s, done_count = done_count + %s,"
+            " is_open = (target > active_count + done_count + %s) WHERE id = %s",
+            [active_delta, done_delta, active_delta + done_delta, microtask_id],
+        )
