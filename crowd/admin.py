@@ -1,6 +1,22 @@
 from django.contrib import admin
 
-from crowd.models import Answer, ApiKey, Assignment, AssignmentItem, Campaign, Item, Membership, MicroTask, Organization
+from crowd.models import (
+    AggregationRun,
+    Annotator,
+    Answer,
+    ApiKey,
+    Appeal,
+    Assignment,
+    AssignmentItem,
+    Campaign,
+    CampaignWorker,
+    FairPayCheck,
+    Item,
+    Membership,
+    MicroTask,
+    Organization,
+    WorkerBlock,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -67,3 +83,41 @@ class AnswerAdmin(admin.ModelAdmin):
     # Answers are immutable once stored.
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(CampaignWorker)
+class CampaignWorkerAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "worker", "assignments", "gold_answers", "gold_correct", "quality", "quality_answers"]
+    raw_id_fields = ["campaign", "worker"]
+
+
+@admin.register(WorkerBlock)
+class WorkerBlockAdmin(admin.ModelAdmin):
+    list_display = ["worker", "organization", "campaign", "reason", "created_by", "created_at"]
+    raw_id_fields = ["worker", "organization", "campaign", "created_by"]
+
+
+@admin.register(Annotator)
+class AnnotatorAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "kind", "worker", "model_name", "answers", "accuracy", "updated_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["campaign", "worker"]
+
+
+@admin.register(AggregationRun)
+class AggregationRunAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "method", "started_at", "duration_seconds", "answers", "iterations", "converged"]
+    readonly_fields = [f.name for f in AggregationRun._meta.fields]
+
+
+@admin.register(Appeal)
+class AppealAdmin(admin.ModelAdmin):
+    list_display = ["assignment", "status", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["assignment", "decided_by"]
+
+
+@admin.register(FairPayCheck)
+class FairPayCheckAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "checked_at", "median_hourly_minor", "floor_hourly_minor", "currency", "below_floor"]
+    readonly_fields = [f.name for f in FairPayCheck._meta.fields]

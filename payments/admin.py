@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from payments.models import ExchangeRate, LedgerEntry, PayFloor
+from payments.models import ExchangeRate, LedgerEntry, PayFloor, PayoutBatch
 
 
 @admin.register(LedgerEntry)
@@ -38,3 +38,9 @@ class PayFloorAdmin(admin.ModelAdmin):
 class ExchangeRateAdmin(admin.ModelAdmin):
     list_display = ["base", "quote", "rate", "as_of"]
     list_filter = ["base", "quote"]
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(admin.ModelAdmin):
+    list_display = ["reference", "organization", "currency", "workers", "total_minor", "created_at"]
+    readonly_fields = [f.name for f in PayoutBatch._meta.fields]
