@@ -100,6 +100,10 @@ class Campaign(models.Model):
     sensitive_daily_cap = models.PositiveIntegerField(default=50)
     # Submitted work is approved automatically after this many hours unless a coordinator rejects it.
     approval_hours = models.PositiveIntegerField(default=72)
+    # Off by default. When on, a submission with a failed gold item is rejected only once the worker has
+    # failed at least `auto_reject_min_gold_failed` gold items in this campaign: never on one mistake.
+    auto_reject_on_gold = models.BooleanField(default=False)
+    auto_reject_min_gold_failed = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(2)])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -111,6 +115,9 @@ class Campaign(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(max_redundancy__gte=F("redundancy")), name="campaign_max_redundancy"),
             models.CheckConstraint(condition=Q(reward_minor__gte=0), name="campaign_reward_nonneg"),
+            models.CheckConstraint(
+                condition=Q(auto_reject_min_gold_failed__gte=2), name="campaign_gold_rejection_needs_evidence"
+            ),
             models.CheckConstraint(condition=Q(gold_ratio__gte=0, gold_ratio__lte=1), name="campaign_gold_ratio"),
             models.CheckConstraint(
                 condition=Q(target_confidence__gte=0, target_confidence__lte=1), name="campaign_target_confidence"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
 from crowd.labels import LabelChecker, RowError, label_key
 from crowd.models import Answer, Assignment, AssignmentItem, Campaign, CampaignWorker, Item
+from crowd.services.approvals import reject_locked
 from crowd.services.slots import slots_move
 from crowd.tasks import campaign_aggregate_soon
 from payments.services import ledger_credit_reward
@@ -110,7 +111,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         Item.objects.filter(id__in=[i for i, gold in entries.items() if not gold]).update(
             answer_count=F("answer_count") + 1
         )
-        _score_gold(assignment, entries, labels)
+        failed_gold = _score_gold(assignment, entries, labels)
         ledger_credit_reward(
             assignment_id=assignment.id,
             worker_id=worker.id,
@@ -118,17 +119,18 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
             amount_minor=assignment.reward_minor,
             currency=assignment.currency,
         )
+        _maybe_reject_on_gold(assignment, failed_gold)
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
     return SubmitResult(assignment, replayed=False)
 
 
-def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> None:
+def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> int:
     """Gold answers are scored at once: the worker's gold accuracy in this campaign moves in SQL. The next
     aggregation replaces it with Dawid-Skene's estimate, which learns from the same gold and everything else.
     """
     gold_ids = [item_id for item_id, gold in entries.items() if gold]
     if not gold_ids:
-        return
+        return 0
     task_type = assignment.campaign.task_type
     truths = dict(Item.objects.filter(id__in=gold_ids).values_list("id", "gold"))
     correct = sum(label_key(labels[i], task_type) == label_key(truths[i], task_type) for i in gold_ids)
@@ -139,6 +141,26 @@ def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[i
         quality=Cast(F("gold_correct") + correct, FloatField()) / (F("gold_answers") + answered),
         quality_answers=F("gold_answers") + answered,
     )
+    return answered - correct
+
+
+def _maybe_reject_on_gold(assignment: Assignment, failed_now: int) -> None:
+    """Campaigns that opted in reject a submission with a failed gold item, but only on clear evidence:
+    the worker has failed at least `auto_reject_min_gold_failed` gold items in this campaign."""
+    campaign = assignment.campaign
+    if not campaign.auto_reject_on_gold or failed_now == 0:
+        return
+    stats = CampaignWorker.objects.filter(campaign=campaign, worker_id=assignment.worker_id).values_list(
+        "gold_answers", "gold_correct"
+    )
+    answered, correct = stats.first() or (0, 0)
+    failed = answered - correct
+    if failed >= campaign.auto_reject_min_gold_failed:
+        reject_locked(
+            assignment,
+            decided_by_id=None,
+            reason=f"{failed} of {answered} check questions answered differently from their known answer.",
+        )
 
 
 def _validate(campaign: Campaign, entries: dict[int, bool], answers: dict[int, Any]) -> dict[int, Any]:

@@ -71,23 +71,28 @@ def assignment_reject(
             return assignment
         if assignment.status != Assignment.Status.SUBMITTED:
             raise InvalidState(f"Only submitted work can be rejected; this assignment is {assignment.status}.")
-        assignment.status = Assignment.Status.REJECTED
-        assignment.decided_at = timezone.now()
-        assignment.decided_by_id = decided_by_id
-        assignment.reject_reason = reason
-        assignment.save(update_fields=["status", "decided_at", "decided_by", "reject_reason"])
-        ledger_record(
-            worker_id=assignment.worker_id,
-            amount_minor=-assignment.reward_minor,
-            currency=assignment.currency,
-            status=LedgerEntry.Status.PENDING,
-            kind=LedgerEntry.Kind.ADJUSTMENT,
-            key=f"reject:{assignment.id}",
-            campaign_id=assignment.campaign_id,
-            assignment_id=assignment.id,
-            reason=f"Rejected: {reason}",
-        )
+        reject_locked(assignment, decided_by_id=decided_by_id, reason=reason)
     return assignment
+
+
+def reject_locked(assignment: Assignment, *, decided_by_id: int | None, reason: str) -> None:
+    """Reject a submitted assignment whose row the caller holds locked; reverses its pending reward."""
+    assignment.status = Assignment.Status.REJECTED
+    assignment.decided_at = timezone.now()
+    assignment.decided_by_id = decided_by_id
+    assignment.reject_reason = reason
+    assignment.save(update_fields=["status", "decided_at", "decided_by", "reject_reason"])
+    ledger_record(
+        worker_id=assignment.worker_id,
+        amount_minor=-assignment.reward_minor,
+        currency=assignment.currency,
+        status=LedgerEntry.Status.PENDING,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        key=f"reject:{assignment.id}",
+        campaign_id=assignment.campaign_id,
+        assignment_id=assignment.id,
+        reason=f"Rejected: {reason}",
+    )
 
 
 def assignments_auto_approve(*, now: dt.datetime | None = None) -> int:

@@ -127,3 +127,9 @@ def test_next_names_the_reason_when_languages_do_not_match(make_worker):
     assert response.status_code == 204
     assert response["Crowdloop-Reason"] == "no_language_match"
     assert "languages" in response["Crowdloop-Reason-Message"]
+
+
+def test_gold_rejection_cannot_act_on_a_single_failure(org_api):
+    body = {"name": "x", "labels": ["a", "b"], "auto_reject_on_gold": True, "auto_reject_min_gold_failed": 1}
+    response = org_api.post("/api/v1/campaigns/", body, format="json")
+    assert response.status_code == 400 and "auto_reject_min_gold_failed" in error(response)["fields"]

@@ -11,6 +11,8 @@ from django.db import connection, connections
 from crowd.models import Appeal, Assignment
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import assignments_auto_approve
+from crowd.services.campaigns import campaign_launch
+from crowd.services.imports import items_import
 from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
 from payments.selectors import earnings_for_worker
@@ -143,3 +145,36 @@ def test_concurrent_auto_approval_and_manual_approval_pay_once():
     assert errors == []
     assert set(Assignment.objects.filter(campaign=campaign).values_list("status", flat=True)) == {"approved"}
     assert LedgerEntry.objects.filter(status="available").count() == 4
+
+
+def test_gold_rejection_is_off_by_default_and_needs_several_failures_when_on():
+    def gold_campaign(**fields):
+        campaign = factories.campaign(items=20, redundancy=1, gold_ratio=1.0, **fields)
+        items_import(
+            campaign_id=campaign.id,
+            rows=[{"external_id": f"g{i}", "data": {"text": "g"}, "language": "en", "gold": "pos"} for i in range(10)],
+        )
+        return campaign_launch(campaign_id=campaign.id)
+
+    def fail_gold(campaign, worker):
+        lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+        items = lease.entries.values_list("item_id", "is_gold")
+        answer_submit(
+            worker=worker,
+            assignment_id=lease.id,
+            raw_answers=[{"item": i, "label": "neg" if gold else "pos"} for i, gold in items],
+        )
+        lease.refresh_from_db()
+        return lease
+
+    default = gold_campaign()
+    worker, _ = factories.worker()
+    assert [fail_gold(default, worker).status for _ in range(4)] == ["submitted"] * 4  # off: never rejected
+
+    strict = gold_campaign(auto_reject_on_gold=True, auto_reject_min_gold_failed=3)
+    worker, _ = factories.worker()
+    statuses = [fail_gold(strict, worker).status for _ in range(4)]
+    assert statuses == ["submitted", "submitted", "rejected", "rejected"]  # only from the third failure
+    rejected = Assignment.objects.filter(worker=worker, status="rejected").first()
+    assert "3 of 3 check questions" in rejected.reject_reason
+    assert balances(worker)["pending"] == 2 * 10  # the two rejected rewards were reversed

@@ -1,0 +1,188 @@
+"""Coordinator pages: server-rendered and usable with JavaScript off. Thin: the shared selectors read, the approval
+services write; a user sees only the organizations they belong to."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crowd import selectors
+from crowd.coordinator_selectors import actor_for_user, appeal_queue_for_actor, organizations_for_actor
+from crowd.exceptions import DomainError, NotFound
+from crowd.models import Appeal
+from crowd.selectors import WRITE_ROLES, Actor
+from crowd.services.approvals import appeal_decide
+from payments.money import from_minor
+from payments.selectors import funds_for_organization
+
+CAMPAIGNS_SHOWN = 50  # campaign_progress costs a few queries per campaign
+
+
+def _percent(share: float) -> float:
+    return round(share * 100, 1)
+
+
+def _not_member(request: HttpRequest) -> HttpResponse:
+    return render(request, "crowd/coordinator/not_member.html", status=403)
+
+
+@login_required
+@require_GET
+def manage_home(request: HttpRequest) -> HttpResponse:
+    actor = actor_for_user(user_id=request.user.id)
+    if not actor.roles:
+        return _not_member(request)
+    campaigns = list(selectors.campaigns_for_actor(actor=actor).select_related("organization")[: CAMPAIGNS_SHOWN + 1])
+    rows = []
+    for campaign in campaigns[:CAMPAIGNS_SHOWN]:
+        progress = selectors.campaign_progress(campaign=campaign)
+        rows.append(
+            {
+                "campaign": campaign,
+                "progress": progress,
+                "to_label": progress["items"] - progress["gold_items"],
+                "reward": from_minor(campaign.reward_minor, campaign.currency),
+            }
+        )
+    organizations = [
+        {
+            "organization": organization,
+            "role": actor.roles[organization.id],
+            "funds": {
+                currency: from_minor(sums["deposited"], currency)
+                for currency, sums in sorted(funds_for_organization(organization_id=organization.id).items())
+            },
+        }
+        for organization in organizations_for_actor(actor=actor)
+    ]
+    reviewers = [
+        {**row, "rejection_percent": _percent(row["rejection_rate"])} for row in selectors.rejection_rates(actor=actor)
+    ]
+    return render(
+        request,
+        "crowd/coordinator/home.html",
+        {
+            "organizations": organizations,
+            "campaigns": rows,
+            "more_campaigns": len(campaigns) > CAMPAIGNS_SHOWN,
+            "open_appeals": selectors.appeals_for_actor(actor=actor).filter(status=Appeal.Status.OPEN).count(),
+            "reviewers": reviewers,
+        },
+    )
+
+
+@login_required
+@require_GET
+def campaign_fairness(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    actor = actor_for_user(user_id=request.user.id)
+    if not actor.roles:
+        return _not_member(request)
+    try:
+        campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id)
+    except NotFound:
+        raise Http404(_("No such campaign.")) from None
+    report = selectors.fairness_report(campaign=campaign)
+    currency = report["currency"]
+
+    def money(minor: int | None) -> str | None:
+        return None if minor is None else from_minor(minor, currency)
+
+    latest = report["latest_check"]
+    return render(
+        request,
+        "crowd/coordinator/fairness.html",
+        {
+            "campaign": campaign,
+            "currency": currency,
+            "report": report,
+            "floor": money(report["floor_hourly"]) if report["floor_source"] else None,
+            "floor_source": report["floor_source"],
+            "median": money(report["median_hourly"]),
+            "p10": money(report["p10_hourly"]),
+            "p25": money(report["p25_hourly"]),
+            "below_percent": _percent(report["share_below_floor"]),
+            "unpaid_percent": _percent(report["unpaid_time_share"]),
+            "by_country": [
+                {
+                    "country": country,
+                    "submissions": row["submissions"],
+                    "median": money(row["median_hourly"]),
+                    "below_percent": _percent(row["share_below_floor"]),
+                }
+                for country, row in report["by_country"].items()
+            ],
+            "cost_to_date": money(report["cost_to_date"]),
+            "forecast": money(report["forecast_to_completion"]),
+            "latest": None
+            if latest is None
+            else {
+                **latest,
+                "median": money(latest["median_hourly"]),
+                "topup_total_money": money(latest["topup_total"]),
+                "new_reward_money": money(latest["new_reward"]),
+            },
+        },
+    )
+
+
+def _appeals_page(request: HttpRequest, actor: Actor, *, error: str = "", status: int = 200, posted: Any = None):
+    appeals = list(appeal_queue_for_actor(actor=actor)[:200])
+    return render(
+        request,
+        "crowd/coordinator/appeals.html",
+        {
+            "appeals": appeals,
+            "can_decide": {a.id for a in appeals if actor.roles.get(a.assignment.campaign.organization_id) in WRITE_ROLES},
+            "error": error,
+            "posted": posted or {},
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def appeal_queue(request: HttpRequest) -> HttpResponse:
+    actor = actor_for_user(user_id=request.user.id)
+    if not actor.roles:
+        return _not_member(request)
+    return _appeals_page(request, actor)
+
+
+@login_required
+@require_POST
+def appeal_decide_form(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    actor = actor_for_user(user_id=request.user.id)
+    if not actor.roles:
+        return _not_member(request)
+    appeal = appeal_queue_for_actor(actor=actor).filter(pk=appeal_id).first()
+    if appeal is None:
+        raise Http404(_("No such appeal."))
+    organization_id = appeal.assignment.campaign.organization_id
+    note = request.POST.get("note", "")
+    posted = {"appeal": appeal.id, "note": note}
+    if actor.roles[organization_id] not in WRITE_ROLES:
+        message = _("Your role (%(role)s) can read appeals but not decide them.") % {"role": actor.roles[organization_id]}
+        return _appeals_page(request, actor, error=message, status=403, posted=posted)
+    decision = request.POST.get("decision")
+    if decision not in ("overturn", "uphold"):
+        return _appeals_page(request, actor, error=_("Choose to uphold or overturn."), status=400, posted=posted)
+    try:
+        appeal_decide(
+            appeal_id=appeal.id,
+            decided_by_id=request.user.id,
+            organization_ids=[organization_id],
+            overturn=decision == "overturn",
+            note=note,
+        )
+    except DomainError as exc:
+        return _appeals_page(request, actor, error=exc.message, status=exc.status if exc.status < 500 else 400)
+    if decision == "overturn":
+        messages.success(request, _("Rejection overturned: the worker has been paid."))
+    else:
+        messages.success(request, _("Rejection upheld."))
+    return redirect("manage-appeals")
