@@ -17,6 +17,4 @@ def organizations_for_actor(*, actor: Actor) -> QuerySet[Organization]:
 
 def appeal_queue_for_actor(*, actor: Actor) -> QuerySet[Appeal]:
     """Open appeals first, with what the page shows of each: the campaign, the worker and the decider."""
-    return appeals_for_actor(actor=actor).select_related(
-        "assignment__campaign", "assignment__worker", "decided_by"
-    )
+    return appeals_for_actor(actor=actor).select_related("assignment__campaign", "assignment__worker", "decided_by")

@@ -52,10 +52,15 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         {
             "organization": organization,
             "role": actor.roles[organization.id],
-            "funds": {
-                currency: from_minor(sums["deposited"], currency)
+            "funds": [
+                {
+                    "currency": currency,
+                    "deposited": from_minor(sums["deposited"], currency),
+                    "spent": from_minor(sums.get("spent", 0), currency),
+                    "left": from_minor(sums["deposited"] - sums.get("spent", 0), currency),
+                }
                 for currency, sums in sorted(funds_for_organization(organization_id=organization.id).items())
-            },
+            ],
         }
         for organization in organizations_for_actor(actor=actor)
     ]
@@ -136,7 +141,9 @@ def _appeals_page(request: HttpRequest, actor: Actor, *, error: str = "", status
         "crowd/coordinator/appeals.html",
         {
             "appeals": appeals,
-            "can_decide": {a.id for a in appeals if actor.roles.get(a.assignment.campaign.organization_id) in WRITE_ROLES},
+            "can_decide": {
+                a.id for a in appeals if actor.roles.get(a.assignment.campaign.organization_id) in WRITE_ROLES
+            },
             "error": error,
             "posted": posted or {},
         },
@@ -166,7 +173,9 @@ def appeal_decide_form(request: HttpRequest, appeal_id: int) -> HttpResponse:
     note = request.POST.get("note", "")
     posted = {"appeal": appeal.id, "note": note}
     if actor.roles[organization_id] not in WRITE_ROLES:
-        message = _("Your role (%(role)s) can read appeals but not decide them.") % {"role": actor.roles[organization_id]}
+        message = _("Your role (%(role)s) can read appeals but not decide them.") % {
+            "role": actor.roles[organization_id]
+        }
         return _appeals_page(request, actor, error=message, status=403, posted=posted)
     decision = request.POST.get("decision")
     if decision not in ("overturn", "uphold"):

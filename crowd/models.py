@@ -461,6 +461,8 @@ class FairPayCheck(models.Model):
     topups = models.PositiveIntegerField(default=0)
     topup_total_minor = models.BigIntegerField(default=0)
     new_reward_minor = models.BigIntegerField(null=True, blank=True)
+    # The raised reward made the campaign cost more than the organization's funds: paused until a deposit.
+    paused_for_funds = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["campaign", "-checked_at"])]

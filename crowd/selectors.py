@@ -29,7 +29,7 @@ from crowd.models import (
 )
 from payments.fairpay import hourly_rate_minor, measured_seconds, wage_report
 from payments.models import LedgerEntry
-from payments.selectors import MissingExchangeRate, highest_floor
+from payments.selectors import MissingExchangeRate, funds_for_organization, highest_floor
 from workers.models import User, WorkerProfile
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
@@ -382,3 +382,32 @@ def rejected_for_worker(*, worker_id: int) -> QuerySet[Assignment]:
         .select_related("campaign", "appeal")
         .order_by("-decided_at")
     )
+
+
+LIVE = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED)
+
+
+def campaign_commitment_minor(*, campaign: Campaign) -> int:
+    """The most a campaign can still cost: every open slot at the current reward, plus every unfinished
+    item's possible extra answers (dynamic redundancy), each of which may need a microtask of its own."""
+    slots = MicroTask.objects.filter(campaign=campaign).aggregate(left=Sum(F("target") - F("done_count")))["left"]
+    extra = (
+        Item.objects.filter(campaign=campaign, gold__isnull=True)
+        .exclude(status=Item.Status.COMPLETE)
+        .aggregate(extra=Sum(campaign.max_redundancy - F("redundancy")))["extra"]
+    )
+    return campaign.reward_minor * ((slots or 0) + max(extra or 0, 0))
+
+
+def funds_summary(*, organization_id: int) -> dict[str, dict[str, int]]:
+    """{currency: {deposited, spent, reserved, balance, available}} in minor units. `reserved` is what live
+    campaigns can still cost; it returns to `available` as they finish (nothing to release by hand)."""
+    funds = funds_for_organization(organization_id=organization_id)
+    for campaign in Campaign.objects.filter(organization_id=organization_id, status__in=LIVE):
+        row = funds.setdefault(campaign.currency, {"deposited": 0, "spent": 0})
+        row["reserved"] = row.get("reserved", 0) + campaign_commitment_minor(campaign=campaign)
+    for row in funds.values():
+        row.setdefault("reserved", 0)
+        row["balance"] = row["deposited"] - row["spent"]
+        row["available"] = row["balance"] - row["reserved"]
+    return funds

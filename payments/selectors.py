@@ -29,17 +29,28 @@ def ledger_entries_for_worker(*, worker_id: int) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(worker_id=worker_id).select_related("campaign").order_by("-created_at", "-id")
 
 
-def funds_for_organization(*, organization_id: int) -> dict[str, Any]:
-    """{currency: {deposited, ...}} in minor units (reservations arrive with campaign budgets)."""
-    rows = (
-        LedgerEntry.objects.filter(organization_id=organization_id)
-        .values("currency", "kind")
+def funds_for_organization(*, organization_id: int) -> dict[str, dict[str, int]]:
+    """{currency: {deposited, spent}} in minor units, from sums over the ledger.
+
+    `spent` is the net of every worker entry on the organization's campaigns: rewards, top-ups and bonuses,
+    less reversals; entry pairs that only move money between a worker's statuses add up to zero.
+    """
+    result: dict[str, dict[str, int]] = defaultdict(lambda: {"deposited": 0, "spent": 0})
+    deposits = (
+        LedgerEntry.objects.filter(organization_id=organization_id, kind=LedgerEntry.Kind.DEPOSIT)
+        .values("currency")
         .annotate(total=Sum("amount_minor"))
     )
-    result: dict[str, dict[str, int]] = defaultdict(lambda: {"deposited": 0})
-    for row in rows:
-        if row["kind"] == LedgerEntry.Kind.DEPOSIT:
-            result[row["currency"]]["deposited"] += row["total"]
+    for row in deposits:
+        result[row["currency"]]["deposited"] = row["total"]
+    spending = (
+        LedgerEntry.objects.filter(worker__isnull=False, campaign__organization_id=organization_id)
+        .exclude(kind=LedgerEntry.Kind.PAYOUT)  # paying out moves earned money; it is not new spending
+        .values("currency")
+        .annotate(total=Sum("amount_minor"))
+    )
+    for row in spending:
+        result[row["currency"]]["spent"] = row["total"]
     return dict(result)
 
 

@@ -10,6 +10,7 @@ from crowd.models import Campaign, Membership, Organization
 from crowd.services.campaigns import campaign_create, campaign_launch
 from crowd.services.imports import items_import
 from crowd.services.organizations import api_key_create
+from payments.services import funds_deposit
 from workers.models import User
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
 
@@ -55,6 +56,14 @@ def campaign(
     }
     defaults.update(fields)
     created = campaign_create(organization_id=organization.id, created_by_id=None, fields=defaults)
+    # Launching needs funds: every factory campaign comes with a generous deposit in its currency.
+    funds_deposit(
+        organization_id=organization.id,
+        amount="100000",
+        currency=created.currency,
+        reference=f"factory-{created.id}",
+        created_by_id=None,
+    )
     language = (defaults.get("languages") or ["en"])[0]  # items in a language the campaign routes
     if items:
         items_import(

@@ -29,7 +29,7 @@ from crowd.tasks import campaign_aggregate
 from payments.models import PayoutBatch
 from payments.money import from_minor
 from payments.payouts import payout_batch_create, payout_batch_csv
-from payments.selectors import earnings_summary, funds_for_organization
+from payments.selectors import earnings_summary
 from payments.services import funds_deposit
 from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
@@ -524,7 +524,7 @@ class FundsView(APIView):
         if not actor.roles:
             raise PermissionDenied("Only organization members can see funds.")
         organization_id = _organization_param(request, actor)
-        funds = funds_for_organization(organization_id=organization_id)
+        funds = selectors.funds_summary(organization_id=organization_id)
         return Response(
             {
                 "organization": organization_id,

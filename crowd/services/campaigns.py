@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
-from crowd.selectors import worker_pool_countries
+from crowd.selectors import campaign_commitment_minor, funds_summary, worker_pool_countries
 from crowd.services.slots import open_after
 from payments.fairpay import hourly_rate_minor, pay_needed_minor
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
@@ -195,6 +195,22 @@ def campaign_pay_floor_problem(campaign: Campaign) -> str | None:
     )
 
 
+def _require_funds(campaign: Campaign) -> None:
+    """Launch only what the organization's funds cover: this campaign's most possible cost, on top of what
+    its live campaigns can still cost."""
+    cost = campaign_commitment_minor(campaign=campaign)
+    funds = funds_summary(organization_id=campaign.organization_id).get(campaign.currency, {})
+    available = funds.get("available", 0)
+    if cost > available:
+        needed, have = from_minor(cost, campaign.currency), from_minor(available, campaign.currency)
+        raise ValidationFailed(
+            f"Launching needs {needed} {campaign.currency} (every microtask at {campaign.max_redundancy} answers); "
+            f"the organization has {have} {campaign.currency} available. Record a deposit first.",
+            fields={"funds": f"Needs {needed}, available {have}."},
+            code="insufficient_funds",
+        )
+
+
 def _launch_problems(campaign: Campaign) -> dict[str, str]:
     problems: dict[str, str] = {}
     floor_problem = campaign_pay_floor_problem(campaign)
@@ -232,6 +248,7 @@ def campaign_launch(*, campaign_id: int) -> Campaign:
                 code="no_items",
             )
         microtask_split(campaign=campaign)
+        _require_funds(campaign)  # after the split: it knows the slots; a refusal rolls the split back
         campaign.status = Campaign.Status.ACTIVE
         campaign.launched_at = timezone.now()
         campaign.save(update_fields=["status", "launched_at"])

@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from crowd.models import Assignment, Campaign, FairPayCheck
-from crowd.selectors import DONE, worker_pool_countries
+from crowd.selectors import DONE, funds_summary, worker_pool_countries
 from payments.fairpay import hourly_rate_minor, measured_seconds, median, pay_needed_minor
 from payments.models import LedgerEntry
 from payments.selectors import MissingExchangeRate, highest_floor
@@ -63,6 +63,11 @@ def campaign_fair_pay_check(*, campaign_id: int, min_submissions: int = MIN_SUBM
         if check.below_floor and target > campaign.reward_minor:
             Campaign.objects.filter(pk=campaign.pk).update(reward_minor=target)
             check.new_reward_minor = target
+        funds = funds_summary(organization_id=campaign.organization_id).get(campaign.currency, {})
+        if funds.get("available", 0) < 0 and campaign.status == Campaign.Status.ACTIVE:
+            # Fair pay comes first: the work already done is topped up; new work waits for a deposit.
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
+            check.paused_for_funds = True
         check.save()
     return check
 

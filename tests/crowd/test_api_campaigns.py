@@ -9,6 +9,7 @@ from crowd.models import Campaign, Item, Membership, MicroTask
 from crowd.services.aggregation import campaign_aggregate
 from crowd.services.answers import answer_submit
 from crowd.services.routing import assignment_claim_next
+from payments.services import funds_deposit
 from tests import factories
 from tests.factories import assert_error
 
@@ -43,7 +44,16 @@ def _payload(**overrides: Any) -> dict[str, Any]:
 def _create(org_api: APIClient, **overrides: Any) -> dict[str, Any]:
     response = org_api.post(URL, _payload(**overrides), format="json")
     assert response.status_code == 201, response.content
-    return response.json()
+    body = response.json()
+    # Funds for launching (tests of launching without funds make their own campaigns).
+    funds_deposit(
+        organization_id=body["organization"],
+        amount="10000",
+        currency=body["currency"],
+        reference=f"test-{body['id']}",
+        created_by_id=None,
+    )
+    return body
 
 
 def _items(org_api: APIClient, campaign_id: int, count: int, language: str = "en") -> None:

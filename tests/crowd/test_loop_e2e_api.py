@@ -64,8 +64,16 @@ def test_loop_end_to_end_through_the_api(django_capture_on_commit_callbacks):
     assert imported.status_code == 201, imported.content
     assert imported.json() == {"created": 6, "skipped": 0}
 
+    # Launch is refused until the organization has funds for every answer the campaign may need.
+    refused = org.post(f"{base}launch/")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "insufficient_funds"
+    deposit = {"amount": "5.00", "currency": "USD", "reference": "grant-2026-11"}
+    assert org.post("/api/v1/funds/deposits/", deposit, format="json").status_code == 201
     launched = org.post(f"{base}launch/")
     assert launched.status_code == 200, launched.content
+    funds = org.get("/api/v1/funds/").json()["funds"]["USD"]
+    # 4 microtasks (Swahili and English pack apart) x 3 answers x 0.05
+    assert (funds["deposited"], funds["reserved"], funds["spent"]) == ("5.00", "0.60", "0.00")
     assert (launched.json()["status"], launched.json()["items"]) == ("active", 6)
     microtasks = launched.json()["microtasks"]
     assert microtasks == 4  # grouped by base language (sw-KE is sw): 3 sw and 3 en items, two per microtask
@@ -114,6 +122,8 @@ def test_loop_end_to_end_through_the_api(django_capture_on_commit_callbacks):
         assert row["answers"] == 3
         assert row["label"] == ("negative" if external_id in NEGATIVE else "positive")
         assert row["confidence"] > 0.9  # three agreeing answers: Dawid-Skene is confident
+    funds = org.get("/api/v1/funds/").json()["funds"]["USD"]
+    assert (funds["spent"], funds["reserved"], funds["available"]) == ("0.60", "0.00", "4.40")  # done: all back
     progress = org.get(base).json()
     assert (progress["status"], progress["complete_items"], progress["answers"]) == ("completed", 6, 18)
 
