@@ -463,6 +463,7 @@ class FairPayCheck(models.Model):
     new_reward_minor = models.BigIntegerField(null=True, blank=True)
     # The raised reward made the campaign cost more than the organization's funds: paused until a deposit.
     paused_for_funds = models.BooleanField(default=False)
+    topup_owed_minor = models.BigIntegerField(default=0)  # top-ups the funds could not cover yet
 
     class Meta:
         indexes = [models.Index(fields=["campaign", "-checked_at"])]

@@ -316,6 +316,7 @@ def fairness_report(*, campaign: Campaign) -> dict[str, Any]:
             for report in [wage_report(pay_minor=p, seconds=s, floor_hourly_minor=floor_minor)]
         },
         "cost_to_date": cost_minor,
+        "reserve": campaign_commitment_minor(campaign=campaign) if campaign.status in LIVE else 0,
         "remaining_slots": remaining_slots,
         "forecast_to_completion": cost_minor + remaining_slots * campaign.reward_minor,
         "latest_check": None
@@ -327,6 +328,8 @@ def fairness_report(*, campaign: Campaign) -> dict[str, Any]:
             "topups": latest.topups,
             "topup_total": latest.topup_total_minor,
             "new_reward": latest.new_reward_minor,
+            "topup_owed": latest.topup_owed_minor,
+            "paused_for_funds": latest.paused_for_funds,
         },
     }
 

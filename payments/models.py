@@ -62,6 +62,11 @@ class LedgerEntry(models.Model):
                 name="ledger_one_account",
             ),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="ledger_currency_iso"),
+            # Money that is not a reward credit always carries the key that makes it impossible to pay twice.
+            models.CheckConstraint(
+                condition=~Q(kind__in=["bonus", "fair_pay_topup", "payout"]) | Q(idempotency_key__isnull=False),
+                name="ledger_bonus_topup_payout_keyed",
+            ),
             # One reward credit per assignment: a retried or concurrent submit can never pay twice.
             models.UniqueConstraint(
                 fields=["assignment"],

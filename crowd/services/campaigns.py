@@ -144,11 +144,16 @@ def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
                 raise InvalidState("The currency cannot change after launch.")
             if "redundancy" in fields and fields["redundancy"] < campaign.redundancy:
                 raise InvalidState("Redundancy can only rise after launch.", fields={"redundancy": "Cannot decrease."})
-        old_redundancy = campaign.redundancy
+        old_redundancy, old_reward, old_maximum = campaign.redundancy, campaign.reward_minor, campaign.max_redundancy
         _apply_fields(campaign, fields)
         campaign.save()
         if campaign.status != Campaign.Status.DRAFT and campaign.redundancy > old_redundancy:
             _raise_open_targets(campaign, campaign.redundancy - old_redundancy)
+        costs_more = campaign.reward_minor > old_reward or campaign.max_redundancy > old_maximum
+        if campaign.status in (Campaign.Status.ACTIVE, Campaign.Status.PAUSED) and (
+            costs_more or campaign.redundancy > old_redundancy
+        ):
+            _require_funds(campaign, already_counted=True)  # a refusal rolls the edit back
     return campaign
 
 
@@ -195,12 +200,12 @@ def campaign_pay_floor_problem(campaign: Campaign) -> str | None:
     )
 
 
-def _require_funds(campaign: Campaign) -> None:
-    """Launch only what the organization's funds cover: this campaign's most possible cost, on top of what
-    its live campaigns can still cost."""
+def _require_funds(campaign: Campaign, *, already_counted: bool = False) -> None:
+    """Launch (or make dearer) only what the organization's funds cover: this campaign's most possible cost,
+    on top of what its other live campaigns can still cost. A live campaign is already in the reserve."""
     cost = campaign_commitment_minor(campaign=campaign)
     funds = funds_summary(organization_id=campaign.organization_id).get(campaign.currency, {})
-    available = funds.get("available", 0)
+    available = funds.get("available", 0) + (cost if already_counted else 0)
     if cost > available:
         needed, have = from_minor(cost, campaign.currency), from_minor(available, campaign.currency)
         raise ValidationFailed(

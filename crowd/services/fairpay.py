@@ -59,12 +59,15 @@ def campaign_fair_pay_check(*, campaign_id: int, min_submissions: int = MIN_SUBM
         # What the floor pays for the median time. Approved work below it is topped up, including work
         # approved after the campaign was first found below the floor (it was leased at the old reward).
         target = pay_needed_minor(hourly_minor=floor_minor, seconds=seconds)
-        check.topups, check.topup_total_minor = _top_up(campaign, target)
+        funds = funds_summary(organization_id=campaign.organization_id).get(campaign.currency, {})
+        budget = max(funds.get("available", 0), 0)
+        check.topups, check.topup_total_minor, check.topup_owed_minor = _top_up(campaign, target, budget)
         if check.below_floor and target > campaign.reward_minor:
             Campaign.objects.filter(pk=campaign.pk).update(reward_minor=target)
             check.new_reward_minor = target
         funds = funds_summary(organization_id=campaign.organization_id).get(campaign.currency, {})
-        if funds.get("available", 0) < 0 and campaign.status == Campaign.Status.ACTIVE:
+        short = funds.get("available", 0) < 0 or check.topup_owed_minor > 0
+        if short and campaign.status == Campaign.Status.ACTIVE:
             # Fair pay comes first: the work already done is topped up; new work waits for a deposit.
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
             check.paused_for_funds = True
@@ -72,12 +75,14 @@ def campaign_fair_pay_check(*, campaign_id: int, min_submissions: int = MIN_SUBM
     return check
 
 
-def _top_up(campaign: Campaign, target_minor: int) -> tuple[int, int]:
-    """Bring every approved assignment's pay (reward + earlier top-ups) up to `target_minor`."""
+def _top_up(campaign: Campaign, target_minor: int, budget_minor: int) -> tuple[int, int, int]:
+    """Bring every approved assignment's pay (reward + earlier top-ups) up to `target_minor`, oldest first,
+    within the organization's available funds: nothing is paid beyond them. Returns (top-ups, paid, owed);
+    what is owed is paid by the next check after a deposit (the per-assignment sums say what is missing)."""
     approved = list(
-        Assignment.objects.filter(campaign=campaign, status=Assignment.Status.APPROVED).values_list(
-            "id", "worker_id", "reward_minor", "currency"
-        )
+        Assignment.objects.filter(campaign=campaign, status=Assignment.Status.APPROVED)
+        .order_by("decided_at", "id")
+        .values_list("id", "worker_id", "reward_minor", "currency")
     )
     earlier: dict[int, int] = defaultdict(int)
     for assignment_id, total in (
@@ -87,10 +92,13 @@ def _top_up(campaign: Campaign, target_minor: int) -> tuple[int, int]:
         .values_list("assignment_id", "total")
     ):
         earlier[assignment_id] = total
-    count = paid = 0
+    count = paid = unpaid = 0
     for assignment_id, worker_id, reward, currency in approved:
         owed = target_minor - reward - earlier[assignment_id]
         if owed <= 0:
+            continue
+        if paid + owed > budget_minor:
+            unpaid += owed
             continue
         ledger_record(
             worker_id=worker_id,
@@ -104,7 +112,7 @@ def _top_up(campaign: Campaign, target_minor: int) -> tuple[int, int]:
             reason=f"Fair-pay top-up to {target_minor} for the measured median time",
         )
         count, paid = count + 1, paid + owed
-    return count, paid
+    return count, paid, unpaid
 
 
 def campaigns_fair_pay_check() -> list[int]:

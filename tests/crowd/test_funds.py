@@ -6,7 +6,7 @@ import pytest
 from crowd.exceptions import ValidationFailed
 from crowd.models import Campaign, MicroTask
 from crowd.selectors import funds_summary
-from crowd.services.campaigns import campaign_create, campaign_launch
+from crowd.services.campaigns import campaign_create, campaign_launch, campaign_update
 from crowd.services.fairpay import campaign_fair_pay_check
 from crowd.services.imports import items_import
 from payments.services import funds_deposit
@@ -59,15 +59,43 @@ def test_reserve_follows_the_work_and_returns_when_the_campaign_completes():
     assert after["available"] == before["available"]  # what was reserved was spent, nothing more
 
 
-def test_fair_pay_raise_beyond_the_funds_pauses_the_campaign():
+def test_fair_pay_beyond_the_funds_pays_nothing_more_pauses_and_pays_after_a_deposit():
     campaign = unfunded_campaign(items=30, redundancy=1, max_redundancy=1)
     funds_deposit(
         organization_id=campaign.organization_id, amount="3.00", currency="USD", reference="a", created_by_id=None
     )
-    campaign_launch(campaign_id=campaign.id)
-    work(campaign, 20, seconds=90)  # 4.00 USD/hour: the reward doubles to meet the floor
+    campaign_launch(campaign_id=campaign.id)  # reserves all 3.00: 30 slots x 0.10
+    work(campaign, 20, seconds=90)  # 4.00 USD/hour: each needs a 0.10 top-up, and the reward doubles
     check = campaign_fair_pay_check(campaign_id=campaign.id)
-    assert check.new_reward_minor == 20 and check.paused_for_funds
-    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.PAUSED
-    # the work already done was still topped up in full
-    assert check.topups == 20 and check.topup_total_minor == 200
+    assert (check.topups, check.topup_total_minor, check.topup_owed_minor) == (0, 0, 200)  # nothing beyond funds
+    assert check.paused_for_funds and Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.PAUSED
+    spent = funds_summary(organization_id=campaign.organization_id)["USD"]["spent"]
+    assert spent == 200  # the 20 rewards, within the reserve
+    funds_deposit(
+        organization_id=campaign.organization_id, amount="5.00", currency="USD", reference="b", created_by_id=None
+    )
+    later = campaign_fair_pay_check(campaign_id=campaign.id)
+    assert (later.topups, later.topup_total_minor, later.topup_owed_minor) == (20, 200, 0)  # owed, now paid
+
+
+def test_a_deposit_in_another_currency_does_not_fund_a_campaign():
+    campaign = unfunded_campaign()
+    funds_deposit(
+        organization_id=campaign.organization_id, amount="1000", currency="EUR", reference="e", created_by_id=None
+    )
+    with pytest.raises(ValidationFailed) as error:
+        campaign_launch(campaign_id=campaign.id)
+    assert error.value.code == "insufficient_funds" and "0.00 USD available" in error.value.message
+
+
+def test_raising_the_reward_of_a_live_campaign_needs_funds():
+    campaign = unfunded_campaign(items=2, redundancy=1, max_redundancy=1)
+    funds_deposit(
+        organization_id=campaign.organization_id, amount="0.30", currency="USD", reference="a", created_by_id=None
+    )
+    campaign_launch(campaign_id=campaign.id)  # 2 slots x 0.10 reserved, 0.10 left
+    with pytest.raises(ValidationFailed) as error:
+        campaign_update(campaign_id=campaign.id, fields={"reward": "0.20"})  # would need 0.40
+    assert error.value.code == "insufficient_funds"
+    assert Campaign.objects.get(pk=campaign.pk).reward_minor == 10
+    assert campaign_update(campaign_id=campaign.id, fields={"reward": "0.15"}).reward_minor == 15
