@@ -127,9 +127,15 @@ def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item
 
 def worker_context(*, worker: User, campaigns: list[Campaign]) -> WorkerContext:
     """Load what eligibility needs about one worker: a few small indexed reads."""
-    profile = WorkerProfile.objects.filter(user=worker).values("id", "enrolled_by_id", "sensitive_opt_in").first()
-    if profile is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, enrolled_by_id, sensitive_opt_in FROM workers_workerprofile WHERE user_id = %s", [worker.id]
+        )
+        row = cursor.fetchone()
+    if row is None:
         return WorkerContext(has_profile=False)
+    profile = {"id": row[0], "enrolled_by_id": row[1], "sensitive_opt_in": bool(row[2])}
+    campaign_ids = {c.id for c in campaigns}
     # Languages, skills and blocks in one round trip: this runs on every request for work.
     languages: dict[str, int] = {}
     skills: dict[str, int] = {}
@@ -163,7 +169,11 @@ def worker_context(*, worker: User, campaigns: list[Campaign]) -> WorkerContext:
         sensitive_today=sensitive_today,
         blocked_campaigns=frozenset(campaign for _, campaign in blocks if campaign),
         blocked_organizations=frozenset(org for org, campaign in blocks if not campaign),
-        stats={s.campaign_id: s for s in CampaignWorker.objects.filter(worker=worker, campaign__in=campaigns)},
+        stats={
+            s.campaign_id: s
+            for s in CampaignWorker.objects.raw("SELECT * FROM crowd_campaignworker WHERE worker_id = %s", [worker.id])
+            if s.campaign_id in campaign_ids
+        },
     )
 
 
