@@ -18,7 +18,6 @@ from crowd.models import (
     ApiKey,
     Appeal,
     Assignment,
-    AssignmentItem,
     Campaign,
     CampaignWorker,
     FairPayCheck,
@@ -105,8 +104,13 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
 
 def assignment_items(*, assignment: Assignment) -> list[Item]:
     """The items of a lease in display order (gold items included, indistinguishable)."""
-    entries = AssignmentItem.objects.filter(assignment=assignment).select_related("item").order_by("position")
-    return [entry.item for entry in entries]
+    return list(
+        Item.objects.raw(
+            "SELECT i.* FROM crowd_item i JOIN crowd_assignmentitem e ON e.item_id = i.id"
+            " WHERE e.assignment_id = %s ORDER BY e.position",
+            [assignment.id],
+        )
+    )
 
 
 def assignment_for_worker(*, worker_id: int, assignment_id: int) -> Assignment:
