@@ -2,13 +2,8 @@
 
 from django.db.models import QuerySet
 
-from crowd.models import Appeal, Membership, Organization
+from crowd.models import Appeal, Organization
 from crowd.selectors import Actor, appeals_for_actor
-
-
-def actor_for_user(*, user_id: int) -> Actor:
-    """The actor behind a browser session: the user with every organization role they hold."""
-    return Actor(user_id, dict(Membership.objects.filter(user_id=user_id).values_list("organization_id", "role")))
 
 
 def organizations_for_actor(*, actor: Actor) -> QuerySet[Organization]:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crowd import selectors
-from crowd.coordinator_selectors import actor_for_user, appeal_queue_for_actor, organizations_for_actor
+from crowd.coordinator_selectors import appeal_queue_for_actor, organizations_for_actor
 from crowd.exceptions import DomainError, NotFound
 from crowd.models import Appeal
 from crowd.selectors import WRITE_ROLES, Actor
@@ -33,7 +33,7 @@ def _not_member(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def manage_home(request: HttpRequest) -> HttpResponse:
-    actor = actor_for_user(user_id=request.user.id)
+    actor = Actor.for_user(user_id=request.user.id)
     if not actor.roles:
         return _not_member(request)
     campaigns = list(selectors.campaigns_for_actor(actor=actor).select_related("organization")[: CAMPAIGNS_SHOWN + 1])
@@ -83,7 +83,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def campaign_fairness(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    actor = actor_for_user(user_id=request.user.id)
+    actor = Actor.for_user(user_id=request.user.id)
     if not actor.roles:
         return _not_member(request)
     try:
@@ -154,7 +154,7 @@ def _appeals_page(request: HttpRequest, actor: Actor, *, error: str = "", status
 @login_required
 @require_GET
 def appeal_queue(request: HttpRequest) -> HttpResponse:
-    actor = actor_for_user(user_id=request.user.id)
+    actor = Actor.for_user(user_id=request.user.id)
     if not actor.roles:
         return _not_member(request)
     return _appeals_page(request, actor)
@@ -163,7 +163,7 @@ def appeal_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def appeal_decide_form(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    actor = actor_for_user(user_id=request.user.id)
+    actor = Actor.for_user(user_id=request.user.id)
     if not actor.roles:
         return _not_member(request)
     appeal = appeal_queue_for_actor(actor=actor).filter(pk=appeal_id).first()

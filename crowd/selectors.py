@@ -47,8 +47,16 @@ class Actor:
             return cls(request.user.id, {request.auth.organization_id: request.auth.role})
         if request.auth is not None or not request.user.is_authenticated:
             return cls(getattr(request.user, "id", None), {})  # worker tokens carry no organization role
-        roles = dict(Membership.objects.filter(user_id=request.user.id).values_list("organization_id", "role"))
-        return cls(request.user.id, roles)
+        return cls.for_user(user_id=request.user.id)
+
+    @classmethod
+    def for_user(cls, *, user_id: int) -> "Actor":
+        """A browser session's actor: the user with every organization role they hold."""
+        return cls(user_id, dict(Membership.objects.filter(user_id=user_id).values_list("organization_id", "role")))
+
+    def writable_organizations(self) -> list[int]:
+        """Organizations where the actor may change things (owner or coordinator)."""
+        return [org for org, role in self.roles.items() if role in WRITE_ROLES]
 
     def require_role(self, organization_id: int, roles: tuple[str, ...]) -> None:
         role = self.roles.get(organization_id)
@@ -59,7 +67,7 @@ class Actor:
 
     def organization_for_write(self, requested: int | None) -> int:
         """The organization a new object belongs to: the one named, or the actor's only one."""
-        writable = [org for org, role in self.roles.items() if role in WRITE_ROLES]
+        writable = self.writable_organizations()
         if requested is not None:
             self.require_role(requested, WRITE_ROLES)
             return requested

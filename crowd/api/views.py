@@ -371,17 +371,13 @@ class MyQualityView(APIView):
         return Response({"campaigns": selectors.quality_for_worker(worker_id=request.user.id)})
 
 
-def _write_organizations(actor: Actor) -> list[int]:
-    return [org for org, role in actor.roles.items() if role in selectors.WRITE_ROLES]
-
-
 class AssignmentApproveView(APIView):
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, assignment_id: int) -> Response:
         """Approve submitted work before the approval window ends (the reward becomes available)."""
         actor = Actor.for_request(request)
         assignment = assignment_approve(
-            assignment_id=assignment_id, decided_by_id=request.user.id, organization_ids=_write_organizations(actor)
+            assignment_id=assignment_id, decided_by_id=request.user.id, organization_ids=actor.writable_organizations()
         )
         return Response({"id": assignment.id, "status": assignment.status})
 
@@ -395,7 +391,7 @@ class AssignmentRejectView(APIView):
         assignment = assignment_reject(
             assignment_id=assignment_id,
             decided_by_id=request.user.id,
-            organization_ids=_write_organizations(actor),
+            organization_ids=actor.writable_organizations(),
             reason=data["reason"],
         )
         return Response({"id": assignment.id, "status": assignment.status, "reason": assignment.reject_reason})
@@ -441,7 +437,7 @@ class AppealDecideView(APIView):
         appeal = appeal_decide(
             appeal_id=appeal_id,
             decided_by_id=request.user.id,
-            organization_ids=_write_organizations(actor),
+            organization_ids=actor.writable_organizations(),
             overturn=data["overturn"],
             note=data.get("note", ""),
         )
