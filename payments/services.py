@@ -17,19 +17,15 @@ def ledger_credit_reward(
     Idempotent in one statement: the partial unique constraint allows one reward per assignment, and a
     second credit is dropped by ON CONFLICT DO NOTHING (the submit is on the hot path; no read first).
     """
-    LedgerEntry.objects.bulk_create(
-        [
-            LedgerEntry(
-                worker_id=worker_id,
-                kind=LedgerEntry.Kind.REWARD,
-                status=LedgerEntry.Status.PENDING,
-                amount_minor=amount_minor,
-                currency=currency,
-                campaign_id=campaign_id,
-                assignment_id=assignment_id,
-            )
-        ],
-        ignore_conflicts=True,
+    ledger_record(
+        worker_id=worker_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        status=LedgerEntry.Status.PENDING,
+        kind=LedgerEntry.Kind.REWARD,
+        key=None,
+        campaign_id=campaign_id,
+        assignment_id=assignment_id,
     )
 
 
@@ -112,12 +108,13 @@ def ledger_record(
     currency: str,
     status: str,
     kind: str,
-    key: str,
+    key: str | None,
     campaign_id: int | None = None,
     assignment_id: int | None = None,
     reason: str = "",
 ) -> None:
-    """One idempotent entry on a worker's account (a bonus, top-up or compensating adjustment)."""
+    """One idempotent entry on a worker's account: a reward credit (kept single by the one-reward-per-assignment
+    constraint, no key) or a bonus, top-up or compensating adjustment (kept single by its key)."""
     LedgerEntry.objects.bulk_create(
         [
             LedgerEntry(

@@ -5,9 +5,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields import BooleanField
 
 
-def open_after(*, active_delta: int = 0, done_delta: int = 0, target_delta: int = 0) -> Case:
-    """`is_open` as it will be after the counters move by the given deltas (evaluated on the old row)."""
-    still_open = Q(target__gt=F("active_count") + F("done_count") + (active_delta + done_delta - target_delta))
+def open_after(*, target_delta: int) -> Case:
+    """`is_open` as it will be after the target rises by `target_delta` (evaluated on the old row), for
+    bulk updates of many microtasks; one microtask's counters move through `slots_move`."""
+    still_open = Q(target__gt=F("active_count") + F("done_count") - target_delta)
     return Case(When(still_open, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
