@@ -54,6 +54,7 @@ class WorkerContext:
     blocked_campaigns: frozenset[int] = frozenset()
     blocked_organizations: frozenset[int] = frozenset()
     stats: dict[int, CampaignWorker] = field(default_factory=dict)  # campaign id -> stats
+    held: dict[int, int] = field(default_factory=dict)  # campaign id -> the active lease held there
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,20 @@ def assignment_items(*, assignment: Assignment) -> list[Item]:
     )
 
 
+def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
+    """The items of a lease in display order, as the claim statement returns them (id, data, pre-label)."""
+    return [
+        {
+            "id": item.id,
+            "data": item.data,
+            "prelabel": item.prelabel,
+            "prelabel_model": item.prelabel_model,
+            "prelabel_score": item.prelabel_score,
+        }
+        for item in assignment_items(assignment=Assignment(id=assignment_id))
+    ]
+
+
 def assignment_for_worker(*, worker_id: int, assignment_id: int) -> Assignment:
     assignment = Assignment.objects.select_related("campaign").filter(pk=assignment_id, worker_id=worker_id).first()
     if assignment is None:
@@ -137,62 +151,87 @@ def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item
     yield from results_for_campaign(campaign=campaign).iterator(chunk_size=chunk_size)
 
 
-def worker_context(*, worker: User, campaigns: list[Campaign]) -> WorkerContext:
-    """Load what eligibility needs about one worker: a few small indexed reads."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, enrolled_by_id, sensitive_opt_in FROM workers_workerprofile WHERE user_id = %s", [worker.id]
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return WorkerContext(has_profile=False)
-    profile = {"id": row[0], "enrolled_by_id": row[1], "sensitive_opt_in": bool(row[2])}
-    campaign_ids = {c.id for c in campaigns}
-    # Languages, skills and blocks in one round trip: this runs on every request for work.
+# One round trip for everything routing needs about a worker (it runs on every request for work): the profile,
+# languages, skills, blocks, per-campaign stats and the lease they hold, as tagged rows of one UNION ALL.
+_WORKER_FACTS_SQL = (
+    "SELECT 'p', '', p.id, p.enrolled_by_id, CASE WHEN p.sensitive_opt_in THEN 1 ELSE 0 END, 0, 0, 0,"
+    " CAST(NULL AS FLOAT)"
+    " FROM workers_workerprofile p WHERE p.user_id = %(worker)s"
+    " UNION ALL SELECT 'l', l.code, l.level, 0, 0, 0, 0, 0, CAST(NULL AS FLOAT) FROM workers_workerlanguage l"
+    " JOIN workers_workerprofile p ON p.id = l.profile_id WHERE p.user_id = %(worker)s"
+    " UNION ALL SELECT 's', s.slug, s.level, 0, 0, 0, 0, 0, CAST(NULL AS FLOAT) FROM workers_workerskill s"
+    " JOIN workers_workerprofile p ON p.id = s.profile_id WHERE p.user_id = %(worker)s"
+    " UNION ALL SELECT 'b', '', b.organization_id, b.campaign_id, 0, 0, 0, 0, CAST(NULL AS FLOAT)"
+    " FROM crowd_workerblock b WHERE b.worker_id = %(worker)s"
+    " UNION ALL SELECT 'w', '', w.id, w.campaign_id, w.assignments, w.quality_answers, w.gold_answers,"
+    " w.gold_correct, w.quality"
+    " FROM crowd_campaignworker w WHERE w.worker_id = %(worker)s"
+    " UNION ALL SELECT 'h', '', a.id, a.campaign_id, 0, 0, 0, 0, CAST(NULL AS FLOAT) FROM crowd_assignment a"
+    " WHERE a.worker_id = %(worker)s AND a.status = 'active' AND a.expires_at > %(now)s"
+)
+
+
+def worker_context(*, worker_id: int, now: Any = None, sensitive: bool = False) -> WorkerContext:
+    """Load what eligibility and the claim need about one worker. `sensitive`: also count today's leases in
+    sensitive campaigns (one more read, only when a sensitive campaign is running)."""
+    now = now or timezone.now()
     languages: dict[str, int] = {}
     skills: dict[str, int] = {}
     blocks: list[tuple[int, int | None]] = []
+    stats: dict[int, CampaignWorker] = {}
+    held: dict[int, int] = {}
+    profile: tuple[int, bool] | None = None
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 'l', code, level, CAST(NULL AS BIGINT) FROM workers_workerlanguage WHERE profile_id = %s"
-            " UNION ALL SELECT 's', slug, level, CAST(NULL AS BIGINT) FROM workers_workerskill WHERE profile_id = %s"
-            " UNION ALL SELECT 'b', '', organization_id, campaign_id FROM crowd_workerblock WHERE worker_id = %s",
-            [profile["id"], profile["id"], worker.id],
-        )
-        for kind, name, number, campaign_id in cursor.fetchall():
-            if kind == "l":
-                languages[name] = number
-            elif kind == "s":
-                skills[name] = number
-            else:
-                blocks.append((number, campaign_id))
+        cursor.execute(_WORKER_FACTS_SQL, {"worker": worker_id, "now": now})
+        rows = cursor.fetchall()
+    for kind, name, first, second, third, fourth, fifth, sixth, quality in rows:
+        if kind == "p":
+            profile = (second, bool(third))
+        elif kind == "l":
+            languages[name] = first
+        elif kind == "s":
+            skills[name] = first
+        elif kind == "b":
+            blocks.append((first, second))
+        elif kind == "w":
+            stats[second] = CampaignWorker(
+                id=first,
+                campaign_id=second,
+                worker_id=worker_id,
+                assignments=third,
+                quality_answers=fourth,
+                gold_answers=fifth,
+                gold_correct=sixth,
+                quality=quality,
+            )
+        elif kind == "h":
+            held[second] = min(first, held.get(second, first))
+    if profile is None:
+        return WorkerContext(has_profile=False, held=held)
     sensitive_today = 0
-    if any(c.sensitive for c in campaigns):
-        midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    if sensitive:
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         sensitive_today = Assignment.objects.filter(
-            worker=worker, campaign__sensitive=True, leased_at__gte=midnight
+            worker_id=worker_id, campaign__sensitive=True, leased_at__gte=midnight
         ).count()
     return WorkerContext(
         has_profile=True,
-        enrolled_by_id=profile["enrolled_by_id"],
+        enrolled_by_id=profile[0],
         languages=languages,
         skills=skills,
-        sensitive_opt_in=profile["sensitive_opt_in"],
+        sensitive_opt_in=profile[1],
         sensitive_today=sensitive_today,
         blocked_campaigns=frozenset(campaign for _, campaign in blocks if campaign),
         blocked_organizations=frozenset(org for org, campaign in blocks if not campaign),
-        stats={
-            s.campaign_id: s
-            for s in CampaignWorker.objects.raw("SELECT * FROM crowd_campaignworker WHERE worker_id = %s", [worker.id])
-            if s.campaign_id in campaign_ids
-        },
+        stats=stats,
+        held=held,
     )
 
 
 def campaigns_available_for_worker(*, worker: User) -> list[Campaign]:
     """Active campaigns this worker is eligible for right now, by priority."""
     campaigns = list(Campaign.objects.filter(status=Campaign.Status.ACTIVE).order_by("-priority", "name"))
-    context = worker_context(worker=worker, campaigns=campaigns)
+    context = worker_context(worker_id=worker.id, sensitive=any(c.sensitive for c in campaigns))
     eligible = worker_eligibility(worker=context, campaigns=campaigns).languages_by_campaign
     return [campaign for campaign in campaigns if campaign.id in eligible]
 

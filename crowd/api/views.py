@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +35,7 @@ from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
 
 RESULTS_PAGE = 100
+_TIMESTAMP = serializers.DateTimeField()
 RESULTS_PAGE_MAX = 1000
 
 
@@ -252,14 +253,39 @@ class AssignmentNextView(APIView):
             response["Crowdloop-Reason-Message"] = message
             return response
         return Response(
-            _assignment_body(result.assignment),
+            _assignment_body(result.assignment, result.items),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
 
-def _assignment_body(assignment) -> dict[str, Any]:
-    items = selectors.assignment_items(assignment=assignment)
-    return s.AssignmentSerializer(assignment, context={"items": items}).data
+def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The lease as a worker client sees it (schema: AssignmentSerializer). Built by hand: it answers every
+    request for work, and the claim already returns the items' payload."""
+    campaign = assignment.campaign
+    if items is None:
+        items = selectors.assignment_items_payload(assignment_id=assignment.id)
+    shown = []
+    for item in items:
+        entry: dict[str, Any] = {"id": item["id"], "data": item["data"]}
+        if campaign.show_prelabels and item["prelabel"] is not None:
+            entry["prelabel"] = {
+                "model": item["prelabel_model"],
+                "label": item["prelabel"],
+                "score": item["prelabel_score"],
+            }
+        shown.append(entry)
+    return {
+        "id": assignment.id,
+        "campaign": assignment.campaign_id,
+        "status": assignment.status,
+        "expires_at": _TIMESTAMP.to_representation(assignment.expires_at),
+        "reward": from_minor(assignment.reward_minor, assignment.currency),
+        "currency": assignment.currency,
+        "instructions": campaign.instructions,
+        "task_type": campaign.task_type,
+        "labels": campaign.labels,
+        "items": shown,
+    }
 
 
 class AssignmentSubmitView(APIView):

@@ -60,26 +60,14 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
 
     Locks the assignment row, then its microtask. Idempotent: the same body again returns the stored
     submission; a different body raises Conflict; an expired or released lease raises LeaseExpired/InvalidState.
+    On PostgreSQL the common case is four statements in one transaction: the locked lease with its items, its
+    campaign, the writes, the reward.
     """
     answers = _parse(raw_answers)
     digest = _digest(answers)
     now = timezone.now()
     with transaction.atomic():
-        # Raw SQL on the hot path: compiling these ORM queries cost more than running them.
-        lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-        assignment = next(
-            iter(
-                Assignment.objects.raw(
-                    f"SELECT * FROM crowd_assignment WHERE id = %s AND worker_id = %s{lock}", [assignment_id, worker.id]
-                )
-            ),
-            None,
-        )
-        if assignment is None:
-            raise NotFound("No such assignment.")
-        assignment.campaign = next(
-            iter(Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE id = %s", [assignment.campaign_id]))
-        )
+        assignment, entries = _locked_lease(assignment_id, worker.id)
         if assignment.status in FINISHED:
             if assignment.submission_digest == digest:
                 return SubmitResult(assignment, replayed=True)
@@ -90,35 +78,13 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
             raise LeaseExpired("The lease on this assignment has expired; ask for a new task.")
         if assignment.status != Assignment.Status.ACTIVE:
             raise InvalidState(f"This assignment was {assignment.status} and cannot be submitted.")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT item_id, is_gold FROM crowd_assignmentitem WHERE assignment_id = %s", [assignment.id]
-            )
-            entries = {item_id: bool(gold) for item_id, gold in cursor.fetchall()}
         labels = _validate(assignment.campaign, entries, answers)
-        seconds = max((now - assignment.leased_at).total_seconds(), 0.0)
-        Answer.objects.bulk_create(
-            Answer(
-                assignment=assignment,
-                item_id=item_id,
-                worker=worker,
-                campaign_id=assignment.campaign_id,
-                label=label,
-                is_gold=entries[item_id],
-                seconds_on_task=seconds / len(labels),
-            )
-            for item_id, label in labels.items()
-        )
         assignment.status = Assignment.Status.SUBMITTED
         assignment.submitted_at = now
-        assignment.seconds_on_task = seconds
+        assignment.seconds_on_task = max((now - assignment.leased_at).total_seconds(), 0.0)
         assignment.submission_digest = digest
-        assignment.save(update_fields=["status", "submitted_at", "seconds_on_task", "submission_digest"])
-        slots_move(microtask_id=assignment.microtask_id, active_delta=-1, done_delta=1)
-        # Gold answers score the worker; they do not count toward an item's redundancy.
-        Item.objects.filter(id__in=[i for i, gold in entries.items() if not gold]).update(
-            answer_count=F("answer_count") + 1
-        )
+        store = _store_statement if connection.vendor == "postgresql" else _store_steps
+        store(assignment, entries, labels)
         failed_gold = _score_gold(assignment, entries, labels)
         ledger_credit_reward(
             assignment_id=assignment.id,
@@ -130,6 +96,100 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         _maybe_reject_on_gold(assignment, failed_gold)
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
     return SubmitResult(assignment, replayed=False)
+
+
+def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool]]:
+    """The worker's lease, locked, with its campaign and its items ({item id: is gold}); NotFound otherwise.
+    Raw SQL on the hot path: compiling these ORM queries cost more than running them."""
+    postgres = connection.vendor == "postgresql"
+    aggregate = "string_agg" if postgres else "group_concat"
+    lock = " FOR NO KEY UPDATE" if postgres else ""
+    item_text = "CAST(e.item_id AS TEXT)" if postgres else "e.item_id"
+    rows = list(
+        Assignment.objects.raw(
+            f"SELECT a.*, (SELECT {aggregate}({item_text} || CASE WHEN e.is_gold THEN ':1' ELSE ':0' END, ',')"
+            " FROM crowd_assignmentitem e WHERE e.assignment_id = a.id) AS entries_text"
+            f" FROM crowd_assignment a WHERE a.id = %s AND a.worker_id = %s{lock}",
+            [assignment_id, worker_id],
+        )
+    )
+    if not rows:
+        raise NotFound("No such assignment.")
+    assignment = rows[0]
+    assignment.campaign = next(
+        iter(Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE id = %s", [assignment.campaign_id]))
+    )
+    entries = {}
+    for entry in (assignment.entries_text or "").split(","):
+        if entry:
+            item_id, gold = entry.split(":")
+            entries[int(item_id)] = gold == "1"
+    return assignment, entries
+
+
+# The submit's writes in one statement (PostgreSQL): the answers, the lease marked submitted, the microtask's
+# slot moved from active to done, and each non-gold item's answer count (gold answers score the worker; they
+# do not count toward an item's redundancy).
+_STORE_SQL = """
+WITH given AS (
+    SELECT * FROM unnest(%(items)s::bigint[], %(labels)s::text[], %(gold)s::boolean[]) AS g(item_id, label, is_gold)
+), answers AS (
+    INSERT INTO crowd_answer (assignment_id, item_id, worker_id, campaign_id, label, is_gold, seconds_on_task,
+        created_at)
+    SELECT %(assignment)s, item_id, %(worker)s, %(campaign)s, label::jsonb, is_gold, %(per_item)s, %(now)s
+    FROM given
+), lease AS (
+    UPDATE crowd_assignment SET status = 'submitted', submitted_at = %(now)s, seconds_on_task = %(seconds)s,
+        submission_digest = %(digest)s
+    WHERE id = %(assignment)s
+), slot AS (  -- active + done stays the same, and so does is_open
+    UPDATE crowd_microtask SET active_count = active_count - 1, done_count = done_count + 1
+    WHERE id = %(microtask)s
+)
+UPDATE crowd_item i SET answer_count = i.answer_count + 1 FROM given WHERE i.id = given.item_id AND NOT given.is_gold
+"""
+
+
+def _store_statement(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> None:
+    items = list(labels)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_SQL,
+            {
+                "items": items,
+                "labels": [json.dumps(labels[i]) for i in items],
+                "gold": [entries[i] for i in items],
+                "assignment": assignment.id,
+                "worker": assignment.worker_id,
+                "campaign": assignment.campaign_id,
+                "microtask": assignment.microtask_id,
+                "per_item": assignment.seconds_on_task / len(items),
+                "seconds": assignment.seconds_on_task,
+                "digest": assignment.submission_digest,
+                "now": assignment.submitted_at,
+            },
+        )
+
+
+def _store_steps(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> None:
+    """Other databases (SQLite for `make run`): the same writes as separate statements."""
+    Answer.objects.bulk_create(
+        Answer(
+            assignment=assignment,
+            item_id=item_id,
+            worker_id=assignment.worker_id,
+            campaign_id=assignment.campaign_id,
+            label=label,
+            is_gold=entries[item_id],
+            seconds_on_task=assignment.seconds_on_task / len(labels),
+        )
+        for item_id, label in labels.items()
+    )
+    assignment.save(update_fields=["status", "submitted_at", "seconds_on_task", "submission_digest"])
+    slots_move(microtask_id=assignment.microtask_id, active_delta=-1, done_delta=1)
+    Item.objects.filter(id__in=[i for i, gold in entries.items() if not gold]).update(
+        answer_count=F("answer_count") + 1
+    )
 
 
 def _score_gold(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> int:

@@ -7,11 +7,14 @@ defence. The candidate probe reads a partial index of open microtasks, one (camp
 time, so its cost does not grow with the campaign (see ../shared/notes/routing-sql.md).
 """
 
+import json
 import random
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -47,6 +50,7 @@ class ClaimResult:
     assignment: Assignment | None
     created: bool = False
     reason: tuple[str, str] | None = None
+    items: list[dict[str, Any]] | None = None  # the lease's items when the claim already read them (PostgreSQL)
 
 
 def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
@@ -55,7 +59,10 @@ def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
         return list(
             Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE status = 'active' ORDER BY priority DESC, id")
         )
-    return list(Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE status = 'active' AND id = %s", [campaign_id]))
+    named = list(Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE id = %s", [campaign_id]))
+    if not named or named[0].status in (Campaign.Status.DRAFT, Campaign.Status.ARCHIVED):
+        raise NotFound("No such campaign.")
+    return [c for c in named if c.status == Campaign.Status.ACTIVE]
 
 
 def _campaign_order(campaigns: list[Campaign], eligible: dict[int, list[str]]) -> list[Campaign]:
@@ -69,52 +76,64 @@ def _campaign_order(campaigns: list[Campaign], eligible: dict[int, list[str]]) -
     return ordered
 
 
+def _held(context: WorkerContext, campaign_id: int | None) -> Assignment | None:
+    lease_id = context.held.get(campaign_id) if campaign_id is not None else min(context.held.values(), default=None)
+    if lease_id is None:
+        return None
+    return Assignment.objects.select_related("campaign").filter(pk=lease_id).first()
+
+
 def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> ClaimResult:
     """Lease the next eligible microtask to `worker`, or say why there is none.
 
     Returns the worker's current unexpired lease if they hold one (one per campaign). Locks one
     MicroTask row; raises NotFound for a named campaign that does not exist or is not launched.
+    On PostgreSQL the common case is three statements: the worker's facts, the active campaigns, the claim.
     """
     now = timezone.now()
-    if campaign_id is not None:
-        named = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
-        if named is None or named in (Campaign.Status.DRAFT, Campaign.Status.ARCHIVED):
-            raise NotFound("No such campaign.")
-    held_sql = "SELECT * FROM crowd_assignment WHERE worker_id = %s AND status = 'active' AND expires_at > %s"
-    held_params: list = [worker.id, now]
-    if campaign_id is not None:
-        held_sql += " AND campaign_id = %s"
-        held_params.append(campaign_id)
-    held = next(iter(Assignment.objects.raw(held_sql + " ORDER BY leased_at LIMIT 1", held_params)), None)
+    campaigns = _active_campaigns(campaign_id)
+    context = worker_context(worker_id=worker.id, now=now, sensitive=any(c.sensitive for c in campaigns))
+    held = _held(context, campaign_id)
     if held:
         return ClaimResult(held, created=False)
-    campaigns = _active_campaigns(campaign_id)
     if not campaigns:
         return ClaimResult(None, reason=NoWork.CAMPAIGN_NOT_ACTIVE if campaign_id else NoWork.NO_CAMPAIGNS)
-    context = worker_context(worker=worker, campaigns=campaigns)
     eligibility = worker_eligibility(worker=context, campaigns=campaigns)
     if eligibility.reason:
         return ClaimResult(None, reason=eligibility.reason)
     eligible = eligibility.languages_by_campaign
     for campaign in _campaign_order(campaigns, eligible):
-        assignment = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
-        if assignment is None and assignment_expire_due(campaign_ids=[campaign.id], limit=LAZY_EXPIRY_BATCH):
+        claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
+        if claimed is None and assignment_expire_due(campaign_ids=[campaign.id], limit=LAZY_EXPIRY_BATCH):
             # Expired leases free their slots lazily, at the next claim that needs them.
-            assignment = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
-        if assignment is not None:
-            return ClaimResult(assignment, created=True)
+            claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
+        if claimed is not None:
+            return claimed
     return ClaimResult(None, reason=_why_nothing(worker, eligible))
 
 
 def _claim_in_campaign(
     worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime
-) -> Assignment | None:
+) -> ClaimResult | None:
+    stats = context.stats.get(campaign.id)
+    previous = stats.assignments if stats is not None else 0
+    gold = random.random() < gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous)
+    claim = _claim_statement if connection.vendor == "postgresql" else _claim_steps
     for _attempt in range(3):
         try:
-            return _claim(worker, campaign, languages, context, now)
+            with _statement_scope():
+                return claim(worker, campaign, languages, context, now, gold)
         except IntegrityError:
             continue  # a concurrent request by the same worker took an overlapping item; look again
     return None
+
+
+def _statement_scope() -> Any:
+    """A savepoint when the caller holds a transaction (so a failed claim does not spoil it); otherwise the
+    claim's one statement is its own transaction and needs no BEGIN/COMMIT round trips."""
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        return transaction.atomic()
+    return nullcontext()
 
 
 def _candidate_sql(*, breadth_first: bool, skip_locked: bool) -> str:
@@ -130,102 +149,193 @@ def _candidate_sql(*, breadth_first: bool, skip_locked: bool) -> str:
     lock = ""
     if postgres:
         lock = " FOR NO KEY UPDATE OF m SKIP LOCKED" if skip_locked else " FOR NO KEY UPDATE OF m"
-    scope = "m.campaign_id = %s AND m.language = %s AND m.is_open AND m.breadth_first = %s"
+    scope = "m.campaign_id = %(campaign)s AND m.language = %(language)s AND m.is_open AND m.breadth_first = %(breadth)s"
     order = "m.id"
     if breadth_first:
         scope = (
-            "m.id IN (SELECT w.id FROM crowd_microtask w WHERE w.campaign_id = %s AND w.language = %s"
-            f" AND w.is_open AND w.breadth_first = %s ORDER BY w.id LIMIT {BREADTH_WINDOW}) AND m.is_open"
+            "m.id IN (SELECT w.id FROM crowd_microtask w WHERE w.campaign_id = %(campaign)s"
+            " AND w.language = %(language)s AND w.is_open AND w.breadth_first = %(breadth)s"
+            f" ORDER BY w.id LIMIT {BREADTH_WINDOW}) AND m.is_open"
         )
         order = "(m.active_count + m.done_count), m.id"
     return (
         f"SELECT m.id FROM crowd_microtask m WHERE {scope}"
         " AND NOT EXISTS (SELECT 1 FROM crowd_microtaskitem mi"
-        " JOIN crowd_assignmentitem ai ON ai.item_id = mi.item_id AND ai.worker_id = %s"
+        " JOIN crowd_assignmentitem ai ON ai.item_id = mi.item_id AND ai.worker_id = %(worker)s"
         f" WHERE mi.microtask_id = m.id {fence})"
         f" ORDER BY {order} LIMIT 1{lock}"
     )
 
 
+# The whole claim in one statement (PostgreSQL): lock the first fitting open microtask (SKIP LOCKED), move its
+# slot counters, write the lease with the campaign's current reward and lease length, its items (and a gold
+# item at a random place when one is due), the worker's lease count, and return the lease with its items'
+# payload, so the response needs no further read. The campaign must still be active at this instant.
+_CLAIM_SQL = """
+WITH pick AS ({candidate}), bump AS (
+    UPDATE crowd_microtask m SET active_count = m.active_count + 1,
+        is_open = m.target > m.active_count + m.done_count + 1
+    FROM pick WHERE m.id = pick.id
+      AND EXISTS (SELECT 1 FROM crowd_campaign c WHERE c.id = %(campaign)s AND c.status = 'active')
+    RETURNING m.id
+), lease AS (
+    INSERT INTO crowd_assignment (campaign_id, microtask_id, worker_id, status, leased_at, expires_at,
+        release_reason, reward_minor, currency, active_seconds, last_activity_at, submission_digest, reject_reason)
+    SELECT c.id, bump.id, %(worker)s, 'active', %(now)s, %(now)s + make_interval(secs => c.lease_seconds),
+        '', c.reward_minor, c.currency, 0, %(now)s, '', ''
+    FROM bump JOIN crowd_campaign c ON c.id = %(campaign)s
+    RETURNING id, microtask_id, expires_at, reward_minor, currency
+), gold AS (
+    SELECT i.id FROM crowd_item i
+    WHERE %(gold)s AND i.campaign_id = %(campaign)s AND i.gold IS NOT NULL
+      AND (i.language = '' OR i.language = ANY(%(gold_languages)s) OR i.language LIKE ANY(%(gold_prefixes)s))
+      AND NOT EXISTS (SELECT 1 FROM crowd_assignmentitem s WHERE s.item_id = i.id AND s.worker_id = %(worker)s)
+    ORDER BY i.answer_count, i.id LIMIT 1
+), entries AS (
+    INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)
+    SELECT lease.id, mi.item_id, %(worker)s,
+        mi.position + CASE WHEN mi.position >= %(gold_position)s::int THEN 1 ELSE 0 END, false
+    FROM lease JOIN crowd_microtaskitem mi ON mi.microtask_id = lease.microtask_id
+    UNION ALL SELECT lease.id, gold.id, %(worker)s, %(gold_position)s::int, true FROM lease CROSS JOIN gold
+    RETURNING item_id, position
+), counted AS (
+    INSERT INTO crowd_campaignworker (campaign_id, worker_id, assignments, gold_answers, gold_correct,
+        quality_answers)
+    SELECT %(campaign)s, %(worker)s, 1, 0, 0, 0 FROM lease
+    ON CONFLICT (campaign_id, worker_id) DO UPDATE SET assignments = crowd_campaignworker.assignments + 1
+)
+SELECT lease.id, lease.microtask_id, lease.expires_at, lease.reward_minor, lease.currency,
+    (SELECT json_agg(json_build_object('id', i.id, 'data', i.data, 'prelabel', i.prelabel,
+        'prelabel_model', i.prelabel_model, 'prelabel_score', i.prelabel_score) ORDER BY e.position)
+     FROM entries e JOIN crowd_item i ON i.id = e.item_id)
+FROM lease
+"""
+
+
+def _gold_languages(languages: list[str]) -> tuple[list[str], list[str]]:
+    """A gold item must be in a language the worker was matched on (never a check they cannot read)."""
+    codes = [code for code in languages if code]
+    return codes, [f"{code}-%" for code in codes]
+
+
+def _claim_statement(
+    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime, gold: bool
+) -> ClaimResult | None:
+    """PostgreSQL: one statement per (campaign, language) probe. SKIP LOCKED first, so workers never queue
+    behind each other; when every candidate is locked at that instant (the tail of a small campaign), wait
+    for one instead of answering "nothing", and look again, because the one we waited for may have closed.
+    """
+    breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
+    gold_languages, gold_prefixes = _gold_languages(languages)
+    params: dict[str, Any] = {
+        "campaign": campaign.id,
+        "worker": worker.id,
+        "breadth": breadth_first,
+        "now": now,
+        "gold": gold,
+        "gold_languages": gold_languages,
+        "gold_prefixes": gold_prefixes,
+        # A gold item takes a random place among the microtask's items (positions only order the page).
+        "gold_position": random.randint(0, campaign.items_per_task) if gold else 1 << 15,
+    }
+    claim_sql = _CLAIM_SQL.format(candidate=_candidate_sql(breadth_first=breadth_first, skip_locked=True))
+    wait_sql = _candidate_sql(breadth_first=breadth_first, skip_locked=False)
+    with connection.cursor() as cursor:
+        for language in languages:
+            params["language"] = language
+            cursor.execute(claim_sql, params)
+            row = cursor.fetchone()
+            for _ in range(CLAIM_WAIT_ROUNDS):
+                if row is not None:
+                    break
+                with transaction.atomic():
+                    cursor.execute(wait_sql, params)  # blocks until the locked candidate is free (or none)
+                    if cursor.fetchone() is None:
+                        break
+                    cursor.execute(claim_sql, params)
+                    row = cursor.fetchone()
+            if row is not None:
+                return _claimed(worker, campaign, row, now)
+    return None
+
+
+def _claimed(worker: User, campaign: Campaign, row: tuple, now: datetime) -> ClaimResult:
+    lease_id, microtask_id, expires_at, reward_minor, currency, items = row
+    assignment = Assignment(
+        id=lease_id,
+        campaign=campaign,
+        microtask_id=microtask_id,
+        worker=worker,
+        status=Assignment.Status.ACTIVE,
+        leased_at=now,
+        expires_at=expires_at,
+        last_activity_at=now,
+        reward_minor=reward_minor,
+        currency=currency,
+    )
+    assignment._state.adding = False  # a stored row, as if loaded
+    payload = json.loads(items) if isinstance(items, str) else items
+    return ClaimResult(assignment, created=True, items=payload)
+
+
 def _probe(campaign: Campaign, language: str, worker: User, *, skip_locked: bool) -> int | None:
     breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
+    params = {"campaign": campaign.id, "language": language, "breadth": breadth_first, "worker": worker.id}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _candidate_sql(breadth_first=breadth_first, skip_locked=skip_locked),
-            [campaign.id, language, breadth_first, worker.id],
-        )
+        cursor.execute(_candidate_sql(breadth_first=breadth_first, skip_locked=skip_locked), params)
         row = cursor.fetchone()
     return row[0] if row else None
 
 
-def _lock_candidate(worker: User, campaign: Campaign, languages: list[str]) -> int | None:
-    """SKIP LOCKED first, so workers never queue behind each other. When every candidate is locked at
-    that instant (the tail of a small campaign), wait for one instead of answering "nothing", and look
-    again, because the one we waited for may have closed meanwhile.
-    """
-    for language in languages:
-        microtask_id = _probe(campaign, language, worker, skip_locked=True)
-        for _ in range(CLAIM_WAIT_ROUNDS):
-            if microtask_id is not None or connection.vendor != "postgresql":
-                break
-            if _probe(campaign, language, worker, skip_locked=False) is None:
-                break
-            microtask_id = _probe(campaign, language, worker, skip_locked=True)
-        if microtask_id is not None:
-            return microtask_id
-    return None
-
-
-def _claim(
-    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime
-) -> Assignment | None:
-    with transaction.atomic():
-        microtask_id = _lock_candidate(worker, campaign, languages)
-        if microtask_id is None:
-            return None
-        slots_move(microtask_id=microtask_id, active_delta=1)
-        assignment = Assignment.objects.create(
-            campaign=campaign,
-            microtask_id=microtask_id,
-            worker=worker,
-            leased_at=now,
-            expires_at=now + timedelta(seconds=campaign.lease_seconds),
-            last_activity_at=now,
-            reward_minor=campaign.reward_minor,
-            currency=campaign.currency,
+def _claim_steps(
+    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime, gold: bool
+) -> ClaimResult | None:
+    """Other databases (SQLite for `make run`): the same claim as separate statements in one transaction."""
+    microtask_id = next(filter(None, (_probe(campaign, lang, worker, skip_locked=False) for lang in languages)), None)
+    if microtask_id is None:
+        return None
+    slots_move(microtask_id=microtask_id, active_delta=1)
+    live = Campaign.objects.values("reward_minor", "currency", "lease_seconds").get(pk=campaign.id)
+    assignment = Assignment.objects.create(
+        campaign=campaign,
+        microtask_id=microtask_id,
+        worker=worker,
+        leased_at=now,
+        expires_at=now + timedelta(seconds=live["lease_seconds"]),
+        last_activity_at=now,
+        reward_minor=live["reward_minor"],
+        currency=live["currency"],
+    )
+    _count_lease(worker, campaign, context)
+    gold_id = _pick_gold(worker, campaign, languages) if gold else None
+    gold_position = random.randint(0, campaign.items_per_task) if gold_id is not None else 1 << 15
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)"
+            " SELECT %s, item_id, %s, position + CASE WHEN position >= %s THEN 1 ELSE 0 END, false"
+            " FROM crowd_microtaskitem WHERE microtask_id = %s",
+            [assignment.id, worker.id, gold_position, microtask_id],
         )
-        previous = _count_lease(worker, campaign, context)
-        gold_id = _pick_gold(worker, campaign, previous, languages)
-        # A gold item takes a random place among the microtask's items (positions only order the page).
-        gold_position = random.randint(0, campaign.items_per_task) if gold_id is not None else 1 << 15
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)"
-                " SELECT %s, item_id, %s, position + CASE WHEN position >= %s THEN 1 ELSE 0 END, false"
-                " FROM crowd_microtaskitem WHERE microtask_id = %s",
-                [assignment.id, worker.id, gold_position, microtask_id],
-            )
-        if gold_id is not None:
-            AssignmentItem.objects.create(
-                assignment=assignment, item_id=gold_id, worker=worker, position=gold_position, is_gold=True
-            )
-    return assignment
+    if gold_id is not None:
+        AssignmentItem.objects.create(
+            assignment=assignment, item_id=gold_id, worker=worker, position=gold_position, is_gold=True
+        )
+    return ClaimResult(assignment, created=True)
 
 
-def _count_lease(worker: User, campaign: Campaign, context: WorkerContext) -> int:
-    """Bump the worker's lease count in this campaign; returns the count before this lease."""
+def _count_lease(worker: User, campaign: Campaign, context: WorkerContext) -> None:
+    """Bump the worker's lease count in this campaign."""
     stats = context.stats.get(campaign.id)
     if stats is not None:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE crowd_campaignworker SET assignments = assignments + 1 WHERE id = %s", [stats.pk])
-        return stats.assignments
+        return
     with transaction.atomic():
         created = CampaignWorker.objects.filter(campaign=campaign, worker=worker).update(
             assignments=F("assignments") + 1
         )
         if not created:
             CampaignWorker.objects.create(campaign=campaign, worker=worker, assignments=1)
-    return 0
 
 
 def gold_ratio_for(*, campaign_ratio: float, previous_assignments: int) -> float:
@@ -237,16 +347,12 @@ def gold_ratio_for(*, campaign_ratio: float, previous_assignments: int) -> float
     return campaign_ratio
 
 
-def _pick_gold(worker: User, campaign: Campaign, previous: int, languages: list[str]) -> int | None:
-    """One unseen gold item at the campaign's gold ratio, in a language the worker was matched on (a
-    worker must never fail a check written in a language they do not read); the least used first.
-    """
-    if random.random() >= gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous):
-        return None
+def _pick_gold(worker: User, campaign: Campaign, languages: list[str]) -> int | None:
+    """One unseen gold item in a language the worker was matched on; the least used first."""
+    codes, _ = _gold_languages(languages)
     in_languages = Q(language="")
-    for language in languages:
-        if language:
-            in_languages |= Q(language=language) | Q(language__startswith=f"{language}-")
+    for language in codes:
+        in_languages |= Q(language=language) | Q(language__startswith=f"{language}-")
     seen = AssignmentItem.objects.filter(worker_id=worker.id, item_id=OuterRef("pk"))
     return (
         Item.objects.filter(in_languages, campaign=campaign, gold__isnull=False)
