@@ -291,11 +291,15 @@ def _claim_steps(
     worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime, gold: bool
 ) -> ClaimResult | None:
     """Other databases (SQLite for `make run`): the same claim as separate statements in one transaction."""
+    live = (
+        Campaign.objects.filter(pk=campaign.id, status=Campaign.Status.ACTIVE)
+        .values("reward_minor", "currency", "lease_seconds")
+        .first()
+    )
     microtask_id = next(filter(None, (_probe(campaign, lang, worker, skip_locked=False) for lang in languages)), None)
-    if microtask_id is None:
+    if microtask_id is None or live is None:
         return None
     slots_move(microtask_id=microtask_id, active_delta=1)
-    live = Campaign.objects.values("reward_minor", "currency", "lease_seconds").get(pk=campaign.id)
     assignment = Assignment.objects.create(
         campaign=campaign,
         microtask_id=microtask_id,
