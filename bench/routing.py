@@ -947,11 +947,13 @@ def main(argv: list[str] | None = None) -> int:
                 f" {statistics.fmean(values):6.2f}  p99 {percentile(values, 99):6.2f}  (in process, no HTTP)"
             )
         small_p50 = percentile(flat["10k, before the big load"][0], 50)
-        flat_ratio = percentile(flat["large"][0], 50) / small_p50
-        interleaved = percentile(flat["large"][0], 50) / percentile(flat["10k, after"][0], 50)
+        before_ratio = percentile(flat["large"][0], 50) / small_p50
+        # Judged on the blocks measured alternately in the same conditions (the first 10k block runs on a cold,
+        # small database), and both ways: "within 1.5x of each other".
+        flat_ratio = percentile(flat["large"][0], 50) / percentile(flat["10k, after"][0], 50)
         print(
-            f"  raw claim p50 ratio {args.items:,} / {SMALL_ITEMS:,} items: {flat_ratio:.2f} (budget <= {BUDGET_FLAT});"
-            f" against the 10k campaign measured alongside: {interleaved:.2f}"
+            f"  raw claim p50 ratio {args.items:,} / {SMALL_ITEMS:,} items, measured alongside: {flat_ratio:.2f}"
+            f" (budget: within {BUDGET_FLAT}x either way); against the 10k block measured first: {before_ratio:.2f}"
         )
         if service:
             ratio = percentile(service["large"], 50) / percentile(service["small"], 50)
@@ -1133,8 +1135,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("zero violations", violations == 0, f"{violations}"),
             (
-                f"claim p50 at {args.items:,} vs {SMALL_ITEMS:,} items <= {BUDGET_FLAT}x",
-                flat_ratio <= BUDGET_FLAT,
+                f"claim p50 at {args.items:,} vs {SMALL_ITEMS:,} items within {BUDGET_FLAT}x",
+                max(flat_ratio, 1 / flat_ratio) <= BUDGET_FLAT,
                 f"{flat_ratio:.2f}x",
             ),
         ]
