@@ -10,6 +10,7 @@ from django.db.models import F, FloatField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from crowd import rows
 from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
 from crowd.labels import LabelChecker, RowError, label_key
 from crowd.models import Answer, Assignment, Campaign, CampaignWorker, Item
@@ -99,28 +100,29 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
 
 
 def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool]]:
-    """The worker's lease, locked, with its campaign and its items ({item id: is gold}); NotFound otherwise.
-    Raw SQL on the hot path: compiling these ORM queries cost more than running them."""
+    """The worker's lease, locked, with its campaign and its items ({item id: is gold}), in one read;
+    NotFound otherwise. Plain SQL on the hot path: building the ORM's queries cost more than running them."""
     postgres = connection.vendor == "postgresql"
     aggregate = "string_agg" if postgres else "group_concat"
-    lock = " FOR NO KEY UPDATE" if postgres else ""
+    lock = " FOR NO KEY UPDATE OF a" if postgres else ""
     item_text = "CAST(e.item_id AS TEXT)" if postgres else "e.item_id"
-    rows = list(
-        Assignment.objects.raw(
-            f"SELECT a.*, (SELECT {aggregate}({item_text} || CASE WHEN e.is_gold THEN ':1' ELSE ':0' END, ',')"
-            " FROM crowd_assignmentitem e WHERE e.assignment_id = a.id) AS entries_text"
-            f" FROM crowd_assignment a WHERE a.id = %s AND a.worker_id = %s{lock}",
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(Assignment, 'a')}, {rows.columns(Campaign, 'c')},"
+            f" (SELECT {aggregate}({item_text} || CASE WHEN e.is_gold THEN ':1' ELSE ':0' END, ',')"
+            " FROM crowd_assignmentitem e WHERE e.assignment_id = a.id)"
+            " FROM crowd_assignment a JOIN crowd_campaign c ON c.id = a.campaign_id"
+            f" WHERE a.id = %s AND a.worker_id = %s{lock}",
             [assignment_id, worker_id],
         )
-    )
-    if not rows:
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("No such assignment.")
-    assignment = rows[0]
-    assignment.campaign = next(
-        iter(Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE id = %s", [assignment.campaign_id]))
-    )
+    split = rows.width(Assignment)
+    assignment = rows.instance(Assignment, "a", row[:split])
+    assignment.campaign = rows.instance(Campaign, "c", row[split:-1])
     entries = {}
-    for entry in (assignment.entries_text or "").split(","):
+    for entry in (row[-1] or "").split(","):
         if entry:
             item_id, gold = entry.split(":")
             entries[int(item_id)] = gold == "1"

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from crowd import rows
 from crowd.eligibility import NoWork, WorkerContext, worker_eligibility
 from crowd.exceptions import InvalidState, LeaseExpired, NotFound, ValidationFailed
 from crowd.models import (
@@ -56,10 +57,12 @@ class ClaimResult:
 def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
     # Raw SQL on the hot path (every request for work): the ORM's query compilation cost more than the query.
     if campaign_id is None:
-        return list(
-            Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE status = 'active' ORDER BY priority DESC, id")
+        return rows.fetch(
+            Campaign,
+            "SELECT {columns} FROM crowd_campaign t WHERE t.status = 'active' ORDER BY t.priority DESC, t.id",
+            [],
         )
-    named = list(Campaign.objects.raw("SELECT * FROM crowd_campaign WHERE id = %s", [campaign_id]))
+    named = rows.fetch(Campaign, "SELECT {columns} FROM crowd_campaign t WHERE t.id = %s", [campaign_id])
     if not named or named[0].status in (Campaign.Status.DRAFT, Campaign.Status.ARCHIVED):
         raise NotFound("No such campaign.")
     return [c for c in named if c.status == Campaign.Status.ACTIVE]

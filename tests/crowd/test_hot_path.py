@@ -6,12 +6,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 import crowd.services.routing as routing
+from crowd import rows
 from crowd.models import Assignment, AssignmentItem, Campaign, CampaignWorker, Item, MicroTask
 from crowd.services.answers import answer_submit
 from crowd.services.imports import items_import
 from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
 from tests import factories
+from workers.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +41,8 @@ def test_next_and_submit_take_few_statements(make_worker):
     assert (leased.status_code, submitted.status_code) == (201, 200)
     # token; the worker's facts; the active campaigns; the claim (which returns the items' payload)
     assert len(_statements(next_queries)) == 4, _statements(next_queries)
-    # token; the locked lease with its items; its campaign; the writes; the reward
-    assert len(_statements(submit_queries)) == 5, _statements(submit_queries)
+    # token; the locked lease with its campaign and items; the writes; the reward
+    assert len(_statements(submit_queries)) == 4, _statements(submit_queries)
 
 
 def test_claim_writes_lease_items_count_and_returns_the_payload(make_worker):
@@ -132,3 +134,19 @@ def test_reward_is_credited_once_even_if_the_credit_runs_twice():
     assert list(rewards.values_list("amount_minor", "status")) == [(10, LedgerEntry.Status.PENDING)]
     assert Item.objects.get(pk=item_id).answer_count == 1
     assert MicroTask.objects.get(pk=lease.microtask_id).done_count == 1
+
+
+@pytest.mark.parametrize("model", [Campaign, Assignment, User])
+def test_rows_loads_every_field_as_the_orm_does(model):
+    campaign = factories.campaign(items=1, languages=["en", "sw"], required_skills={"triage": 2}, launch=True)
+    user, _ = factories.worker(languages=(("en", 5),), skills=(("triage", 3),))
+    assignment_claim_next(worker=user)
+    expected = model.objects.order_by("pk").last()
+
+    [loaded] = rows.fetch(model, "SELECT {columns} FROM " + model._meta.db_table + " t WHERE t.id = %s", [expected.pk])
+
+    assert campaign.languages == ["en", "sw"]
+    assert not loaded._state.adding
+    assert {f.attname: getattr(loaded, f.attname) for f in model._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in model._meta.concrete_fields
+    }
