@@ -7,19 +7,23 @@ concrete field, in order, so nothing is deferred and nothing is silently missing
 """
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
-@cache
-def _layout(model: type[Model], alias: str, vendor: str) -> tuple[str, tuple[tuple[int, Any, Converter], ...]]:
-    """`alias.col1, alias.col2, …` for the model's concrete fields, and the converters their values need."""
+@lru_cache(maxsize=1024)
+def _layout(
+    model: type[Model], alias: str, connection: BaseDatabaseWrapper
+) -> tuple[str, tuple[tuple[int, Any, Converter], ...]]:
+    """`alias.col1, alias.col2, …` for the model's concrete fields, and the converters their values need. Per
+    connection object (one per thread): some backends' converters read their own connection's settings."""
     quote = connection.ops.quote_name
     fields = model._meta.concrete_fields
     columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
@@ -33,7 +37,7 @@ def _layout(model: type[Model], alias: str, vendor: str) -> tuple[str, tuple[tup
 
 def columns(model: type[Model], alias: str) -> str:
     """The select list for `model` read through table alias `alias`; pair with `instance()`."""
-    return _layout(model, alias, connection.vendor)[0]
+    return _layout(model, alias, connections[DEFAULT_DB_ALIAS])[0]
 
 
 def width(model: type[Model]) -> int:
@@ -42,15 +46,16 @@ def width(model: type[Model]) -> int:
 
 def instance(model: type[M], alias: str, values: Sequence[Any]) -> M:
     """A model instance from a row's values for `columns(model, alias)`, converted as the ORM would."""
+    connection = connections[DEFAULT_DB_ALIAS]
     row = list(values)
-    for index, column, convert in _layout(model, alias, connection.vendor)[1]:
+    for index, column, convert in _layout(model, alias, connection)[1]:
         row[index] = convert(row[index], column, connection)
     return model.from_db(connection.alias, None, row)
 
 
 def fetch(model: type[M], sql: str, params: Any, alias: str = "t") -> list[M]:
     """Run `sql` with `{columns}` standing for the model's select list under `alias`; one instance per row."""
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql.format(columns=columns(model, alias)), params)
         rows = cursor.fetchall()
     return [instance(model, alias, row) for row in rows]

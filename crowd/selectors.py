@@ -182,7 +182,7 @@ def worker_context(*, worker_id: int, now: Any = None, sensitive: bool = False) 
     held: dict[int, int] = {}
     profile: tuple[int, bool] | None = None
     with connection.cursor() as cursor:
-        cursor.execute(_WORKER_FACTS_SQL, {"worker": worker_id, "now": now})
+        cursor.execute(_WORKER_FACTS_SQL, {"worker": worker_id, "now": connection.ops.adapt_datetimefield_value(now)})
         rows = cursor.fetchall()
     for kind, name, first, second, third, fourth, fifth, sixth, quality in rows:
         if kind == "p":

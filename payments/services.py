@@ -122,5 +122,17 @@ def ledger_record(
             "INSERT INTO payments_ledgerentry (worker_id, amount_minor, currency, status, kind, idempotency_key,"
             " campaign_id, assignment_id, reason, reference, created_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '', %s) ON CONFLICT DO NOTHING",
-            [worker_id, amount_minor, currency, status, kind, key, campaign_id, assignment_id, reason, timezone.now()],
+            [
+                worker_id,
+                amount_minor,
+                currency,
+                status,
+                kind,
+                key,
+                campaign_id,
+                assignment_id,
+                reason,
+                # As the ORM stores it (SQLite keeps timestamps as text: one format, or range filters go wrong).
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
         )

@@ -104,7 +104,10 @@ def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[
     NotFound otherwise. Plain SQL on the hot path: building the ORM's queries cost more than running them."""
     postgres = connection.vendor == "postgresql"
     aggregate = "string_agg" if postgres else "group_concat"
-    lock = " FOR NO KEY UPDATE OF a" if postgres else ""
+    # The lease and its microtask, in that order (as release and expiry lock them), before any item row: the
+    # writes then lock items in id order, so submits and a coordinator's redundancy raise (microtasks, then
+    # items) never wait on each other in a cycle.
+    lock = " FOR NO KEY UPDATE OF a, m" if postgres else ""
     item_text = "CAST(e.item_id AS TEXT)" if postgres else "e.item_id"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -112,6 +115,7 @@ def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[
             f" (SELECT {aggregate}({item_text} || CASE WHEN e.is_gold THEN ':1' ELSE ':0' END, ',')"
             " FROM crowd_assignmentitem e WHERE e.assignment_id = a.id)"
             " FROM crowd_assignment a JOIN crowd_campaign c ON c.id = a.campaign_id"
+            " JOIN crowd_microtask m ON m.id = a.microtask_id"
             f" WHERE a.id = %s AND a.worker_id = %s{lock}",
             [assignment_id, worker_id],
         )
@@ -148,12 +152,12 @@ WITH given AS (
     UPDATE crowd_microtask SET active_count = active_count - 1, done_count = done_count + 1
     WHERE id = %(microtask)s
 )
-UPDATE crowd_item i SET answer_count = i.answer_count + 1 FROM given WHERE i.id = given.item_id AND NOT given.is_gold
+UPDATE crowd_item SET answer_count = answer_count + 1 WHERE id = ANY(%(counted)s::bigint[])
 """
 
 
 def _store_statement(assignment: Assignment, entries: dict[int, bool], labels: dict[int, Any]) -> None:
-    items = list(labels)
+    items = sorted(labels)
     with connection.cursor() as cursor:
         cursor.execute(
             _STORE_SQL,
@@ -161,6 +165,8 @@ def _store_statement(assignment: Assignment, entries: dict[int, bool], labels: d
                 "items": items,
                 "labels": [json.dumps(labels[i]) for i in items],
                 "gold": [entries[i] for i in items],
+                # Sorted: an index scan over `= ANY` takes the rows in id order (lock order, see _locked_lease).
+                "counted": [i for i in items if not entries[i]],
                 "assignment": assignment.id,
                 "worker": assignment.worker_id,
                 "campaign": assignment.campaign_id,

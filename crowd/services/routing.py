@@ -54,6 +54,9 @@ class ClaimResult:
     items: list[dict[str, Any]] | None = None  # the lease's items when the claim already read them (PostgreSQL)
 
 
+_CLOSED = ClaimResult(None, reason=NoWork.CAMPAIGN_NOT_ACTIVE)  # the campaign was paused or finished meanwhile
+
+
 def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
     # Raw SQL on the hot path (every request for work): the ORM's query compilation cost more than the query.
     if campaign_id is None:
@@ -83,7 +86,7 @@ def _held(context: WorkerContext, campaign_id: int | None) -> Assignment | None:
     lease_id = context.held.get(campaign_id) if campaign_id is not None else min(context.held.values(), default=None)
     if lease_id is None:
         return None
-    return Assignment.objects.select_related("campaign").filter(pk=lease_id).first()
+    return Assignment.objects.select_related("campaign").filter(pk=lease_id, status=Assignment.Status.ACTIVE).first()
 
 
 def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> ClaimResult:
@@ -104,25 +107,30 @@ def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> Cl
     eligibility = worker_eligibility(worker=context, campaigns=campaigns)
     if eligibility.reason:
         return ClaimResult(None, reason=eligibility.reason)
-    eligible = eligibility.languages_by_campaign
+    eligible = dict(eligibility.languages_by_campaign)
     for campaign in _campaign_order(campaigns, eligible):
         claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
         if claimed is None and assignment_expire_due(campaign_ids=[campaign.id], limit=LAZY_EXPIRY_BATCH):
             # Expired leases free their slots lazily, at the next claim that needs them.
             claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
-        if claimed is not None:
+        if claimed is _CLOSED:
+            del eligible[campaign.id]  # paused or finished since we read it
+        elif claimed is not None:
             return claimed
+    if not eligible:
+        return ClaimResult(None, reason=NoWork.CAMPAIGN_NOT_ACTIVE if campaign_id else NoWork.NO_CAMPAIGNS)
     return ClaimResult(None, reason=_why_nothing(worker, eligible))
 
 
 def _claim_in_campaign(
     worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime
 ) -> ClaimResult | None:
+    """A lease in `campaign`, None when nothing fits, or _CLOSED when the campaign is no longer active."""
     stats = context.stats.get(campaign.id)
     previous = stats.assignments if stats is not None else 0
-    gold = random.random() < gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous)
     claim = _claim_statement if connection.vendor == "postgresql" else _claim_steps
     for _attempt in range(3):
+        gold = random.random() < gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous)
         try:
             with _statement_scope():
                 return claim(worker, campaign, languages, context, now, gold)
@@ -197,7 +205,8 @@ WITH pick AS ({candidate}), bump AS (
 ), entries AS (
     INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)
     SELECT lease.id, mi.item_id, %(worker)s,
-        mi.position + CASE WHEN mi.position >= %(gold_position)s::int THEN 1 ELSE 0 END, false
+        mi.position + CASE WHEN mi.position >= %(gold_position)s::int AND EXISTS (SELECT 1 FROM gold)
+            THEN 1 ELSE 0 END, false
     FROM lease JOIN crowd_microtaskitem mi ON mi.microtask_id = lease.microtask_id
     UNION ALL SELECT lease.id, gold.id, %(worker)s, %(gold_position)s::int, true FROM lease CROSS JOIN gold
     RETURNING item_id, position
@@ -210,8 +219,9 @@ WITH pick AS ({candidate}), bump AS (
 SELECT lease.id, lease.microtask_id, lease.expires_at, lease.reward_minor, lease.currency,
     (SELECT json_agg(json_build_object('id', i.id, 'data', i.data, 'prelabel', i.prelabel,
         'prelabel_model', i.prelabel_model, 'prelabel_score', i.prelabel_score) ORDER BY e.position)
-     FROM entries e JOIN crowd_item i ON i.id = e.item_id)
-FROM lease
+     FROM entries e JOIN crowd_item i ON i.id = e.item_id),
+    EXISTS (SELECT 1 FROM pick)  -- a candidate but no lease: the campaign is no longer active
+FROM (SELECT 1) AS one LEFT JOIN lease ON true
 """
 
 
@@ -249,7 +259,7 @@ def _claim_statement(
             cursor.execute(claim_sql, params)
             row = cursor.fetchone()
             for _ in range(CLAIM_WAIT_ROUNDS):
-                if row is not None:
+                if row[0] is not None or row[-1]:
                     break
                 with transaction.atomic():
                     cursor.execute(wait_sql, params)  # blocks until the locked candidate is free (or none)
@@ -257,13 +267,15 @@ def _claim_statement(
                         break
                     cursor.execute(claim_sql, params)
                     row = cursor.fetchone()
-            if row is not None:
+            if row[0] is not None:
                 return _claimed(worker, campaign, row, now)
+            if row[-1]:
+                return _CLOSED
     return None
 
 
 def _claimed(worker: User, campaign: Campaign, row: tuple, now: datetime) -> ClaimResult:
-    lease_id, microtask_id, expires_at, reward_minor, currency, items = row
+    lease_id, microtask_id, expires_at, reward_minor, currency, items, _picked = row
     assignment = Assignment(
         id=lease_id,
         campaign=campaign,
@@ -300,7 +312,9 @@ def _claim_steps(
         .first()
     )
     microtask_id = next(filter(None, (_probe(campaign, lang, worker, skip_locked=False) for lang in languages)), None)
-    if microtask_id is None or live is None:
+    if live is None:
+        return _CLOSED
+    if microtask_id is None:
         return None
     slots_move(microtask_id=microtask_id, active_delta=1)
     assignment = Assignment.objects.create(

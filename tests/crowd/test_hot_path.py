@@ -2,11 +2,14 @@
 writes, and what it refuses when the world changed between reading and claiming."""
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 import crowd.services.routing as routing
 from crowd import rows
+from crowd.eligibility import NoWork
 from crowd.models import Assignment, AssignmentItem, Campaign, CampaignWorker, Item, MicroTask
 from crowd.services.answers import answer_submit
 from crowd.services.imports import items_import
@@ -97,7 +100,8 @@ def test_gold_takes_a_place_among_the_items_and_the_rest_shift(make_worker, monk
         assert [item["id"] for item in result.items] == [entry.item_id for entry in entries]
 
 
-def test_campaign_paused_between_reading_and_claiming_leases_nothing(monkeypatch):
+@pytest.mark.parametrize(("named", "reason"), [(False, NoWork.NO_CAMPAIGNS), (True, NoWork.CAMPAIGN_NOT_ACTIVE)])
+def test_campaign_paused_between_reading_and_claiming_leases_nothing_and_says_so(monkeypatch, named, reason):
     campaign = factories.campaign(items=2, launch=True)
     user, _ = factories.worker()
     eligibility = routing.worker_eligibility
@@ -109,12 +113,45 @@ def test_campaign_paused_between_reading_and_claiming_leases_nothing(monkeypatch
 
     monkeypatch.setattr(routing, "worker_eligibility", pause_meanwhile)
 
-    result = assignment_claim_next(worker=user)
+    with CaptureQueriesContext(connection) as queries:
+        result = assignment_claim_next(worker=user, campaign_id=campaign.id if named else None)
 
     assert result.assignment is None
+    assert result.reason == reason
     assert not Assignment.objects.exists()
     # The slot counters did not move for a lease that was never written.
     assert list(MicroTask.objects.values_list("active_count", "done_count", "is_open")) == [(0, 0, True)] * 2
+    # No waiting for locks that will never yield a lease (the facts, the campaigns, the claim, lazy expiry).
+    assert len(_statements(queries)) <= 6, _statements(queries)
+
+
+def test_gold_due_but_none_left_leaves_no_gap(monkeypatch):
+    campaign = factories.campaign(items=3, items_per_task=3, gold_ratio=0.5, launch=True)  # no gold items at all
+    monkeypatch.setattr(routing.random, "random", lambda: 0.0)  # gold is due on this claim
+    monkeypatch.setattr(routing.random, "randint", lambda low, high: 1)
+    user, _ = factories.worker()
+
+    result = assignment_claim_next(worker=user, campaign_id=campaign.id)
+
+    entries = AssignmentItem.objects.filter(assignment=result.assignment).order_by("position")
+    assert [(entry.position, entry.is_gold) for entry in entries] == [(0, False), (1, False), (2, False)]
+
+
+def test_reward_entry_time_is_stored_as_the_orm_stores_it():
+    campaign = factories.campaign(items=1, launch=True)
+    user, _ = factories.worker()
+    lease = assignment_claim_next(worker=user).assignment
+    item_id = AssignmentItem.objects.get(assignment=lease).item_id
+    moment = timezone.now().replace(microsecond=250000)
+
+    with time_machine.travel(moment, tick=False):
+        answer_submit(worker=user, assignment_id=lease.id, raw_answers=[{"item": item_id, "label": "pos"}])
+
+    reward = LedgerEntry.objects.filter(assignment_id=lease.id, kind=LedgerEntry.Kind.REWARD)
+    assert reward.get().created_at == moment
+    # Range filters compare stored values: an exact bound must find the entry on every database.
+    assert reward.filter(created_at__lte=moment, created_at__gte=moment).count() == 1
+    assert campaign.id == reward.get().campaign_id
 
 
 def test_reward_is_credited_once_even_if_the_credit_runs_twice():

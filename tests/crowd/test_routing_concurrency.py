@@ -1,14 +1,17 @@
 """Concurrency claims are proven on PostgreSQL with real threads (row locks, SKIP LOCKED, constraints)."""
 
 import threading
+import time
 from collections import Counter
 
+import psycopg
 import pytest
 from django.db import connection, connections
 from django.db.models import Count
 
 from crowd.models import Answer, Assignment, AssignmentItem, Item, MicroTask
 from crowd.services.answers import answer_submit
+from crowd.services.campaigns import campaign_update
 from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
 from tests import factories
@@ -100,3 +103,89 @@ def test_answer_submit_twice_at_once_stores_and_pays_once():
     assert Answer.objects.filter(assignment=lease).count() == 1
     assert LedgerEntry.objects.filter(assignment=lease).count() == 1
     assert MicroTask.objects.get(pk=lease.microtask_id).done_count == 1
+
+
+def _holding(sql: str, row_id: int) -> psycopg.Connection:
+    """A second session holding one row lock until its commit: it lines concurrent requests up in a set order."""
+    settings = connection.settings_dict
+    holder = psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"]
+    )
+    holder.execute(sql, [row_id])
+    return holder
+
+
+def _in_thread(fn, errors: list[str]) -> threading.Thread:
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # surfaced by the assertion in the test
+            errors.append(repr(exc)[:300])
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_submits_answering_shared_items_in_opposite_orders_do_not_deadlock():
+    campaign = factories.campaign(launch=True, items=2, redundancy=2, items_per_task=2)
+    (first_worker, _), (second_worker, _) = factories.worker(), factories.worker()
+    first = assignment_claim_next(worker=first_worker, campaign_id=campaign.id).assignment
+    second = assignment_claim_next(worker=second_worker, campaign_id=campaign.id).assignment
+    low, high = sorted(AssignmentItem.objects.filter(assignment=first).values_list("item_id", flat=True))
+    # Someone else (an aggregation run, say) holds the lower item, so both submits queue at the same moment.
+    holder = _holding("SELECT id FROM crowd_item WHERE id = %s FOR UPDATE", low)
+    errors: list[str] = []
+
+    def submit(worker, lease, order):
+        return lambda: answer_submit(
+            worker=worker, assignment_id=lease.id, raw_answers=[{"item": i, "label": "pos"} for i in order]
+        )
+
+    threads = [_in_thread(submit(first_worker, first, [low, high]), errors)]
+    time.sleep(0.5)
+    threads.append(_in_thread(submit(second_worker, second, [high, low]), errors))
+    time.sleep(0.5)
+    holder.commit()
+    holder.close()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert Answer.objects.filter(campaign=campaign).count() == 4
+    assert set(Item.objects.filter(campaign=campaign).values_list("answer_count", flat=True)) == {2}
+
+
+def test_submit_during_a_redundancy_raise_does_not_deadlock():
+    campaign = factories.campaign(launch=True, items=2, redundancy=2, items_per_task=1)
+    first_microtask, last_microtask = MicroTask.objects.filter(campaign=campaign).order_by("id")
+    worker, _ = factories.worker()
+    lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    assert lease.microtask_id == first_microtask.id
+    item_id = AssignmentItem.objects.get(assignment=lease).item_id
+    # The raise locks every microtask, then every item; held up on the last microtask, it holds the first.
+    holder = _holding("SELECT id FROM crowd_microtask WHERE id = %s FOR NO KEY UPDATE", last_microtask.id)
+    errors: list[str] = []
+
+    threads = [_in_thread(lambda: campaign_update(campaign_id=campaign.id, fields={"redundancy": 3}), errors)]
+    time.sleep(0.5)
+    threads.append(
+        _in_thread(
+            lambda: answer_submit(
+                worker=worker, assignment_id=lease.id, raw_answers=[{"item": item_id, "label": "pos"}]
+            ),
+            errors,
+        )
+    )
+    time.sleep(0.5)
+    holder.commit()
+    holder.close()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert Assignment.objects.get(pk=lease.id).status == Assignment.Status.SUBMITTED
+    assert set(MicroTask.objects.filter(campaign=campaign).values_list("target", flat=True)) == {3}
+    assert Item.objects.get(pk=item_id).answer_count == 1
