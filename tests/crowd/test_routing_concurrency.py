@@ -115,8 +115,12 @@ def _holding(sql: str, row_id: int) -> psycopg.Connection:
     return holder
 
 
-def _in_thread(fn, errors: list[str]) -> threading.Thread:
-    def run() -> None:
+def _queue_behind(holder: psycopg.Connection, *calls) -> list[str]:
+    """Start `calls` one after another in threads (each gets time to reach its lock wait), then let the holder
+    commit; returns the errors the calls raised."""
+    errors: list[str] = []
+
+    def run(fn) -> None:
         try:
             fn()
         except BaseException as exc:  # surfaced by the assertion in the test
@@ -124,9 +128,16 @@ def _in_thread(fn, errors: list[str]) -> threading.Thread:
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    threads = []
+    for fn in calls:
+        threads.append(threading.Thread(target=run, args=(fn,)))
+        threads[-1].start()
+        time.sleep(0.5)
+    holder.commit()
+    holder.close()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
 
 
 def test_submits_answering_shared_items_in_opposite_orders_do_not_deadlock():
@@ -137,21 +148,13 @@ def test_submits_answering_shared_items_in_opposite_orders_do_not_deadlock():
     low, high = sorted(AssignmentItem.objects.filter(assignment=first).values_list("item_id", flat=True))
     # Someone else (an aggregation run, say) holds the lower item, so both submits queue at the same moment.
     holder = _holding("SELECT id FROM crowd_item WHERE id = %s FOR UPDATE", low)
-    errors: list[str] = []
 
     def submit(worker, lease, order):
         return lambda: answer_submit(
             worker=worker, assignment_id=lease.id, raw_answers=[{"item": i, "label": "pos"} for i in order]
         )
 
-    threads = [_in_thread(submit(first_worker, first, [low, high]), errors)]
-    time.sleep(0.5)
-    threads.append(_in_thread(submit(second_worker, second, [high, low]), errors))
-    time.sleep(0.5)
-    holder.commit()
-    holder.close()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = _queue_behind(holder, submit(first_worker, first, [low, high]), submit(second_worker, second, [high, low]))
 
     assert errors == []
     assert Answer.objects.filter(campaign=campaign).count() == 4
@@ -167,23 +170,13 @@ def test_submit_during_a_redundancy_raise_does_not_deadlock():
     item_id = AssignmentItem.objects.get(assignment=lease).item_id
     # The raise locks every microtask, then every item; held up on the last microtask, it holds the first.
     holder = _holding("SELECT id FROM crowd_microtask WHERE id = %s FOR NO KEY UPDATE", last_microtask.id)
-    errors: list[str] = []
 
-    threads = [_in_thread(lambda: campaign_update(campaign_id=campaign.id, fields={"redundancy": 3}), errors)]
-    time.sleep(0.5)
-    threads.append(
-        _in_thread(
-            lambda: answer_submit(
-                worker=worker, assignment_id=lease.id, raw_answers=[{"item": item_id, "label": "pos"}]
-            ),
-            errors,
-        )
+    answers = [{"item": item_id, "label": "pos"}]
+    errors = _queue_behind(
+        holder,
+        lambda: campaign_update(campaign_id=campaign.id, fields={"redundancy": 3}),
+        lambda: answer_submit(worker=worker, assignment_id=lease.id, raw_answers=answers),
     )
-    time.sleep(0.5)
-    holder.commit()
-    holder.close()
-    for thread in threads:
-        thread.join(timeout=60)
 
     assert errors == []
     assert Assignment.objects.get(pk=lease.id).status == Assignment.Status.SUBMITTED
