@@ -58,7 +58,7 @@ _CLOSED = ClaimResult(None, reason=NoWork.CAMPAIGN_NOT_ACTIVE)  # the campaign w
 
 
 def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
-    # Raw SQL on the hot path (every request for work): the ORM's query compilation cost more than the query.
+    # Plain SQL on the hot path (every request for work): building the ORM query cost more than running it.
     if campaign_id is None:
         return rows.fetch(
             Campaign,
