@@ -6,6 +6,10 @@ import pytest
 import yaml
 from drf_spectacular.validation import validate_schema
 
+from crowd.services.campaigns import campaign_launch
+from crowd.services.imports import items_import
+from tests import factories
+
 pytestmark = pytest.mark.django_db
 
 # The REST API core of DESIGN.md: (method, path) as the schema spells them.
@@ -87,3 +91,33 @@ def test_openapi_docs_page_renders_without_a_cdn(api):
         assert served.status_code == 200, asset
         if hasattr(served, "close"):
             served.close()
+
+
+def _properties(schema: dict, name: str) -> set[str]:
+    return set(schema["components"]["schemas"][name]["properties"])
+
+
+def test_openapi_schema_describes_the_lease_and_submit_bodies_the_api_returns(schema, make_worker):
+    campaign = factories.campaign(show_prelabels=True)
+    prelabel = {"model": "triage-bert", "label": "pos", "score": 0.7}
+    items_import(
+        campaign_id=campaign.id,
+        rows=[{"external_id": "a", "data": {"text": "a"}, "language": "en", "prelabel": prelabel}],
+    )
+    campaign_launch(campaign_id=campaign.id)
+    _, worker_api = make_worker()
+
+    leased = worker_api.post("/api/v1/assignments/next/", {}, format="json")
+    held = worker_api.post("/api/v1/assignments/next/", {}, format="json")
+    body = leased.json()
+    answers = {"answers": [{"item": item["id"], "label": "pos"} for item in body["items"]]}
+    submitted = worker_api.post(f"/api/v1/assignments/{body['id']}/submit/", answers, format="json")
+
+    assert (leased.status_code, held.status_code, submitted.status_code) == (201, 200, 200)
+    assert held.json() == body  # the held lease reads back exactly as the claim returned it
+    assert set(body) == _properties(schema, "Assignment")
+    assert set(body["items"][0]) == _properties(schema, "AssignmentItem")
+    assert set(body["items"][0]["prelabel"]) == _properties(schema, "Prelabel")
+    assert set(submitted.json()) == _properties(schema, "SubmitResult")
+    responses = schema["paths"]["/api/v1/assignments/{assignment_id}/submit/"]["post"]["responses"]
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/SubmitResult")

@@ -96,46 +96,38 @@ class ImportReportSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
 
 
+class PrelabelSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    label = serializers.JSONField()
+    score = serializers.FloatField(allow_null=True)
+
+
 class AssignmentItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     data = serializers.DictField()
-    prelabel = serializers.JSONField(required=False)
+    prelabel = PrelabelSerializer(required=False, help_text="Only when the campaign shows model pre-labels.")
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
-    reward = serializers.SerializerMethodField()
-    items = serializers.SerializerMethodField()
-    instructions = serializers.CharField(source="campaign.instructions")
-    task_type = serializers.CharField(source="campaign.task_type")
-    labels = serializers.JSONField(source="campaign.labels")
+class AssignmentSerializer(serializers.Serializer):
+    """The schema of a lease as `next` returns it; the view builds the body itself from the claim's payload
+    (`crowd/api/views.py::_assignment_body`), and tests/test_openapi.py holds the two together."""
 
-    class Meta:
-        model = Assignment
-        fields = [
-            "id",
-            "campaign",
-            "status",
-            "expires_at",
-            "reward",
-            "currency",
-            "instructions",
-            "task_type",
-            "labels",
-            "items",
-        ]
+    id = serializers.IntegerField()
+    campaign = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+    expires_at = serializers.DateTimeField()
+    reward = serializers.CharField(help_text='Decimal amount in `currency`, e.g. "0.10".')
+    currency = serializers.CharField()
+    instructions = serializers.CharField()
+    task_type = serializers.CharField()
+    labels = serializers.JSONField()
+    items = AssignmentItemSerializer(many=True)
 
-    def get_reward(self, assignment: Assignment) -> str:
-        return from_minor(assignment.reward_minor, assignment.currency)
 
-    def get_items(self, assignment: Assignment) -> list[dict[str, Any]]:
-        show = assignment.campaign.show_prelabels
-        result = []
-        for item in self.context["items"]:
-            entry: dict[str, Any] = {"id": item.id, "data": item.data}
-            if show and item.prelabel is not None:
-                entry["prelabel"] = {"model": item.prelabel_model, "label": item.prelabel, "score": item.prelabel_score}
-            result.append(entry)
-        return result
+class SubmitResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+    replayed = serializers.BooleanField(help_text="True when this exact submission was already stored.")
 
 
 class AnswerInSerializer(serializers.Serializer):

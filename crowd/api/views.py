@@ -259,7 +259,7 @@ class AssignmentNextView(APIView):
 
 
 def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The lease as a worker client sees it (schema: AssignmentSerializer). Built by hand: it answers every
+    """The lease as a worker client sees it (schema: `AssignmentSerializer`). Built by hand: it answers every
     request for work, and the claim already returns the items' payload."""
     campaign = assignment.campaign
     if items is None:
@@ -289,7 +289,7 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
 
 
 class AssignmentSubmitView(APIView):
-    @extend_schema(request=s.SubmitSerializer, responses={200: s.AssignmentSerializer})
+    @extend_schema(request=s.SubmitSerializer, responses={200: s.SubmitResultSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
         _require_worker(request)
         raw = request.data.get("answers") if isinstance(request.data, dict) else None
