@@ -773,20 +773,30 @@ def _print_levels(levels: list[Level]) -> None:
 
 
 def _explain(dsn: str, campaign_id: int, worker: SimWorker) -> None:
-    """EXPLAIN ANALYZE of the raw claim and of the product's candidate probe, inside a rolled-back transaction."""
-    from crowd.services.routing import _candidate_sql
+    """EXPLAIN ANALYZE of the raw claim and of the product's claim statement, inside a rolled-back transaction."""
+    from datetime import UTC, datetime
 
+    from crowd.services.routing import _CLAIM_SQL, _candidate_sql
+
+    language = worker.languages[0]
+    product = {
+        "campaign": campaign_id,
+        "language": language,
+        "worker": worker.id,
+        "breadth": False,
+        "now": datetime.now(UTC),
+        "gold": False,
+        "gold_languages": [language],
+        "gold_prefixes": [f"{language}-%"],
+        "gold_position": 1 << 15,
+    }
     with psycopg.connect(dsn) as conn:
         for title, sql, params in (
+            ("raw claim statement", STATEMENTS["claim"], product),
             (
-                "raw claim statement",
-                STATEMENTS["claim"],
-                {"campaign": campaign_id, "language": worker.languages[0], "worker": worker.id},
-            ),
-            (
-                "product candidate probe (crowd.services.routing._candidate_sql)",
-                _candidate_sql(breadth_first=False, skip_locked=True),
-                [campaign_id, worker.languages[0], False, worker.id],
+                "product claim statement (crowd.services.routing._CLAIM_SQL)",
+                _CLAIM_SQL.format(candidate=_candidate_sql(breadth_first=False, skip_locked=True)),
+                product,
             ),
         ):
             rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
