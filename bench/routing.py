@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -989,21 +990,23 @@ def main(argv: list[str] | None = None) -> int:
         results: list[Level] = []
         paced_levels: list[Level] = []
         classify = cpu_classifier(db_name)
-        for concurrency in levels:
-            slices = thread_workers(workers, concurrency)
+
+        def measure(concurrency: int, mode: str, server: str, make_client, think_ms: float) -> Level:
+            """One closed-loop measurement of `concurrency` simulated workers, with its transactions and CPU."""
             before = pg_counters(dsn)
             outcome = run_closed_loop(
-                make_client=lambda: RawClient(dsn, large_id),
-                thread_workers=slices,
+                make_client=make_client,
+                thread_workers=thread_workers(workers, concurrency),
                 processes=args.processes,
                 warmup=args.warmup,
                 seconds=args.seconds,
-                think=args.think_ms / 1000,
+                think=think_ms / 1000,
             )
             xacts = pg_counters(dsn)["commits"] - before["commits"]
-            results.append(
-                Level("raw", concurrency, "psycopg", outcome, xacts, cpu_by_group(*outcome.cpu_samples, classify))
-            )
+            return Level(mode, concurrency, server, outcome, xacts, cpu_by_group(*outcome.cpu_samples, classify))
+
+        for concurrency in levels:
+            results.append(measure(concurrency, "raw", "psycopg", lambda: RawClient(dsn, large_id), args.think_ms))
             for config in servers:
                 server = Gunicorn(
                     app_dir=str(app_dir),
@@ -1014,54 +1017,23 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 try:
                     server.wait_healthy(host_header=HOST_HEADER)
-                    before = pg_counters(dsn)
-                    outcome = run_closed_loop(
-                        make_client=lambda port=server.port: HttpClient(port),
-                        thread_workers=slices,
-                        processes=args.processes,
-                        warmup=args.warmup,
-                        seconds=args.seconds,
-                        think=args.think_ms / 1000,
-                    )
-                    xacts = pg_counters(dsn)["commits"] - before["commits"]
+                    client = partial(HttpClient, server.port)
+                    http = measure(concurrency, "http", str(config), client, args.think_ms)
                     if concurrency == max(levels) and args.paced_think_ms > 0:
                         # The same workers pausing between microtasks: latency below saturation, where the p99
                         # budget is judged (a saturating closed loop measures queueing: 64 / throughput).
-                        paced_before = pg_counters(dsn)
-                        paced = run_closed_loop(
-                            make_client=lambda port=server.port: HttpClient(port),
-                            thread_workers=slices,
-                            processes=args.processes,
-                            warmup=args.warmup,
-                            seconds=args.seconds,
-                            think=args.paced_think_ms / 1000,
-                        )
-                        paced_xacts = pg_counters(dsn)["commits"] - paced_before["commits"]
-                        paced_levels.append(
-                            Level(
-                                "paced",
-                                concurrency,
-                                str(config),
-                                paced,
-                                paced_xacts,
-                                cpu_by_group(*paced.cpu_samples, classify),
-                            )
-                        )
+                        paced_levels.append(measure(concurrency, "paced", str(config), client, args.paced_think_ms))
                     # The ineligible workers must hear "nothing for you" while the server is warm.
                     probe = HttpClient(server.port)
                     for worker in ineligible:
                         status, lease = probe.next(worker)
                         if status != 204 or lease is not None:
-                            outcome.codes["probe", status] += 1
-                            outcome.errors.append(f"ineligible worker {worker.id} got {status}")
+                            http.outcome.codes["probe", status] += 1
+                            http.outcome.errors.append(f"ineligible worker {worker.id} got {status}")
                     probe.close()
                 finally:
                     server.stop()
-                results.append(
-                    Level(
-                        "http", concurrency, str(config), outcome, xacts, cpu_by_group(*outcome.cpu_samples, classify)
-                    )
-                )
+                results.append(http)
             print(f"\nlevel {concurrency} done (load {os.getloadavg()[0]:.2f}); so far:")
             _print_levels(results)
         raw_probe = RawClient(dsn, large_id)
