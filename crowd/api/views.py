@@ -35,8 +35,8 @@ from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
 
 RESULTS_PAGE = 100
-_TIMESTAMP = serializers.DateTimeField()
 RESULTS_PAGE_MAX = 1000
+_TIMESTAMP = serializers.DateTimeField()  # the lease's expires_at, rendered as DRF renders every timestamp
 
 
 def _campaign_body(campaign, progress: bool = True) -> dict[str, Any]:

@@ -61,8 +61,8 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
 
     Locks the assignment row, then its microtask. Idempotent: the same body again returns the stored
     submission; a different body raises Conflict; an expired or released lease raises LeaseExpired/InvalidState.
-    On PostgreSQL the common case is four statements in one transaction: the locked lease with its items, its
-    campaign, the writes, the reward.
+    On PostgreSQL the common case is three statements in one transaction: the locked lease read with its
+    campaign and items, the writes, the reward.
     """
     answers = _parse(raw_answers)
     digest = _digest(answers)
