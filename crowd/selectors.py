@@ -3,6 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -171,7 +172,7 @@ _WORKER_FACTS_SQL = (
 )
 
 
-def worker_context(*, worker_id: int, now: Any = None, sensitive: bool = False) -> WorkerContext:
+def worker_context(*, worker_id: int, now: datetime | None = None, sensitive: bool = False) -> WorkerContext:
     """Load what eligibility and the claim need about one worker. `sensitive`: also count today's leases in
     sensitive campaigns (one more read, only when a sensitive campaign is running)."""
     now = now or timezone.now()

@@ -293,11 +293,12 @@ def _claimed(worker: User, campaign: Campaign, row: tuple, now: datetime) -> Cla
     return ClaimResult(assignment, created=True, items=payload)
 
 
-def _probe(campaign: Campaign, language: str, worker: User, *, skip_locked: bool) -> int | None:
+def _probe(campaign: Campaign, language: str, worker: User) -> int | None:
+    """The candidate alone, for `_claim_steps` (databases without row locks: nothing to skip or wait for)."""
     breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
     params = {"campaign": campaign.id, "language": language, "breadth": breadth_first, "worker": worker.id}
     with connection.cursor() as cursor:
-        cursor.execute(_candidate_sql(breadth_first=breadth_first, skip_locked=skip_locked), params)
+        cursor.execute(_candidate_sql(breadth_first=breadth_first, skip_locked=False), params)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -311,7 +312,7 @@ def _claim_steps(
         .values("reward_minor", "currency", "lease_seconds")
         .first()
     )
-    microtask_id = next(filter(None, (_probe(campaign, lang, worker, skip_locked=False) for lang in languages)), None)
+    microtask_id = next(filter(None, (_probe(campaign, lang, worker) for lang in languages)), None)
     if live is None:
         return _CLOSED
     if microtask_id is None:
