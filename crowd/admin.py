@@ -1,5 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInline, revoke_action
+from config.errors import DomainError
 from crowd.models import (
     AggregationRun,
     Annotator,
@@ -17,6 +22,7 @@ from crowd.models import (
     Organization,
     WorkerBlock,
 )
+from crowd.services.campaigns import campaign_launch
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,20 +40,67 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made by `create_org_token` or the API (the key is shown once there); here they can only be renamed
+    or revoked. A key added here would have no usable secret, and a changed role or owner would skip the checks."""
+
     list_display = ["organization", "name", "role", "created_by", "created_at", "revoked_at"]
-    readonly_fields = ["digest"]
+    readonly_fields = ["organization", "role", "digest", "created_by", "created_at", "revoked_at"]
     list_filter = ["role"]
+    actions = [revoke_action()]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+# Once launched, a campaign's money, slots and routing are the services' to change (funds are reserved against them).
+CAMPAIGN_LIVE_EDITABLE = {"name", "instructions"}
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    """A draft can be edited here (it is checked again at launch); its status only moves through the launch action,
+    which calls the same service as the API. A launched campaign shows everything but its name and instructions
+    read-only: its pay, redundancy and routing change through the API or coordinator pages, which reserve funds
+    and check the pay floor."""
+
     list_display = ["name", "organization", "status", "task_type", "redundancy", "reward_minor", "currency", "priority"]
     list_filter = ["status", "task_type", "visibility"]
     search_fields = ["name"]
+    actions = ["launch"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
+        always = ["status", "launched_at", "created_at", "created_by"]
+        if obj is None or obj.status == Campaign.Status.DRAFT:
+            return always
+        return always + [f.name for f in Campaign._meta.fields if f.name not in CAMPAIGN_LIVE_EDITABLE | set(always)]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        # Only drafts: a launched campaign has leases, answers and ledger entries that must stay.
+        return obj is not None and obj.status == Campaign.Status.DRAFT and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk delete would skip the per-campaign check above
+        return actions
+
+    @admin.action(description=_("Launch the selected draft campaigns"))
+    def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset.order_by("id"):
+            try:
+                campaign_launch(campaign_id=campaign.id)
+            except DomainError as exc:
+                details = "; ".join(f"{field}: {text}" for field, text in exc.fields.items())
+                self.message_user(
+                    request,
+                    _("%(campaign)s was not launched: %(reason)s") % {"campaign": campaign, "reason": details or exc},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, _("%(campaign)s launched.") % {"campaign": campaign}, messages.SUCCESS)
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "campaign", "language", "status", "answer_count", "result_label", "confidence"]
     list_filter = ["status", "campaign"]
     search_fields = ["external_id"]
@@ -55,20 +108,18 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(MicroTask)
-class MicroTaskAdmin(admin.ModelAdmin):
+class MicroTaskAdmin(ReadOnlyAdmin):
     list_display = ["id", "campaign", "language", "target", "active_count", "done_count", "is_open"]
     list_filter = ["is_open", "campaign"]
-    readonly_fields = ["target", "active_count", "done_count", "is_open"]
 
 
-class AssignmentItemInline(admin.TabularInline):
+class AssignmentItemInline(ReadOnlyInline):
     model = AssignmentItem
-    extra = 0
     raw_id_fields = ["item", "worker"]
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "campaign", "worker", "status", "leased_at", "expires_at", "submitted_at"]
     list_filter = ["status", "campaign"]
     raw_id_fields = ["microtask", "worker", "campaign"]
@@ -76,17 +127,13 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(ReadOnlyAdmin):
     list_display = ["id", "item", "worker", "label", "is_gold", "seconds_on_task", "created_at"]
     raw_id_fields = ["assignment", "item", "worker", "campaign"]
 
-    # Answers are immutable once stored.
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(CampaignWorker)
-class CampaignWorkerAdmin(admin.ModelAdmin):
+class CampaignWorkerAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "worker", "assignments", "gold_answers", "gold_correct", "quality", "quality_answers"]
     raw_id_fields = ["campaign", "worker"]
 
@@ -98,26 +145,24 @@ class WorkerBlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Annotator)
-class AnnotatorAdmin(admin.ModelAdmin):
+class AnnotatorAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "kind", "worker", "model_name", "answers", "accuracy", "updated_at"]
     list_filter = ["kind"]
     raw_id_fields = ["campaign", "worker"]
 
 
 @admin.register(AggregationRun)
-class AggregationRunAdmin(admin.ModelAdmin):
+class AggregationRunAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "method", "started_at", "duration_seconds", "answers", "iterations", "converged"]
-    readonly_fields = [f.name for f in AggregationRun._meta.fields]
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):
+class AppealAdmin(ReadOnlyAdmin):
     list_display = ["assignment", "status", "created_at", "decided_by", "decided_at"]
     list_filter = ["status"]
     raw_id_fields = ["assignment", "decided_by"]
 
 
 @admin.register(FairPayCheck)
-class FairPayCheckAdmin(admin.ModelAdmin):
+class FairPayCheckAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "checked_at", "median_hourly_minor", "floor_hourly_minor", "currency", "below_floor"]
-    readonly_fields = [f.name for f in FairPayCheck._meta.fields]

@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from payments.models import ExchangeRate, LedgerEntry, PayFloor, PayoutBatch
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """Append-only: entries can be added (a compensating entry) but never edited or deleted."""
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    """Append-only, and written only by the services that keep balances and reservations whole: shown, never
+    added, edited or deleted here (an entry typed in by hand could take a balance below zero)."""
 
     list_display = [
         "id",
@@ -21,12 +23,6 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "currency"]
     raw_id_fields = ["worker", "organization", "campaign", "assignment", "created_by"]
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(PayFloor)
 class PayFloorAdmin(admin.ModelAdmin):
@@ -41,6 +37,5 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(PayoutBatch)
-class PayoutBatchAdmin(admin.ModelAdmin):
+class PayoutBatchAdmin(ReadOnlyAdmin):
     list_display = ["reference", "organization", "currency", "workers", "total_minor", "created_at"]
-    readonly_fields = [f.name for f in PayoutBatch._meta.fields]
