@@ -30,9 +30,13 @@ test: $(STAMP)
 	@$(BIN)/python -c "import os; u=os.environ.get('DATABASE_URL',''); print('make test: database =', u.split('@')[-1] if u else 'SQLite (set DATABASE_URL=postgres://... for PostgreSQL)'); print('make test: redis =', os.environ.get('REDIS_URL') or 'none (Celery tasks run in process)')"
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	@# The browser tests need Debian's Chromium: installed here when missing and possible (one script, shared with
+	@# .ci/run); where it cannot be, one line says why and pytest reports the browser tests as skipped with it.
+	@missing=$$(scripts/ensure-chromium) || echo "make test: browser tests will be skipped: $$missing"; \
+	CROWDLOOP_BROWSER_MISSING="$$missing" $(BIN)/pytest -q $(PYTEST_ARGS)
 
 e2e: $(STAMP)
+	scripts/ensure-chromium
 	$(BIN)/pytest -q -m e2e tests/e2e
 
 bench-aggregation: $(STAMP)
