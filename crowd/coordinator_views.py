@@ -1,6 +1,8 @@
 """Coordinator pages: server-rendered and usable with JavaScript off. Thin: the shared selectors read, the approval
 services write; a user sees only the organizations they belong to."""
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -26,16 +28,25 @@ def _percent(share: float) -> float:
     return round(share * 100, 1)
 
 
-def _not_member(request: HttpRequest) -> HttpResponse:
-    return render(request, "crowd/coordinator/not_member.html", status=403)
+def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, and acting for at least one organization: the view gets the actor. Anyone else gets a page
+    saying why: not a member, or a member whose email address is not verified yet."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        actor = Actor.for_user(user_id=request.user.id)
+        if not actor.roles:
+            context = {"awaiting_email_verification": actor.awaiting_email_verification, "email": request.user.email}
+            return render(request, "crowd/coordinator/not_member.html", context, status=403)
+        return view(request, actor, *args, **kwargs)
+
+    return wrapped
 
 
-@login_required
+@member_required
 @require_GET
-def manage_home(request: HttpRequest) -> HttpResponse:
-    actor = Actor.for_user(user_id=request.user.id)
-    if not actor.roles:
-        return _not_member(request)
+def manage_home(request: HttpRequest, actor: Actor) -> HttpResponse:
     campaigns = list(selectors.campaigns_for_actor(actor=actor).select_related("organization")[: CAMPAIGNS_SHOWN + 1])
     rows = []
     for campaign in campaigns[:CAMPAIGNS_SHOWN]:
@@ -80,12 +91,9 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@member_required
 @require_GET
-def campaign_fairness(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    actor = Actor.for_user(user_id=request.user.id)
-    if not actor.roles:
-        return _not_member(request)
+def campaign_fairness(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
     try:
         campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id)
     except NotFound:
@@ -151,21 +159,15 @@ def _appeals_page(request: HttpRequest, actor: Actor, *, error: str = "", status
     )
 
 
-@login_required
+@member_required
 @require_GET
-def appeal_queue(request: HttpRequest) -> HttpResponse:
-    actor = Actor.for_user(user_id=request.user.id)
-    if not actor.roles:
-        return _not_member(request)
+def appeal_queue(request: HttpRequest, actor: Actor) -> HttpResponse:
     return _appeals_page(request, actor)
 
 
-@login_required
+@member_required
 @require_POST
-def appeal_decide_form(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    actor = Actor.for_user(user_id=request.user.id)
-    if not actor.roles:
-        return _not_member(request)
+def appeal_decide_form(request: HttpRequest, actor: Actor, appeal_id: int) -> HttpResponse:
     appeal = appeal_queue_for_actor(actor=actor).filter(pk=appeal_id).first()
     if appeal is None:
         raise Http404(_("No such appeal."))

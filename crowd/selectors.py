@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.utils import timezone
 
 from crowd.eligibility import WorkerContext, worker_eligibility
@@ -33,6 +34,13 @@ from payments.selectors import MissingExchangeRate, funds_for_organization, high
 from workers.models import User, WorkerProfile
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
+# Each role may do everything the roles after it may do.
+ROLE_ORDER = (Membership.Role.OWNER, Membership.Role.COORDINATOR, Membership.Role.VIEWER)
+
+
+def roles_at_least(role: str) -> tuple[str, ...]:
+    """The roles that include `role`: ("owner", "coordinator") for "coordinator"; none for an unknown role."""
+    return ROLE_ORDER[: ROLE_ORDER.index(role) + 1] if role in ROLE_ORDER else ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class Actor:
 
     user_id: int | None
     roles: dict[int, str] = field(default_factory=dict)
+    # The user is a member somewhere but has no verified email address yet, so those roles are held back.
+    awaiting_email_verification: bool = False
 
     @classmethod
     def for_request(cls, request: Any) -> "Actor":
@@ -52,8 +62,17 @@ class Actor:
 
     @classmethod
     def for_user(cls, *, user_id: int) -> "Actor":
-        """A browser session's actor: the user with every organization role they hold."""
-        return cls(user_id, dict(Membership.objects.filter(user_id=user_id).values_list("organization_id", "role")))
+        """A browser session's actor: the active user with every organization role they hold, once they have
+        verified an email address (anyone can sign up with someone else's address). One query."""
+        verified = Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True))
+        rows = list(
+            Membership.objects.filter(user_id=user_id, user__is_active=True)
+            .annotate(verified=verified)
+            .values_list("organization_id", "role", "verified")
+        )
+        if rows and not rows[0][2]:
+            return cls(user_id, {}, awaiting_email_verification=True)
+        return cls(user_id, {organization_id: role for organization_id, role, _ in rows})
 
     def writable_organizations(self) -> list[int]:
         """Organizations where the actor may change things (owner or coordinator)."""

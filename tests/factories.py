@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from crowd.models import Campaign, Membership, Organization
 from crowd.services.campaigns import campaign_create, campaign_launch
 from crowd.services.imports import items_import
-from crowd.services.organizations import api_key_create
+from crowd.services.organizations import api_key_create, membership_set
 from payments.services import funds_deposit
 from workers.models import User
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
@@ -78,7 +78,11 @@ def campaign(
 def membership_client(*, organization: Organization, role: str) -> APIClient:
     """An APIClient holding a fresh API key of `organization` issued with `role` (owner/coordinator/viewer)."""
     owner = organization.memberships.filter(role=Membership.Role.OWNER).select_related("user").first()
-    created_by = owner.user if owner else User.objects.create_user(username=f"staff{next(_counter)}")
+    if owner:
+        created_by = owner.user
+    else:  # a key works only while its creator holds at least the key's role
+        created_by = User.objects.create_user(username=f"staff{next(_counter)}")
+        membership_set(organization_id=organization.id, user_id=created_by.id, role=role)
     key = api_key_create(organization_id=organization.id, created_by_id=created_by.id, role=role)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")

@@ -1,6 +1,7 @@
 """Settings shared by every environment; everything that differs comes from environment variables."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -93,6 +94,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "workers.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a password sign-in while its account-and-address pair is locked out (see AXES_ below).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -106,8 +109,32 @@ LOGIN_REDIRECT_URL = "/work/"
 ACCOUNT_SIGNUP_REDIRECT_URL = "/work/profile/"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# A sign-up that gives an email gets a confirmation mail; workers may have no email and still work, while acting for
+# an organization waits until an address is verified (crowd.selectors.Actor.for_user).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_ON_GET = False
+
+# Password sign-in throttling (django-axes), for the admin and allauth's forms alike. API tokens are not passwords
+# and are not counted. Failures count per account and address together, so nobody can lock a named user out for
+# everyone; after AXES_FAILURE_LIMIT failures that pair waits AXES_COOLOFF_TIME, and a success clears the count.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks: turns a lockout into its response
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are what throttling needs; a log of every sign-in is personal data
+AXES_USERNAME_CALLABLE = "workers.signin.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "workers.signin.client_ip"
+AXES_LOCKOUT_CALLABLE = "workers.signin.lockout_response"
+# allauth's own limit on failed sign-ins is per account for everyone (5 in 5 minutes by default): the lockout the
+# review found. axes counts per account and address; allauth keeps only its per-address brake on password spraying.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+# Behind reverse proxies, how many of them append the client's address to X-Forwarded-For. 0 (the default): the
+# header is ignored and the socket's address counts, because a client can write any header it likes.
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT  # allauth's rate limits read the address the same way
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LANGUAGE_CODE = "en"

@@ -13,3 +13,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# django-axes refuses authenticate() calls without a request, which is how Client.login() calls it; the sign-in
+# throttling tests (tests/test_admin.py) switch it on and sign in through the real forms.
+AXES_ENABLED = False

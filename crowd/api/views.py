@@ -524,6 +524,7 @@ class PayoutExportView(APIView):
         batch = PayoutBatch.objects.filter(pk=batch_id, organization_id__in=list(actor.roles)).first()
         if batch is None:
             raise NotFound("No such payout batch.")
+        actor.require_role(batch.organization_id, (Membership.Role.OWNER,))  # the CSV holds workers' accounts
         method = request.query_params.get("method") or None
         if method not in (None, "mobile_money", "bank"):
             raise ValidationFailed("Unknown payout method.", fields={"method": "mobile_money or bank."})

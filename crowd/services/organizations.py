@@ -1,19 +1,58 @@
 """Organizations, memberships and API keys."""
 
-from django.db import transaction
+from datetime import datetime
 
+from allauth.account.models import EmailAddress
+from django.db import IntegrityError, transaction
+
+from crowd.exceptions import Conflict, PermissionDenied, ValidationFailed
 from crowd.models import ApiKey, Membership, Organization
+from crowd.selectors import roles_at_least
 from workers.models import User
+from workers.services import user_email_verify
 from workers.tokens import token_digest, token_new
 
 
+class OwnerNotVerified(Conflict):
+    code = "owner_not_verified"
+
+
+def _owner_for_email(email: str) -> User:
+    """The account that has verified `email`, or a new account for it that counts as verified (whoever runs
+    this vouches for the address). Never an account whose claim to the address nobody checked: anyone can sign
+    up with someone else's address, and would then own the organization."""
+    address = EmailAddress.objects.filter(email__iexact=email, verified=True).select_related("user").first()
+    if address is not None:
+        if not address.user.is_active:
+            raise OwnerNotVerified(f"The account that verified {email} is deactivated.")
+        return address.user
+    claimed = (
+        User.objects.filter(email__iexact=email).exists()
+        or EmailAddress.objects.filter(email__iexact=email).exists()
+        or User.objects.filter(username__iexact=email).exists()
+    )
+    if claimed:
+        raise OwnerNotVerified(
+            f"An account with {email} exists but has not verified that address, so it cannot be made an owner. "
+            "Its holder can confirm the address from the sign-in pages (email settings), or a site administrator "
+            "can check who they are and mark the address verified in the admin; then run this again."
+        )
+    try:
+        with transaction.atomic():
+            owner = User.objects.create_user(username=email, email=email)
+            user_email_verify(user=owner)
+    except IntegrityError as exc:  # someone signed up with this address or username at this very moment
+        raise OwnerNotVerified(f"An account with {email} was created meanwhile; run this again.") from exc
+    return owner
+
+
 def organization_ensure(*, name: str, owner_email: str) -> tuple[Organization, User]:
-    """Get or create the organization and the owner user, and make them an owner. Idempotent."""
+    """Get or create the organization and its owner, and make them an owner. Idempotent. The owner is the
+    account that verified `owner_email`, or a new one (created verified); raises OwnerNotVerified when an
+    unverified or deactivated account holds that address."""
     with transaction.atomic():
+        owner = _owner_for_email(owner_email)
         organization, _ = Organization.objects.get_or_create(name=name)
-        owner = User.objects.filter(email__iexact=owner_email).order_by("id").first()
-        if owner is None:
-            owner = User.objects.create_user(username=owner_email, email=owner_email)
         Membership.objects.update_or_create(
             organization=organization, user=owner, defaults={"role": Membership.Role.OWNER}
         )
@@ -28,11 +67,29 @@ def membership_set(*, organization_id: int, user_id: int, role: str) -> Membersh
 
 
 def api_key_create(
-    *, organization_id: int, created_by_id: int, name: str = "", role: str = Membership.Role.OWNER
+    *,
+    organization_id: int,
+    created_by_id: int,
+    name: str = "",
+    role: str = Membership.Role.OWNER,
+    expires_at: datetime | None = None,
 ) -> str:
-    """Issue an API key; the plain key is returned once and only its digest is stored."""
+    """Issue an API key; the plain key is returned once and only its digest is stored. The key works while its
+    creator holds at least `role` in the organization (checked on every request), until `expires_at` if given.
+    Raises PermissionDenied when the creator does not hold that role now."""
+    if role not in Membership.Role.values:
+        raise ValidationFailed("Unknown role.", fields={"role": f"One of: {', '.join(Membership.Role.values)}."})
+    if not Membership.objects.filter(
+        organization_id=organization_id, user_id=created_by_id, role__in=roles_at_least(role)
+    ).exists():
+        raise PermissionDenied(f"Only a member with at least the {role} role can issue a {role} key.")
     key = token_new("clo")
     ApiKey.objects.create(
-        organization_id=organization_id, created_by_id=created_by_id, name=name, role=role, digest=token_digest(key)
+        organization_id=organization_id,
+        created_by_id=created_by_id,
+        name=name,
+        role=role,
+        expires_at=expires_at,
+        digest=token_digest(key),
     )
     return key

@@ -1,7 +1,10 @@
 """The coordinator's pages: campaigns and funds, the fairness report, the appeal queue — members only."""
 
+import re
+
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from crowd.models import Appeal, Assignment, Membership
 from crowd.services.answers import answer_submit
@@ -14,6 +17,7 @@ from payments.selectors import earnings_for_worker
 from payments.services import funds_deposit
 from tests import factories
 from workers.models import User
+from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +34,10 @@ def logged_in(user) -> Client:
     return client
 
 
-def member(organization, role: str) -> User:
-    user = User.objects.create_user(username=f"{role}-{organization.id}")
+def member(organization, role: str, verified: bool = True) -> User:
+    user = User.objects.create_user(username=f"{role}-{organization.id}", email=f"{role}@org{organization.id}.example")
+    if verified:
+        user_email_verify(user=user)
     membership_set(organization_id=organization.id, user_id=user.id, role=role)
     return user
 
@@ -197,3 +203,60 @@ def test_viewer_reads_appeals_but_cannot_decide(org):
     assert (appeal.status, appeal.decision_note) == ("open", "")
     assert Assignment.objects.get(pk=appeal.assignment_id).status == Assignment.Status.REJECTED
     assert earnings_for_worker(worker_id=worker.id)["USD"]["available"] == 0
+
+
+def test_member_without_a_verified_email_is_asked_to_confirm_it_and_acts_for_no_organization(org):
+    organization, owner = org
+    coordinator = member(organization, Membership.Role.COORDINATOR, verified=False)
+    campaign = factories.campaign(organization=organization, launch=True, items=1)
+    _, appeal = appealed(campaign, owner)
+    client = logged_in(coordinator)
+    for url in ("/manage/", f"/manage/campaigns/{campaign.id}/fairness/", "/manage/appeals/"):
+        response = client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 403, url
+        assert "Confirm your email address" in html and f"We sent a confirmation link to {coordinator.email}" in html
+        assert "/accounts/email/" in html and "Too fast" not in html
+    assert client.post(f"/manage/appeals/{appeal.id}/decide/", {"decision": "overturn"}).status_code == 403
+    assert Appeal.objects.get(pk=appeal.id).status == Appeal.Status.OPEN
+    # The API with the same session: nothing of the organization either.
+    assert client.get("/api/v1/campaigns/").json() == []
+    assert client.get(f"/api/v1/campaigns/{campaign.id}/").status_code == 404
+    assert client.post(f"/api/v1/assignments/{appeal.assignment_id}/approve/").status_code == 404
+
+    user_email_verify(user=coordinator)
+    assert client.get("/manage/").status_code == 200
+    assert [c["id"] for c in client.get("/api/v1/campaigns/").json()] == [campaign.id]
+
+
+def test_web_sign_up_sends_a_confirmation_mail_and_the_link_unlocks_the_organization(org, client, mailoutbox):
+    organization, _ = org
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "username": "amani",
+            "email": "amani@ngo.example",
+            "password1": "a long pass phrase",
+            "password2": "a long pass phrase",
+        },
+    )
+    assert response.status_code == 302  # signed in: a worker may work before confirming anything
+    user = User.objects.get(username="amani")
+    membership_set(organization_id=organization.id, user_id=user.id, role=Membership.Role.COORDINATOR)
+    assert "Confirm your email address" in client.get("/manage/").content.decode()
+
+    assert [m.to for m in mailoutbox] == [["amani@ngo.example"]]
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+)", mailoutbox[0].body).group(1)
+    assert client.post(link).status_code == 302
+    assert client.get("/manage/").status_code == 200
+
+
+def test_worker_signing_up_without_email_still_works(client):
+    response = client.post(
+        reverse("account_signup"),
+        {"username": "neema", "password1": "a long pass phrase", "password2": "a long pass phrase"},
+    )
+    assert response.status_code == 302
+    assert client.get("/work/profile/").status_code == 200
+    response = client.get("/manage/")
+    assert response.status_code == 403 and "not a member of any organization" in response.content.decode()

@@ -12,7 +12,7 @@ from crowd.services.organizations import membership_set, organization_ensure
 from payments.models import LedgerEntry
 from payments.services import funds_deposit
 from workers.models import User
-from workers.services import LanguageLevel, worker_enroll
+from workers.services import LanguageLevel, user_email_verify, worker_enroll
 
 
 def coordinator_ensure() -> tuple[User, bool]:
@@ -30,6 +30,7 @@ def coordinator_ensure() -> tuple[User, bool]:
 
 def organization_with_owner(coordinator: User) -> tuple[Organization, bool]:
     created = not Organization.objects.filter(name=demo.ORGANIZATION_NAME).exists()
+    user_email_verify(user=coordinator)  # the demo vouches for its own coordinator; owners need a verified address
     organization, owner = organization_ensure(name=demo.ORGANIZATION_NAME, owner_email=demo.COORDINATOR.email)
     if owner.pk != coordinator.pk:
         # Another account already had the coordinator's email; the demo coordinator must still own the org.
