@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 
+from config.api import error_body
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -32,8 +34,6 @@ class ServiceUnavailableMiddleware:
             return None
         logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exception)
         if request.path.startswith("/api/"):
-            from config.api import error_body  # DRF needs loaded apps; this module is imported by settings users
-
             response: HttpResponse = JsonResponse(error_body("unavailable", API_MESSAGE), status=503)
         else:
             message = gettext("Crowdloop is briefly unavailable. Please try again in a moment.")
