@@ -29,12 +29,14 @@ FROM ${PYTHON_IMAGE} AS runtime
 # site-packages. Settings find templates/ and staticfiles/ relative to their own file (BASE_DIR), and the wheel
 # carries only Python modules, so importing the site-packages copy would lose the templates.
 # WEB_CONCURRENCY is read by gunicorn as its worker count; override it per host (about 2 x CPU cores).
+# CROWDLOOP_RUNTIME_DIR holds runtime state such as Celery beat's schedule file: writable, outside /app.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production \
-    WEB_CONCURRENCY=3
+    WEB_CONCURRENCY=3 \
+    CROWDLOOP_RUNTIME_DIR=/tmp/crowdloop
 
 RUN groupadd --system --gid 10001 crowdloop \
     && useradd --system --uid 10001 --gid crowdloop --home-dir /app --no-create-home --shell /usr/sbin/nologin crowdloop
@@ -56,7 +58,8 @@ RUN DJANGO_SECRET_KEY=collectstatic-build-only-not-a-secret DJANGO_ALLOWED_HOSTS
 USER crowdloop:crowdloop
 EXPOSE 8000
 
-# Passes once the server answers /healthz/ and the database answers SELECT 1 (see config/health.py).
+# Passes once /healthz/ answers 200: the database, and with a real broker the Redis cache and the broker, answer
+# (see config/health.py and HEALTH_REQUIRED).
 # Worker and beat containers run this image too: docker-compose.yml gives them their own check.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["python", "-m", "config.health"]
 

@@ -40,3 +40,10 @@ class LeaseExpired(Conflict):
 
 class InvalidState(Conflict):
     code = "invalid_state"
+
+
+class ServiceUnavailable(DomainError):
+    """A part the request needs (database, task queue) is down for now: 503, worth retrying later."""
+
+    code = "unavailable"
+    status = 503

@@ -403,16 +403,32 @@ class Annotator(models.Model):
 
 
 class AggregationRun(models.Model):
-    """One aggregation of a campaign: what ran, on how much, how it converged, what it changed."""
+    """One aggregation of a campaign: what ran, on how much, how it converged, what it changed.
+
+    Recorded as `running` before the work starts and marked `finished` in the work's own transaction, so a
+    run whose worker died stays visible as `running` (the safety net retries it) and a redelivered run
+    (same `task_id`) finds itself finished and is not applied twice.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        FAILED = "failed"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="aggregation_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.FINISHED)
+    # The Celery task id: a redelivered or retried message carries the same one.
+    task_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     method = models.CharField(max_length=40)
     parameters = models.JSONField(default=dict)
     started_at = models.DateTimeField()
-    duration_seconds = models.FloatField()
-    answers = models.PositiveIntegerField()
-    items = models.PositiveIntegerField()
-    annotators = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(default=0)
+    answers = models.PositiveIntegerField(default=0)
+    # Answer rows read (answers are never deleted): fewer than the campaign has now means the run is behind.
+    answer_rows = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    annotators = models.PositiveIntegerField(default=0)
     iterations = models.PositiveIntegerField(default=0)
     converged = models.BooleanField(default=True)
     log_likelihood = models.FloatField(null=True, blank=True)
@@ -421,7 +437,10 @@ class AggregationRun(models.Model):
     items_raised = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["campaign", "-started_at"])]
+        indexes = [
+            models.Index(fields=["campaign", "-started_at"]),
+            models.Index(fields=["status", "started_at"], name="aggrun_status_started"),
+        ]
 
     def __str__(self) -> str:
         return f"aggregation {self.pk} of {self.campaign_id}"

@@ -282,15 +282,28 @@ def quality_for_worker(*, worker_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def campaigns_with_unaggregated_answers() -> QuerySet[Campaign]:
-    """Ids of active campaigns whose newest answer is later than their latest aggregation run."""
-    newest_answer = Answer.objects.filter(campaign=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
-    last_run = AggregationRun.objects.filter(campaign=OuterRef("pk")).order_by("-started_at").values("started_at")[:1]
+def campaigns_needing_aggregation(*, running_since: datetime) -> QuerySet[Campaign]:
+    """Ids of campaigns (active, paused or completed) holding answers their last finished aggregation run did
+    not read, and with no run started since `running_since` still running.
+
+    Compares counts, not timestamps: answers are never deleted, and an answer whose transaction committed after
+    a run had read the table can carry an earlier `created_at` than that run's start.
+    """
+    answers = Answer.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign").annotate(n=Count("id"))
+    finished = AggregationRun.objects.filter(campaign=OuterRef("pk"), status=AggregationRun.Status.FINISHED)
+    running = AggregationRun.objects.filter(
+        campaign=OuterRef("pk"), status=AggregationRun.Status.RUNNING, started_at__gte=running_since
+    )
     return (
-        Campaign.objects.filter(status=Campaign.Status.ACTIVE)
-        .annotate(newest_answer=Subquery(newest_answer), last_run=Subquery(last_run))
-        .filter(newest_answer__isnull=False)
-        .filter(Q(last_run__isnull=True) | Q(newest_answer__gt=F("last_run")))
+        Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.PAUSED, Campaign.Status.COMPLETED])
+        .annotate(
+            answers_now=Subquery(answers.values("n")),
+            answers_read=Subquery(finished.order_by("-started_at").values("answer_rows")[:1]),
+        )
+        .filter(answers_now__gt=0)
+        .filter(Q(answers_read__isnull=True) | ~Q(answers_read=F("answers_now")))
+        .exclude(Exists(running))
+        .order_by("id")
         .values_list("id", flat=True)
     )
 

@@ -1,57 +1,111 @@
-"""Celery tasks: named after the service they call, taking ids; services imported inside."""
+"""Celery tasks: named after the service they call, taking ids; services imported inside.
+
+Every task is `acks_late` and the worker rejects (requeues) a task whose process died
+(`task_reject_on_worker_lost`), so a killed worker's job runs again; every service behind a task is idempotent.
+"""
+
+import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from config.errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 AGGREGATE_DELAY_SECONDS = 5
+# What a broker outage looks like to a sender: kombu wraps connection errors; a socket error can slip through.
+BROKER_ERRORS = (KombuError, OSError)
+
+RETRYING = {"acks_late": True, "autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def campaign_aggregate(campaign_id: int) -> dict:
+def _queued_key(campaign_id: int) -> str:
+    return f"aggregate-queued:{campaign_id}"
+
+
+@shared_task(bind=True, **RETRYING)
+def campaign_aggregate(self, campaign_id: int) -> dict:
     from crowd.services.aggregation import campaign_aggregate as run
 
-    cache.delete(f"aggregate-queued:{campaign_id}")
-    return run(campaign_id=campaign_id)
+    cache.delete(_queued_key(campaign_id))
+    # The task id survives redelivery and retries: the service applies one id's run once.
+    return run(campaign_id=campaign_id, task_id=self.request.id)
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(**RETRYING)
 def assignment_expire_due() -> int:
     from crowd.services.routing import assignment_expire_due as run
 
     return run()
 
 
-def campaign_aggregate_soon(*, campaign_id: int) -> None:
-    """Queue one aggregation on commit; submits arriving while it is queued share that run (coalesced)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        transaction.on_commit(lambda: campaign_aggregate.delay(campaign_id))
-        return
-    if cache.add(f"aggregate-queued:{campaign_id}", 1, timeout=AGGREGATE_DELAY_SECONDS * 20):
-        transaction.on_commit(lambda: campaign_aggregate.apply_async((campaign_id,), countdown=AGGREGATE_DELAY_SECONDS))
-
-
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def campaigns_aggregate_stale() -> list[int]:
-    """Beat: queue aggregation for every active campaign with answers newer than its last run (a safety net
-    for runs lost to a broker outage; the on-commit trigger does the everyday work)."""
-    from crowd.selectors import campaigns_with_unaggregated_answers
-
-    stale = list(campaigns_with_unaggregated_answers())
-    for campaign_id in stale:
+def campaign_aggregate_queue(*, campaign_id: int) -> None:
+    """Queue one aggregation now (a coordinator asked for it); ServiceUnavailable when the broker is down."""
+    try:
         campaign_aggregate.delay(campaign_id)
+    except BROKER_ERRORS as exc:
+        logger.warning("Could not queue aggregation of campaign %s: %s", campaign_id, exc)
+        raise ServiceUnavailable("The task queue is unavailable; try again shortly.") from exc
+
+
+def campaign_aggregate_soon(*, campaign_id: int) -> None:
+    """After the caller's transaction commits, queue one aggregation; submits arriving while it is queued share
+    that run (coalesced). Nothing here can fail the caller: the queueing runs only after the commit, and a
+    cache or broker failure is logged and left to the beat safety net (`campaigns_aggregate_stale`)."""
+    transaction.on_commit(lambda: _queue_coalesced(campaign_id), robust=True)
+
+
+def _queue_coalesced(campaign_id: int) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        campaign_aggregate.delay(campaign_id)
+        return
+    # With Redis down, the cache falls back to this process's memory (config/cache.py): coalescing still works
+    # per process, and the send below fails fast.
+    if not cache.add(_queued_key(campaign_id), 1, timeout=AGGREGATE_DELAY_SECONDS * 20):
+        return
+    try:
+        campaign_aggregate.apply_async((campaign_id,), countdown=AGGREGATE_DELAY_SECONDS)
+    except BROKER_ERRORS as exc:
+        cache.delete(_queued_key(campaign_id))  # the next submit may try again
+        logger.warning("Aggregation of campaign %s left to the safety net: %s", campaign_id, exc)
+
+
+@shared_task(**RETRYING)
+def campaigns_aggregate_stale() -> list[int]:
+    """Beat, every minute or so: the safety net for runs lost to a broker or cache outage or a dead worker.
+
+    Marks runs left running past AGGREGATION_STALE_SECONDS as failed, then queues aggregation for every campaign
+    whose answers are not all in its last finished run and which has no live run. Returns those campaigns' ids.
+    """
+    from crowd.selectors import campaigns_needing_aggregation
+    from crowd.services.aggregation_runs import aggregation_runs_abandon_stale
+
+    limit = settings.AGGREGATION_STALE_SECONDS
+    aggregation_runs_abandon_stale(older_than_seconds=limit)
+    stale = list(campaigns_needing_aggregation(running_since=timezone.now() - timedelta(seconds=limit)))
+    for campaign_id in stale:
+        try:
+            campaign_aggregate.delay(campaign_id)
+        except BROKER_ERRORS as exc:  # the next beat tries again
+            logger.warning("Safety net could not queue aggregation of campaign %s: %s", campaign_id, exc)
+            break
     return stale
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(**RETRYING)
 def assignments_auto_approve() -> int:
     from crowd.services.approvals import assignments_auto_approve as run
 
     return run()
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(**RETRYING)
 def campaigns_fair_pay_check() -> list[int]:
     from crowd.services.fairpay import campaigns_fair_pay_check as run
 

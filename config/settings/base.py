@@ -1,6 +1,8 @@
 """Settings shared by every environment; everything that differs comes from environment variables."""
 
+import hashlib
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -165,28 +167,80 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Cache, sessions, Celery and health: how the service behaves when Redis, a worker or the database fails ---
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A Redis call gives up after this long: a request never hangs on the cache or the broker.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "1"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Falls back to process memory while Redis is unreachable (config/cache.py): nothing fails with the cache.
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.FallbackRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions are stored in the database, never in the cache alone: signing in keeps working while Redis is down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # libpq waits forever for an unreachable server by default; the health check and requests must not.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5")))
+# A database that drops or refuses a connection mid-request answers 503 in the error shape, not 500.
+MIDDLEWARE = [*MIDDLEWARE, "config.unavailable.ServiceUnavailableMiddleware"]
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged when it finishes, and requeued when its worker process dies, so a killed worker's job
+# runs again; every task's service is idempotent (an aggregation run completes once: crowd/services/
+# aggregation_runs.py).
 CELERY_TASK_ACKS_LATE = True
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker that loses the broker gives its running tasks back rather than finishing them unacknowledgeable.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits out a Redis restart instead of exiting
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message whose worker died without acknowledging it (SIGKILL, lost host) is handed out again after this
+    # long: a few times the longest job (the 1,000,000-answer aggregation takes ~10 s, an organization archive up
+    # to 60 s), not kombu's default of an hour.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300")),
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": max(REDIS_TIMEOUT_SECONDS, 5.0),  # above the worker's 1 s BRPOP wait
+}
+# A request that queues a task gives up quickly (logged; the beat safety net or a 503 takes over).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
+# A run left "running" this long without a live transaction behind it is retried by the safety net.
+AGGREGATION_STALE_SECONDS = int(os.environ.get("AGGREGATION_STALE_SECONDS", "180"))
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "crowd.tasks.assignment_expire_due", "schedule": 30.0},
-    "aggregate-stale-campaigns": {"task": "crowd.tasks.campaigns_aggregate_stale", "schedule": 300.0},
+    "aggregate-stale-campaigns": {"task": "crowd.tasks.campaigns_aggregate_stale", "schedule": 60.0},
     "auto-approve": {"task": "crowd.tasks.assignments_auto_approve", "schedule": 600.0},
     "fair-pay-check": {"task": "crowd.tasks.campaigns_fair_pay_check", "schedule": 3600.0},
 }
+# Runtime state stays out of the checkout: beat's schedule file goes to a per-checkout directory under the
+# system's temporary directory unless CROWDLOOP_RUNTIME_DIR or CELERY_BEAT_SCHEDULE_FILE says where.
+RUNTIME_DIR = Path(
+    os.environ.get("CROWDLOOP_RUNTIME_DIR")
+    or Path(tempfile.gettempdir()) / f"crowdloop-{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]}"
+)
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILE") or str(RUNTIME_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "config.celery.RuntimeDirScheduler"  # creates that directory
+
+# /healthz/: which parts must answer for a 200. The database always; with a real broker, the broker and the
+# Redis cache too (HEALTH_REQUIRED=database keeps web serving through a Redis outage). Each probe's timeout:
+HEALTH_REQUIRED = env_list(
+    "HEALTH_REQUIRED", "database" if CELERY_TASK_ALWAYS_EAGER or not REDIS_URL else "database,cache,broker"
+)
+HEALTH_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_TIMEOUT_SECONDS", "2"))
+# --- end of cache, sessions, Celery and health ---
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -25,7 +25,7 @@ from crowd.services.approvals import appeal_create, appeal_decide, assignment_ap
 from crowd.services.blocks import worker_block, worker_unblock
 from crowd.services.imports import items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
-from crowd.tasks import campaign_aggregate
+from crowd.tasks import campaign_aggregate_queue
 from payments.models import PayoutBatch
 from payments.money import from_minor
 from payments.payouts import payout_batch_create, payout_batch_csv
@@ -136,10 +136,16 @@ class CampaignLaunchView(APIView):
 
 
 class CampaignAggregateView(APIView):
-    @extend_schema(request=None, responses={202: OpenApiResponse(description="Aggregation queued.")})
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(description="Aggregation queued."),
+            503: OpenApiResponse(description="The task queue is unavailable; nothing was queued."),
+        },
+    )
     def post(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
-        campaign_aggregate.delay_on_commit(campaign.id)
+        campaign_aggregate_queue(campaign_id=campaign.id)
         return Response({"status": "queued", "campaign": campaign.id}, status=status.HTTP_202_ACCEPTED)
 
 

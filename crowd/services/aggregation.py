@@ -23,6 +23,7 @@ from crowd.aggregation.multilabel import label_sets_to_matrix, multilabel
 from crowd.aggregation.redundancy import redundancy_decisions
 from crowd.labels import label_key
 from crowd.models import AggregationRun, Annotator, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
+from crowd.services.aggregation_runs import aggregation_run_begin, aggregation_run_fail, aggregation_run_summary
 from crowd.services.bulk import bulk_update_by_id
 from workers.languages import language_base
 
@@ -132,7 +133,11 @@ def _warm_start(campaign: Campaign, data: Data, n_classes: int) -> dict[str, Any
         if not isinstance(matrix, list) or np.shape(matrix) != (n_classes, n_classes):
             break  # known annotators come first; the rest start from the crowd's average
         matrices.append(matrix)
-    last = AggregationRun.objects.filter(campaign=campaign, method="dawid_skene").order_by("-started_at").first()
+    last = (
+        AggregationRun.objects.filter(campaign=campaign, method="dawid_skene", status=AggregationRun.Status.FINISHED)
+        .order_by("-started_at")
+        .first()
+    )
     prior = last.prior if last and len(last.prior) == n_classes else None
     if not matrices:
         return {}
@@ -326,18 +331,35 @@ def _write_annotators(campaign: Campaign, data: Data, inference: Inference) -> N
     )
 
 
-def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
+def campaign_aggregate(*, campaign_id: int, task_id: str | None = None) -> dict[str, Any]:
     """Recompute every answered item's label, confidence and votes, every annotator's quality, and adjust
     redundancy (complete, keep open, or ask one more answer). Idempotent for the same answers.
 
-    Locks the campaign row (FOR NO KEY UPDATE): runs never overlap, submits are not blocked.
+    The run is committed as running first and finished in the work's transaction (crowd/services/
+    aggregation_runs.py); a redelivered `task_id` whose run finished applies nothing again. Locks that run row,
+    then the campaign row (FOR NO KEY UPDATE): runs never overlap, submits are not blocked.
     """
+    run = aggregation_run_begin(campaign_id=campaign_id, task_id=task_id)
+    if run.status == AggregationRun.Status.FINISHED:
+        return aggregation_run_summary(run, replayed=True)
+    try:
+        return _aggregate(campaign_id, run.id)
+    except BaseException:  # also a warm shutdown's SystemExit: the run must not look alive
+        aggregation_run_fail(run_id=run.id)
+        raise
+
+
+def _aggregate(campaign_id: int, run_id: int) -> dict[str, Any]:
     started_at = timezone.now()
     started = time.perf_counter()
     with transaction.atomic():
+        run = AggregationRun.objects.select_for_update().get(pk=run_id)
+        if run.status == AggregationRun.Status.FINISHED:  # a duplicate delivery that waited for the first
+            return aggregation_run_summary(run, replayed=True)
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         data = _load(campaign)
         if data is None:
+            run.delete()  # nothing to aggregate leaves no record
             return {"items": 0, "answers": 0, "seconds": time.perf_counter() - started}
         inference = _infer(campaign, data)
         gold_indexes = set(data.gold)
@@ -377,27 +399,21 @@ def campaign_aggregate(*, campaign_id: int) -> dict[str, Any]:
         unfinished = Item.objects.filter(campaign=campaign, gold__isnull=True).exclude(status=Item.Status.COMPLETE)
         if campaign.status == Campaign.Status.ACTIVE and not unfinished.exists():
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
-        run = AggregationRun.objects.create(
-            campaign=campaign,
-            method=inference.method,
-            parameters=DS_OPTIONS if "dawid_skene" in inference.method else {},
-            started_at=started_at,
-            duration_seconds=time.perf_counter() - started,
-            answers=len(data.labels),
-            items=len(data.item_ids),
-            annotators=len(data.annotators),
-            iterations=inference.iterations,
-            converged=inference.converged,
-            log_likelihood=inference.log_likelihood,
-            prior=inference.prior,
-            items_completed=len(decision.complete),
-            items_raised=len(decision.raise_redundancy),
-        )
-    return {
-        "run": run.id,
-        "items": len(rows),
-        "answers": len(data.labels),
-        "completed": len(decision.complete),
-        "raised": len(decision.raise_redundancy),
-        "seconds": run.duration_seconds,
-    }
+        run.status = AggregationRun.Status.FINISHED
+        run.method = inference.method
+        run.parameters = DS_OPTIONS if "dawid_skene" in inference.method else {}
+        run.started_at = started_at
+        run.finished_at = timezone.now()
+        run.duration_seconds = time.perf_counter() - started
+        run.answers = len(data.labels)
+        run.answer_rows = int(data.from_worker.sum())
+        run.items = len(data.item_ids)
+        run.annotators = len(data.annotators)
+        run.iterations = inference.iterations
+        run.converged = inference.converged
+        run.log_likelihood = inference.log_likelihood
+        run.prior = inference.prior
+        run.items_completed = len(decision.complete)
+        run.items_raised = len(decision.raise_redundancy)
+        run.save()
+    return aggregation_run_summary(run, items=len(rows))

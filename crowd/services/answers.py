@@ -95,6 +95,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
             currency=assignment.currency,
         )
         _maybe_reject_on_gold(assignment, failed_gold)
+        # Only registers an on-commit hook: no cache or broker call can fail (or roll back) the stored answers.
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
     return SubmitResult(assignment, replayed=False)
 

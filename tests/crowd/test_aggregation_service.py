@@ -1,12 +1,19 @@
 """The aggregation service: Dawid-Skene results, pre-labels and gold in the model, dynamic redundancy, runs."""
 
+import datetime as dt
+
 import pytest
+import time_machine
+from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
 from crowd import tasks
 from crowd.aggregation.redundancy import redundancy_decisions
 from crowd.models import AggregationRun, Annotator, Assignment, Campaign, CampaignWorker, Item, MicroTask
+from crowd.services import aggregation as aggregation_service
 from crowd.services.aggregation import campaign_aggregate
+from crowd.services.aggregation_runs import aggregation_run_begin
 from crowd.services.answers import answer_submit
 from crowd.services.imports import items_import
 from crowd.services.routing import assignment_claim_next
@@ -237,3 +244,71 @@ def test_beat_queues_only_campaigns_with_new_answers():
     assert AggregationRun.objects.filter(campaign=fresh).count() == 1
     assert not AggregationRun.objects.filter(campaign=untouched).exists()
     assert tasks.campaigns_aggregate_stale.run() == []
+
+
+def test_campaign_aggregate_same_task_id_twice_applies_once():
+    """A redelivered message (same task id) finds its run finished and changes nothing."""
+    campaign = factories.campaign(launch=True, items=6, redundancy=2, max_redundancy=4, target_confidence=0.99)
+    label_everything(campaign, [truth, lambda item: "pos"])
+    first = campaign_aggregate(campaign_id=campaign.id, task_id="task-1")
+    assert first["raised"] > 0 and first["replayed"] is False
+    state = list(Item.objects.filter(campaign=campaign).order_by("id").values_list("redundancy", "status", "votes"))
+    microtasks = MicroTask.objects.filter(campaign=campaign).count()
+
+    again = campaign_aggregate(campaign_id=campaign.id, task_id="task-1")
+
+    assert again["replayed"] is True and again["run"] == first["run"]
+    assert list(Item.objects.filter(campaign=campaign).order_by("id").values_list("redundancy", "status", "votes")) == (
+        state
+    )
+    assert MicroTask.objects.filter(campaign=campaign).count() == microtasks  # no second re-pack
+    run = AggregationRun.objects.get(campaign=campaign)
+    assert (run.status, run.task_id, run.answer_rows) == ("finished", "task-1", 12)
+
+
+def test_campaign_aggregate_that_raises_leaves_a_failed_run_and_no_results(monkeypatch):
+    campaign = factories.campaign(launch=True, items=2, redundancy=1)
+    label_everything(campaign, [truth])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(aggregation_service, "_write_annotators", broken)
+    with pytest.raises(RuntimeError):
+        campaign_aggregate(campaign_id=campaign.id, task_id="task-2")
+
+    assert AggregationRun.objects.get(task_id="task-2").status == "failed"
+    assert not Item.objects.filter(campaign=campaign, result_label__isnull=False).exists()  # rolled back
+    monkeypatch.undo()
+    # The retried message (same id) runs it again, and this time it finishes.
+    assert campaign_aggregate(campaign_id=campaign.id, task_id="task-2")["replayed"] is False
+    assert AggregationRun.objects.get(task_id="task-2").status == "finished"
+
+
+def test_safety_net_retries_a_run_left_running_by_a_dead_worker():
+    campaign = factories.campaign(launch=True, items=2, redundancy=1)
+    label_everything(campaign, [truth])
+    # The worker committed the run's start and died: the row says running, no result was written.
+    orphan = aggregation_run_begin(campaign_id=campaign.id, task_id="lost-task")
+    assert tasks.campaigns_aggregate_stale.run() == []  # running, not yet stale: left alone
+
+    later = timezone.now() + dt.timedelta(seconds=settings.AGGREGATION_STALE_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        assert tasks.campaigns_aggregate_stale.run() == [campaign.id]  # eager: the queued run happens here
+
+    orphan.refresh_from_db()
+    assert orphan.status == "failed"
+    finished = AggregationRun.objects.get(campaign=campaign, status="finished")
+    assert finished.answer_rows == 2
+    assert all(item.result_label == truth(item) for item in Item.objects.filter(campaign=campaign))
+
+
+def test_safety_net_counts_answers_not_timestamps():
+    """An answer can commit after a run read the table yet carry an earlier created_at: the counts tell."""
+    campaign = factories.campaign(launch=True, items=3, redundancy=1)
+    label_everything(campaign, [truth])
+    campaign_aggregate(campaign_id=campaign.id)
+    run = AggregationRun.objects.get(campaign=campaign)
+    AggregationRun.objects.filter(pk=run.pk).update(answer_rows=2, started_at=timezone.now() + dt.timedelta(hours=1))
+    assert tasks.campaigns_aggregate_stale.run() == [campaign.id]
+    assert AggregationRun.objects.filter(campaign=campaign, status="finished", answer_rows=3).exists()
