@@ -91,6 +91,10 @@ class ItemImportSerializer(serializers.Serializer):
     gold = serializers.JSONField(required=False)
 
 
+class ItemFileSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A .csv, .json or .jsonl file of items.")
+
+
 class ImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     skipped = serializers.IntegerField()
@@ -153,6 +157,18 @@ class ResultSerializer(serializers.ModelSerializer):
         fields = ["item", "external_id", "label", "confidence", "answers", "status", "votes"]
 
 
+class ResultsPageSerializer(serializers.Serializer):
+    results = ResultSerializer(many=True)
+    next_cursor = serializers.IntegerField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+    next = serializers.URLField(allow_null=True, help_text="The next page's URL; null on the last page.")
+
+
+class ExportRecordSerializer(serializers.Serializer):
+    """One exported item; its other fields depend on the format (see docs/api.md)."""
+
+    data = serializers.DictField()
+
+
 class LanguageLevelSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=35)
     level = serializers.IntegerField(min_value=1, max_value=5)
@@ -208,6 +224,18 @@ class RejectSerializer(serializers.Serializer):
 
 class AppealSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=4000)
+
+
+class AppealOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    assignment = serializers.IntegerField()
+    campaign = serializers.IntegerField()
+    worker = serializers.IntegerField()
+    reject_reason = serializers.CharField()
+    message = serializers.CharField()
+    status = serializers.CharField()
+    decision_note = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class AppealDecisionSerializer(serializers.Serializer):

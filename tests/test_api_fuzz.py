@@ -1,0 +1,88 @@
+"""Every API operation fuzzed from its own OpenAPI schema: no 5xx, and every response as the schema says."""
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from django.core import signals
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.checks import not_a_server_error
+
+from crowd.services.answers import answer_submit
+from crowd.services.approvals import appeal_create, assignment_reject
+from crowd.services.routing import assignment_claim_next
+from payments.payouts import payout_batch_create
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def wsgi_app(db):
+    """Django's WSGI app in process, inside the test's transaction: like Django's test client, the requests
+    must not close the test's database connection when they finish."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+# Loaded once at collection (Django is set up by then); the schema view needs no database.
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture
+def world(org_key, wsgi_app):
+    organization, owner, key = org_key
+    worker, worker_key = factories.worker(organization=organization)
+    campaign = factories.campaign(organization=organization, launch=True, items=4, items_per_task=1)
+    done = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    item_id = done.entries.get().item_id
+    answer_submit(worker=worker, assignment_id=done.id, raw_answers=[{"item": item_id, "label": "pos"}])
+    assignment_reject(assignment_id=done.id, decided_by_id=owner.id, organization_ids=[organization.id], reason="x")
+    appeal = appeal_create(worker=worker, assignment_id=done.id, message="I read it.")
+    batch = payout_batch_create(
+        organization_id=organization.id, created_by_id=owner.id, currency="USD", threshold="0.01", reference="p1"
+    )
+    active = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    return {
+        "org": f"Token {key}",
+        "worker": f"Token {worker_key}",
+        "ids": {
+            "campaign_id": campaign.id,
+            "assignment_id": active.id,
+            "worker_id": worker.id,
+            "appeal_id": appeal.id,
+            "batch_id": batch.id,
+        },
+    }
+
+
+def _fuzz(case, world, who):
+    for name, value in world["ids"].items():
+        if case.path_parameters and name in case.path_parameters:
+            case.path_parameters[name] = value
+    with transaction.atomic():
+        case.call_and_validate(headers={"Authorization": world[who], "Accept-Encoding": "identity"}, checks=CHECKS)
+
+
+FUZZ = settings(max_examples=10, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@schema.parametrize()
+@FUZZ
+def test_api_fuzz_with_an_organization_key(case, world):
+    _fuzz(case, world, "org")
+
+
+@schema.parametrize()
+@FUZZ
+def test_api_fuzz_with_a_worker_token(case, world):
+    _fuzz(case, world, "worker")
