@@ -68,3 +68,18 @@ def text_check(value: str, *, path: str = "", max_length: int | None = None) -> 
     if max_length is not None and len(value) > max_length:
         raise InputRejected(path, f"At most {max_length} characters.")
     return value
+
+
+MAX_ANSWERS = 1_000
+
+
+def answers_check(raw_answers: Any) -> None:
+    """A submission's labels within the limits: free text at most FREE_TEXT_ANSWER_MAX characters, a choice at
+    most LABEL_MAX, no NUL. The shape itself (items, labels in the label set) is the answer service's rule."""
+    if not isinstance(raw_answers, list):
+        return
+    if len(raw_answers) > MAX_ANSWERS:
+        raise InputRejected("answers", f"At most {MAX_ANSWERS} answers.")
+    for index, entry in enumerate(raw_answers):
+        if isinstance(entry, dict):
+            json_check(entry.get("label"), path=f"answers.{index}.label", max_depth=2, max_string=FREE_TEXT_ANSWER_MAX)

@@ -35,6 +35,7 @@ def wsgi_app(db):
 
 # Loaded once at collection (Django is set up by then); the schema view needs no database.
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+schema.config.phases.update(phases=["examples", "fuzzing"])
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

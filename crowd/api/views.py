@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_body
+from config.limits import answers_check
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
@@ -298,6 +299,7 @@ class AssignmentSubmitView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         _require_worker(request)
         raw = request.data.get("answers") if isinstance(request.data, dict) else None
+        answers_check(raw)
         result = answer_submit(worker=request.user, assignment_id=assignment_id, raw_answers=raw)
         return Response({"id": result.assignment.id, "status": result.assignment.status, "replayed": result.replayed})
 
