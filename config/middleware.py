@@ -5,6 +5,7 @@ from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -46,7 +47,11 @@ class RequestLimitsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _content_length(request) > _body_limit(request):
             return self._refuse(request, 413)
-        if _has_nul(request):
+        try:
+            has_nul = _has_nul(request)
+        except RequestDataTooBig:  # a multipart form whose fields alone pass DATA_UPLOAD_MAX_MEMORY_SIZE
+            return self._refuse(request, 413)
+        if has_nul:
             return self._refuse(request, 400)
         return self.get_response(request)
 

@@ -8,13 +8,14 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_body
 from config.limits import answers_check
+from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
@@ -101,7 +102,7 @@ class UploadTooLarge(ValidationFailed):
 
 
 class CampaignItemsView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         request={"application/json": s.ItemImportSerializer(many=True), "multipart/form-data": s.ItemFileSerializer},
