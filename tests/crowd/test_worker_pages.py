@@ -242,3 +242,17 @@ def test_work_earnings_page_shows_rejection_reason_and_takes_one_appeal(worker_c
     response = client.post(f"/work/assignments/{assignment.id}/appeal/", {"message": "Again"}, follow=True)
     assert "already appealed" in response.content.decode()
     assert Appeal.objects.filter(assignment=assignment).count() == 1
+
+
+def test_work_assignment_free_text_over_the_limit_is_refused_with_a_message(worker_client):
+    from config.limits import FREE_TEXT_ANSWER_MAX
+
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1, task_type="free_text", labels=[])
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "x" * (FREE_TEXT_ANSWER_MAX + 1)})
+    assert response.status_code == 400
+    assert f"under {FREE_TEXT_ANSWER_MAX} characters" in response.content.decode()
+    assert not Answer.objects.exists()
