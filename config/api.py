@@ -1,18 +1,38 @@
-"""One error shape for every 4xx: {"error": {"code", "message", "fields"}}."""
+"""One error shape for every 4xx: {"error": {"code", "message", "fields"}}, and the schema class that documents it
+on every operation."""
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import DomainError
+from config.errors import DomainError, ValidationFailed
+from config.limits import InputRejected
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def too_large_body() -> dict[str, Any]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_body(
+        "too_large",
+        f"The request body is larger than {limit} bytes; send item files of up to "
+        f"{settings.IMPORT_MAX_BYTES} bytes as a multipart `file`.",
+    )
+
+
+def rejected(exc: InputRejected) -> ValidationFailed:
+    """An input limit broken somewhere in a body, as the 400 naming the field."""
+    where = exc.path or "body"
+    return ValidationFailed(f"{where}: {exc.message}", fields={where: exc.message})
 
 
 def _flatten(detail: Any) -> Any:
@@ -25,10 +45,16 @@ def _flatten(detail: Any) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, InputRejected):
+        exc = rejected(exc)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, Http404):
         return Response(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response(error_body("too_many_fields", str(exc)), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
@@ -48,3 +74,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = codes if isinstance(codes, str) else "error"
         response.data = error_body(code, str(exc.detail))
     return response
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(help_text="Field name (or path) to what is wrong with it.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+# Statuses any operation may answer, always in the error shape: bad input, no or wrong credentials, someone
+# else's object, a state that forbids the move, a body over the size limit, a content type not parsed.
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema plus the error responses every operation can give, so that clients (and
+    the fuzzer in tests/test_api_fuzz.py) know every status code the API answers."""
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in ERROR_STATUSES:
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+        return responses

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from config.spreadsheet import spreadsheet_text
 from crowd.models import Campaign, Item
 
 FORMATS = {
@@ -32,11 +33,12 @@ def _row(item: Item) -> dict[str, Any]:
 
 
 def _csv_cell(value: Any) -> Any:
+    """Numbers stay numbers; every text cell here (external ids, labels, language) came from people."""
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+        return spreadsheet_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return spreadsheet_text(value)
 
 
 def export_csv(items: Iterator[Item]) -> Iterator[str]:

@@ -6,11 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.limits import FREE_TEXT_ANSWER_MAX
 from crowd import selectors
 from crowd.exceptions import DomainError, LeaseExpired
 from crowd.models import Assignment, Campaign, CampaignWorker, Membership
@@ -78,7 +78,15 @@ def work_home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def work_next(request: HttpRequest) -> HttpResponse:
-    campaign_id = request.POST.get("campaign") or request.GET.get("campaign")
+    """GET only shows a button (a GET must not lease anything: link prefetchers and crawlers follow links);
+    the plain form's POST claims the next microtask."""
+    if request.method == "GET":
+        return render(request, "crowd/work_next.html", {"campaign": request.GET.get("campaign", "")[:20]})
+    return _claim_and_show(request, request.POST.get("campaign"))
+
+
+def _claim_and_show(request: HttpRequest, campaign_id: str | None) -> HttpResponse:
+    """Lease the worker's next microtask (optionally of one campaign) and go to it, or explain why there is none."""
     try:
         result = assignment_claim_next(worker=request.user, campaign_id=int(campaign_id) if campaign_id else None)
     except (DomainError, ValueError):
@@ -140,6 +148,8 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     missing = {str(a["item"]): _("Please answer this one.") for a in answers if not a["label"] and not multi}
     if free_text:
         missing = {str(a["item"]): _("Please type an answer.") for a in answers if not str(a["label"]).strip()}
+        too_long = _("Please keep your answer under %(count)s characters.") % {"count": FREE_TEXT_ANSWER_MAX}
+        missing.update({str(a["item"]): too_long for a in answers if len(a["label"]) > FREE_TEXT_ANSWER_MAX})
     if missing:
         return render(
             request, "crowd/work_assignment.html", _assignment_context(assignment, missing, posted), status=400
@@ -168,7 +178,8 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     )
     if request.POST.get("then") == "stop":
         return redirect("work-home")
-    return redirect(reverse("work-next") + f"?campaign={assignment.campaign_id}")
+    # "Submit and next" is this POST: the next lease is claimed here, one round trip fewer for the worker.
+    return _claim_and_show(request, str(assignment.campaign_id))
 
 
 @login_required

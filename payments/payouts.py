@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from config.errors import ValidationFailed
+from config.spreadsheet import spreadsheet_text
 from payments.models import LedgerEntry, PayoutBatch
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
 from workers.models import WorkerProfile
@@ -95,11 +96,11 @@ def payout_batch_csv(*, batch: PayoutBatch, method: str | None = None) -> Iterat
         writer.writerow(
             [
                 entry.worker_id,
-                entry.worker.username,
+                spreadsheet_text(entry.worker.username),  # people's text: never a live formula
                 str(profile.country) if profile else "",
                 payout_method or "unset",
-                ";".join(f"{k}={v}" for k, v in sorted(details.items())),
-                from_minor(entry.amount_minor, entry.currency),
+                spreadsheet_text(";".join(f"{k}={v}" for k, v in sorted(details.items()))),
+                from_minor(entry.amount_minor, entry.currency),  # our own number: stays a number
                 entry.currency,
             ]
         )

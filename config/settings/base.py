@@ -266,9 +266,38 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Largest import accepted in one request; bigger files belong in the background import job.
+
+# --- Request limits and Content-Security-Policy ----------------------------------------------------------
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+# Largest import file accepted in one request (multipart `file`); bigger files belong in the background job.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+# Every other request body (JSON, forms): larger ones get a 413 from config.middleware.RequestLimitsMiddleware.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("REQUEST_MAX_BYTES", str(10 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads are spooled to a temporary file
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "config.middleware.RequestLimitsMiddleware")
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "config.parsers.LimitedJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "config.api.AutoSchema"
+# Scripts only from this site or inline with the per-response nonce ({{ request.csp_nonce }}); images also
+# from any http(s) host because items show images by URL; styles inline (the pages carry their few rules
+# in the page, and the admin and Swagger UI set style attributes). Nobody may frame a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "https:", "http:", "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

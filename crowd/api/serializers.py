@@ -5,14 +5,26 @@ from typing import Any
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
+from config.limits import (
+    INSTRUCTIONS_MAX,
+    LABEL_MAX,
+    MESSAGE_MAX,
+    NAME_MAX,
+    REASON_MAX,
+    REFERENCE_MAX,
+)
 from crowd.models import Annotator, Assignment, Campaign, Item
 from payments.money import from_minor
 
+MAX_LABELS = 500
+
 
 class CampaignSerializer(serializers.ModelSerializer):
-    reward = serializers.CharField(required=False, help_text='Decimal string per microtask, e.g. "0.50".')
+    reward = serializers.CharField(
+        required=False, max_length=40, help_text='Decimal string per microtask, e.g. "0.50" (see docs/api.md).'
+    )
     labels = serializers.JSONField(required=False, help_text='["a", "b"] or [{"value": "a", "text": "A"}]')
-    languages = serializers.ListField(child=serializers.CharField(max_length=35), required=False)
+    languages = serializers.ListField(child=serializers.CharField(max_length=35), required=False, max_length=100)
     required_skills = serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=5), required=False)
     organization = serializers.IntegerField(source="organization_id", required=False)
 
@@ -53,7 +65,10 @@ class CampaignSerializer(serializers.ModelSerializer):
             "launched_at",
         ]
         read_only_fields = ["id", "status", "created_at", "launched_at"]
-        extra_kwargs = {"name": {"required": True}}
+        extra_kwargs = {
+            "name": {"required": True, "max_length": NAME_MAX},
+            "instructions": {"max_length": INSTRUCTIONS_MAX},
+        }
 
     def to_representation(self, campaign: Campaign) -> dict[str, Any]:
         data = super().to_representation(campaign)
@@ -61,6 +76,22 @@ class CampaignSerializer(serializers.ModelSerializer):
         # Read-only progress counts (items, microtasks, answers, complete_items, ...) sit at the top level.
         data.update(self.context.get("progress", {}))
         return data
+
+    def validate_labels(self, value: Any) -> Any:
+        # Shape and uniqueness are the service's rules; the sizes are checked here, before anything is stored.
+        if isinstance(value, list):
+            if len(value) > MAX_LABELS:
+                raise serializers.ValidationError(f"At most {MAX_LABELS} labels.")
+            for label in value:
+                texts = [label] if isinstance(label, str) else list(label.values()) if isinstance(label, dict) else []
+                if any(isinstance(text, str) and len(text) > LABEL_MAX for text in texts):
+                    raise serializers.ValidationError(f"Label values and texts have at most {LABEL_MAX} characters.")
+        return value
+
+    def validate_required_skills(self, value: dict[str, int]) -> dict[str, int]:
+        if len(value) > 50 or any(len(slug) > 50 for slug in value):
+            raise serializers.ValidationError("At most 50 skills, each slug at most 50 characters.")
+        return value
 
     def validate_lease_seconds(self, value: int) -> int:
         if not 30 <= value <= 24 * 3600:
@@ -84,11 +115,18 @@ class CampaignSerializer(serializers.ModelSerializer):
 class ItemImportSerializer(serializers.Serializer):
     """Documentation only: the body is a JSON array of these, or a multipart `file`."""
 
-    external_id = serializers.CharField()
-    data = serializers.DictField()
-    language = serializers.CharField(required=False)
+    external_id = serializers.CharField(max_length=200)
+    data = serializers.DictField(
+        help_text="Strings up to 20,000 characters, nested at most 10 levels; `image` "
+        "or `image_url` must be an http(s) URL or a stored media path."
+    )
+    language = serializers.CharField(required=False, max_length=35)
     prelabel = serializers.DictField(required=False)
     gold = serializers.JSONField(required=False)
+
+
+class ItemFileSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A .csv, .json or .jsonl file of items.")
 
 
 class ImportReportSerializer(serializers.Serializer):
@@ -153,6 +191,18 @@ class ResultSerializer(serializers.ModelSerializer):
         fields = ["item", "external_id", "label", "confidence", "answers", "status", "votes"]
 
 
+class ResultsPageSerializer(serializers.Serializer):
+    results = ResultSerializer(many=True)
+    next_cursor = serializers.IntegerField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+    next = serializers.URLField(allow_null=True, help_text="The next page's URL; null on the last page.")
+
+
+class ExportRecordSerializer(serializers.Serializer):
+    """One exported item; its other fields depend on the format (see docs/api.md)."""
+
+    data = serializers.DictField()
+
+
 class LanguageLevelSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=35)
     level = serializers.IntegerField(min_value=1, max_value=5)
@@ -164,11 +214,11 @@ class SkillLevelSerializer(serializers.Serializer):
 
 
 class WorkerEnrollSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{1,150}$")
-    email = serializers.EmailField(required=False, allow_blank=True)
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     country = CountryField(required=False, allow_blank=True)
-    languages = LanguageLevelSerializer(many=True)
-    skills = SkillLevelSerializer(many=True, required=False)
+    languages = LanguageLevelSerializer(many=True, max_length=50)
+    skills = SkillLevelSerializer(many=True, required=False, max_length=50)
     organization = serializers.IntegerField(required=False)
 
 
@@ -179,15 +229,15 @@ class WorkerEnrolledSerializer(serializers.Serializer):
 
 
 class DepositSerializer(serializers.Serializer):
-    amount = serializers.CharField()
+    amount = serializers.CharField(max_length=40, help_text='Decimal string, e.g. "250.00" (see docs/api.md).')
     currency = serializers.CharField(max_length=3)
-    reference = serializers.CharField(max_length=200)
+    reference = serializers.CharField(max_length=REFERENCE_MAX)
     organization = serializers.IntegerField(required=False)
 
 
 class BlockSerializer(serializers.Serializer):
     worker = serializers.IntegerField(help_text="The worker's id (as returned when enrolled).")
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=REASON_MAX)
     organization = serializers.IntegerField(required=False, write_only=True)
 
 
@@ -203,20 +253,32 @@ class AnnotatorSerializer(serializers.ModelSerializer):
 
 
 class RejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Shown to the worker.")
+    reason = serializers.CharField(max_length=REASON_MAX, help_text="Shown to the worker.")
 
 
 class AppealSerializer(serializers.Serializer):
-    message = serializers.CharField(max_length=4000)
+    message = serializers.CharField(max_length=MESSAGE_MAX)
+
+
+class AppealOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    assignment = serializers.IntegerField()
+    campaign = serializers.IntegerField()
+    worker = serializers.IntegerField()
+    reject_reason = serializers.CharField()
+    message = serializers.CharField()
+    status = serializers.CharField()
+    decision_note = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class AppealDecisionSerializer(serializers.Serializer):
     overturn = serializers.BooleanField(help_text="true: accept the work and pay it; false: keep the rejection.")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True)
 
 
 class PayoutSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3)
-    threshold = serializers.CharField(help_text='Pay only balances of at least this much, e.g. "5.00".')
+    threshold = serializers.CharField(max_length=40, help_text='Pay only balances of at least this much, e.g. "5.00".')
     reference = serializers.CharField(max_length=120, help_text="Your reference; the same one again is a no-op.")
     organization = serializers.IntegerField(required=False)

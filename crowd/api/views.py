@@ -4,15 +4,18 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_body
+from config.limits import answers_check
+from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
@@ -82,7 +85,7 @@ class CampaignDetailView(APIView):
     def patch(self, request: Request, campaign_id: int) -> Response:
         actor = Actor.for_request(request)
         campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id, write=True)
-        if "status" in request.data:
+        if isinstance(request.data, dict) and "status" in request.data:
             raise ValidationFailed("Status changes through launch, not by editing.", fields={"status": "Read-only."})
         data = _validated(s.CampaignSerializer, request.data, partial=True)
         if "organization_id" in data:
@@ -99,10 +102,10 @@ class UploadTooLarge(ValidationFailed):
 
 
 class CampaignItemsView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
-        request={"application/json": s.ItemImportSerializer(many=True), "multipart/form-data": OpenApiTypes.OBJECT},
+        request={"application/json": s.ItemImportSerializer(many=True), "multipart/form-data": s.ItemFileSerializer},
         responses={201: s.ImportReportSerializer},
         description="Import items: a JSON array, or a multipart `file` (.csv, .json, .jsonl). All or nothing; "
         "existing external_ids are skipped.",
@@ -155,7 +158,7 @@ class CampaignResultsView(APIView):
             OpenApiParameter("cursor", int, description="The `next` value of the previous page."),
             OpenApiParameter("limit", int, description=f"Page size (default {RESULTS_PAGE}, max {RESULTS_PAGE_MAX})."),
         ],
-        responses=s.ResultSerializer(many=True),
+        responses=s.ResultsPageSerializer,
     )
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
@@ -189,7 +192,11 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
 class CampaignExportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=list(FORMATS), description="Default csv.")],
-        responses={200: OpenApiTypes.BINARY},
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "application/json"): s.ExportRecordSerializer(many=True),
+        },
     )
     def get(self, request: Request, campaign_id: int) -> StreamingHttpResponse:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
@@ -299,6 +306,7 @@ class AssignmentSubmitView(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         _require_worker(request)
         raw = request.data.get("answers") if isinstance(request.data, dict) else None
+        answers_check(raw)
         result = answer_submit(worker=request.user, assignment_id=assignment_id, raw_answers=raw)
         return Response({"id": result.assignment.id, "status": result.assignment.status, "replayed": result.replayed})
 
@@ -440,7 +448,7 @@ class AssignmentAppealView(APIView):
 
 
 class AppealListView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.AppealOutSerializer(many=True))
     def get(self, request: Request) -> Response:
         """The coordinators' queue of appeals (open first)."""
         actor = Actor.for_request(request)
@@ -522,7 +530,7 @@ class PayoutBatchView(APIView):
 class PayoutExportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("method", str, enum=["mobile_money", "bank"], required=False)],
-        responses={200: OpenApiTypes.BINARY},
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, batch_id: int) -> StreamingHttpResponse:
         """The batch as CSV for the organization to execute, optionally one payout method only."""
@@ -601,6 +609,7 @@ class DepositView(APIView):
         )
 
 
+@csrf_exempt  # it only ever answers 404; a CSRF refusal here would be an HTML page in place of the error shape
 def api_not_found(request: HttpRequest) -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page."""
     return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)

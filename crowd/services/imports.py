@@ -13,7 +13,9 @@ from typing import IO, Any
 
 from django.db import transaction
 
+from config.limits import DATA_STRING_MAX, FREE_TEXT_ANSWER_MAX, InputRejected, json_check
 from crowd.exceptions import InvalidState, ValidationFailed
+from crowd.image_urls import IMAGE_KEYS, image_url_problem
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign, Item
 from crowd.services.campaigns import microtask_split
@@ -23,6 +25,7 @@ BATCH_SIZE = 2000
 MAX_REPORTED_ERRORS = 50
 CSV_RESERVED = ("external_id", "language", "gold", "prelabel", "prelabel_score", "prelabel_model")
 MULTI_SEPARATOR = "|"  # CSV cells of multi_choice labels: "cat|dog"
+DATA_MAX_DEPTH = 10  # nesting inside an item's data
 
 
 @dataclass
@@ -36,12 +39,31 @@ class ImportReport:
         return {"created": self.created, "skipped": self.skipped}
 
 
+def _row_limits(raw: dict[str, Any]) -> None:
+    """The row within the input limits (config/limits.py): no NUL anywhere, bounded nesting and text, and item
+    images only from URLs a page may show."""
+    try:
+        for name, value in raw.items():
+            if name == "data":
+                json_check(value, path="data", max_depth=DATA_MAX_DEPTH, max_string=DATA_STRING_MAX)
+            else:
+                json_check(value, path=name, max_depth=3, max_string=FREE_TEXT_ANSWER_MAX)
+    except InputRejected as exc:
+        raise RowError(exc.path, exc.message) from None
+    data = raw.get("data")
+    if isinstance(data, dict):
+        for key in IMAGE_KEYS:
+            if key in data and (problem := image_url_problem(data[key])):
+                raise RowError(f"data.{key}", problem)
+
+
 def _row_to_item(raw: Any, campaign: Campaign, checker: LabelChecker) -> Item:
     if not isinstance(raw, dict):
         raise RowError("", "Each item must be an object.")
     unknown = set(raw) - {"external_id", "data", "language", "prelabel", "gold"}
     if unknown:
         raise RowError(sorted(unknown)[0], "Unknown field.")
+    _row_limits(raw)
     external_id = raw.get("external_id")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
@@ -86,21 +108,69 @@ def _csv_label(value: str, task_type: str) -> Any:
     return value
 
 
+def _csv_broken(number: int, field: str, message: str) -> ValidationFailed:
+    """A CSV that cannot be read past this row: the whole import stops, naming the row."""
+    where = f"Row {number}" + (f", field '{field}'" if field else "")
+    return ValidationFailed(
+        f"{where}: {message} Nothing was imported.",
+        fields={"rows": [{"row": number, "field": field, "message": message}]},
+        code="invalid_rows",
+    )
+
+
+def _swallowed_rows(record: dict[str, Any], columns: list[str]) -> tuple[str, str] | None:
+    """A quoted cell that runs over lines that read like rows of their own (as many cells as the header, an
+    id-like first cell) almost surely lost its closing quote and merged those rows: (column, first such line)."""
+    id_index = columns.index("external_id")
+    for name, value in record.items():
+        if not isinstance(value, str) or "\n" not in value:
+            continue
+        for line in value.splitlines()[1:]:
+            cells = next(csv.reader([line]), [])
+            if len(cells) == len(columns) and cells[id_index].strip() and not any(c.isspace() for c in cells[id_index]):
+                return name, line
+    return None
+
+
 def csv_rows(stream: IO[str], campaign: Campaign) -> Iterator[dict[str, Any]]:
-    """Map CSV records to item dicts: reserved columns by name, every other column into `data`."""
-    reader = csv.DictReader(stream)
-    if not reader.fieldnames or "external_id" not in reader.fieldnames:
+    """Map CSV records to item dicts: reserved columns by name, every other column into `data`.
+
+    Strict: a stray or unterminated quote is an error naming the row, and so is a quoted cell that swallowed
+    what look like rows (a missing closing quote further down the file)."""
+    reader = csv.DictReader(stream, strict=True)
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise _csv_broken(0, "", f"The header row is malformed CSV ({exc}).") from exc
+    if not fieldnames or "external_id" not in fieldnames:
         raise ValidationFailed(
             "The CSV needs a header row with an 'external_id' column.",
             fields={"file": "Missing 'external_id' column."},
         )
-    data_columns = [name for name in reader.fieldnames if name not in CSV_RESERVED]
+    data_columns = [name for name in fieldnames if name not in CSV_RESERVED]
     if not data_columns:
         raise ValidationFailed("The CSV has no data columns.", fields={"file": "No data columns."})
-    for record in reader:
+    number = 0
+    while True:
+        number += 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_broken(number, "", f"Malformed CSV ({exc}); check the quotes in this row.") from exc
         if None in record:
             yield {"__error__": RowError("", "More cells than header columns.")}
             continue
+        swallowed = _swallowed_rows(record, list(fieldnames))
+        if swallowed:
+            column, line = swallowed
+            raise _csv_broken(
+                number,
+                column,
+                f"A quoted cell runs on over lines that look like rows (e.g. {line[:60]!r}); "
+                "a closing quote is probably missing.",
+            )
         row: dict[str, Any] = {
             "external_id": record.get("external_id") or "",
             "data": {name: record[name] for name in data_columns if record.get(name) not in (None, "")},
@@ -131,6 +201,10 @@ def jsonl_rows(stream: IO[str]) -> Iterator[Any]:
             yield json.loads(line)
         except json.JSONDecodeError as exc:
             yield {"__error__": RowError("", f"Not valid JSON: {exc.msg}.")}
+        except UnicodeDecodeError:
+            raise  # the importer names the byte
+        except (ValueError, RecursionError):  # an integer of thousands of digits; nesting too deep to parse
+            yield {"__error__": RowError("", "Not valid JSON: a number too long or nesting too deep.")}
 
 
 def json_rows(stream: IO[str]) -> Iterator[Any]:
@@ -138,6 +212,12 @@ def json_rows(stream: IO[str]) -> Iterator[Any]:
         payload = json.load(stream)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"The file is not valid JSON: {exc}.", fields={"file": "Invalid JSON."}) from exc
+    except UnicodeDecodeError:
+        raise  # the importer names the byte
+    except (ValueError, RecursionError):  # an integer of thousands of digits; nesting too deep to parse
+        raise ValidationFailed(
+            "The file is not valid JSON: a number too long or nesting too deep.", fields={"file": "Invalid JSON."}
+        ) from None
     if not isinstance(payload, list):
         raise ValidationFailed("A JSON import must be an array of items.", fields={"file": "Expected an array."})
     yield from payload

@@ -76,12 +76,36 @@ def test_work_assignment_submit_stores_answers_and_goes_to_next(worker_client, d
     item_id = assignment.entries.get().item_id
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "neg", "then": "next"})
-    assert response.status_code == 302 and response.url.startswith("/work/next/")
     assert Answer.objects.get(worker=user).label == "neg"
     assert LedgerEntry.objects.get(worker=user).status == LedgerEntry.Status.PENDING
-    follow = client.get(response.url)
-    assert follow.status_code == 302  # the second item, leased at once
-    assert Assignment.objects.filter(worker=user).count() == 2
+    # The same POST leased the second item and leads straight to it.
+    following = Assignment.objects.get(worker=user, status=Assignment.Status.ACTIVE)
+    assert following.id != assignment.id
+    assert response.status_code == 302 and response.url == f"/work/assignments/{following.id}/"
+
+
+def test_work_next_get_only_shows_a_button_and_leases_nothing(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=2)
+    page = client.get(f"/work/next/?campaign={campaign.id}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'method="post"' in html and 'name="csrfmiddlewaretoken"' in html
+    assert f'name="campaign" value="{campaign.id}"' in html
+    assert not Assignment.objects.filter(worker=user).exists()
+    claimed = client.post("/work/next/", {"campaign": campaign.id})
+    assert claimed.url == f"/work/assignments/{Assignment.objects.get(worker=user).id}/"
+
+
+def test_work_next_post_needs_the_csrf_token(worker_client):
+    from django.test import Client
+
+    user, _ = worker_client
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    factories.campaign(launch=True, items=1)
+    assert strict.post("/work/next/").status_code == 403
+    assert not Assignment.objects.filter(worker=user).exists()
 
 
 def test_work_assignment_without_answer_shows_message_and_stores_nothing(worker_client):
@@ -218,3 +242,17 @@ def test_work_earnings_page_shows_rejection_reason_and_takes_one_appeal(worker_c
     response = client.post(f"/work/assignments/{assignment.id}/appeal/", {"message": "Again"}, follow=True)
     assert "already appealed" in response.content.decode()
     assert Appeal.objects.filter(assignment=assignment).count() == 1
+
+
+def test_work_assignment_free_text_over_the_limit_is_refused_with_a_message(worker_client):
+    from config.limits import FREE_TEXT_ANSWER_MAX
+
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1, task_type="free_text", labels=[])
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "x" * (FREE_TEXT_ANSWER_MAX + 1)})
+    assert response.status_code == 400
+    assert f"under {FREE_TEXT_ANSWER_MAX} characters" in response.content.decode()
+    assert not Answer.objects.exists()

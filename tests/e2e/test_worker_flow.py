@@ -167,7 +167,9 @@ def test_worker_task_page_is_small(live_server):
     # No framework and nothing fetched: at most a small inline enhancement (the lease heartbeat); the page works
     # without it (test_worker_flow_works_with_javascript_disabled).
     assert "<script src" not in html.lower()
-    inline = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL | re.IGNORECASE)
+    # The inline script carries the Content-Security-Policy nonce of this response; nothing else may run.
+    nonce = re.search(r"'nonce-([^']+)'", response.getheader("Content-Security-Policy")).group(1)
+    inline = re.findall(rf'<script nonce="{re.escape(nonce)}">(.*?)</script>', html, flags=re.DOTALL | re.IGNORECASE)
     assert html.lower().count("<script") == len(inline)
     assert sum(len(script) for script in inline) <= INLINE_SCRIPT_BUDGET_BYTES
 
