@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import get_currency_precision, list_currencies
 
 _CURRENCIES = frozenset(list_currencies())
+# Amounts are stored in signed 64-bit columns: anything larger is refused as input, never left to overflow.
+MAX_MINOR = 2**63 - 1
 
 
 class MoneyError(ValueError):
@@ -36,6 +38,9 @@ def to_minor(amount: str | Decimal | int, currency: str) -> int:
         raise MoneyError(f"'{amount}' is not a decimal amount.")
     if value < 0:
         raise MoneyError("Amounts cannot be negative.")
+    # Checked on the exponent first: scaling "1e1000000" would overflow the decimal context itself.
+    if value and (value.adjusted() > 30 or value.scaleb(currency_exponent(currency)) > MAX_MINOR):
+        raise MoneyError("The amount is too large.")
     scaled = value.scaleb(currency_exponent(currency))
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{currency.upper()} has {currency_exponent(currency)} decimal places; '{amount}' has more.")

@@ -185,6 +185,13 @@ class DepositSerializer(serializers.Serializer):
     organization = serializers.IntegerField(required=False)
 
 
+class DepositResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    reference = serializers.CharField()
+
+
 class BlockSerializer(serializers.Serializer):
     worker = serializers.IntegerField(help_text="The worker's id (as returned when enrolled).")
     reason = serializers.CharField(max_length=2000)
@@ -220,3 +227,15 @@ class PayoutSerializer(serializers.Serializer):
     threshold = serializers.CharField(help_text='Pay only balances of at least this much, e.g. "5.00".')
     reference = serializers.CharField(max_length=120, help_text="Your reference; the same one again is a no-op.")
     organization = serializers.IntegerField(required=False)
+
+
+class PayoutBatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=["exported", "paid", "cancelled"])
+    workers = serializers.IntegerField()
+    total = serializers.CharField()
+    currency = serializers.CharField()
+    threshold = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
