@@ -8,6 +8,18 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/items/", views.CampaignItemsView.as_view(), name="api-campaign-items"),
     path("campaigns/<int:campaign_id>/launch/", views.CampaignLaunchView.as_view(), name="api-campaign-launch"),
     path(
+        "campaigns/<int:campaign_id>/pause/",
+        views.CampaignMoveView.as_view(),
+        {"move": "pause"},
+        name="api-campaign-pause",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/resume/",
+        views.CampaignMoveView.as_view(),
+        {"move": "resume"},
+        name="api-campaign-resume",
+    ),
+    path(
         "campaigns/<int:campaign_id>/aggregate/", views.CampaignAggregateView.as_view(), name="api-campaign-aggregate"
     ),
     path("campaigns/<int:campaign_id>/results/", views.CampaignResultsView.as_view(), name="api-campaign-results"),

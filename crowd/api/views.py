@@ -135,6 +135,28 @@ class CampaignLaunchView(APIView):
         return Response(_campaign_body(campaign))
 
 
+class CampaignMoveView(APIView):
+    """Lifecycle moves of a launched campaign (owner or coordinator): pause (active -> paused) and resume
+    (paused -> active, once the reward meets the pay floor, no fair-pay top-up is owed and the funds cover what
+    the campaign can still cost; 400 `not_ready` or `insufficient_funds` says what to fix). Both idempotent."""
+
+    moves = {"pause": campaign_services.campaign_pause, "resume": campaign_services.campaign_resume}
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.CampaignSerializer,
+            400: OpenApiResponse(
+                description="`not_ready` (reward below the floor, top-ups owed) or `insufficient_funds`."
+            ),
+            409: OpenApiResponse(description="`invalid_state`: not a move from this status."),
+        },
+    )
+    def post(self, request: Request, campaign_id: int, move: str) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        return Response(_campaign_body(self.moves[move](campaign_id=campaign.id)))
+
+
 class CampaignAggregateView(APIView):
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Aggregation queued.")})
     def post(self, request: Request, campaign_id: int) -> Response:

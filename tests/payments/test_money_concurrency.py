@@ -4,9 +4,15 @@ and changes that reserve funds at once never both pass the funds check on the sa
 import pytest
 from django.db import connection
 
+from crowd.models import Campaign
+from crowd.selectors import funds_summary
+from crowd.services.campaigns import campaign_create, campaign_launch, campaign_update
+from crowd.services.funds import InsufficientFunds
+from crowd.services.imports import items_import
 from payments.models import LedgerEntry, PayoutBatch
 from payments.payouts import payout_batch_create
 from payments.selectors import balances_owed_by
+from payments.services import funds_deposit
 from tests import factories
 from tests.crowd.test_routing_concurrency import _run_threads
 from tests.payments.test_payouts import approved_work
@@ -60,3 +66,48 @@ def test_payout_same_reference_at_once_makes_one_batch():
     assert _run_threads(pay, 5) == []
     assert PayoutBatch.objects.get().total_minor == 20
     assert LedgerEntry.objects.filter(kind="payout").count() == 2
+
+
+def _live(organization, name: str) -> Campaign:
+    campaign = campaign_create(
+        organization_id=organization.id,
+        created_by_id=None,
+        fields={
+            "name": name,
+            "labels": ["pos", "neg"],
+            "redundancy": 1,
+            "max_redundancy": 1,
+            "reward": "0.10",
+            "estimated_seconds": 30,
+        },
+    )
+    items_import(campaign_id=campaign.id, rows=[{"external_id": "first", "data": {"text": "x"}}])
+    return campaign_launch(campaign_id=campaign.id)
+
+
+def _available(organization) -> int:
+    return funds_summary(organization_id=organization.id)["USD"]["available"]
+
+
+def test_imports_and_raises_at_once_never_both_pass_on_the_same_money():
+    organization = factories.OrganizationFactory()
+    deposit = {"organization_id": organization.id, "currency": "USD", "created_by_id": None}
+    funds_deposit(amount="0.20", reference="launch", **deposit)
+    first, second = _live(organization, "First"), _live(organization, "Second")
+    changes = [
+        lambda n: items_import(campaign_id=first.id, rows=[{"external_id": f"a{n}", "data": {"text": "x"}}]),
+        lambda n: items_import(campaign_id=second.id, rows=[{"external_id": f"b{n}", "data": {"text": "x"}}]),
+        lambda n: campaign_update(campaign_id=second.id, fields={"reward": f"0.{11 + n:02d}"}),
+    ]
+    for round_number in range(6):
+        # Room for 0.10 more of reserve: enough for either change alone, never for both.
+        short = 10 - _available(organization)
+        if short:
+            funds_deposit(amount=f"{short / 100:.2f}", reference=f"r{round_number}", **deposit)
+        assert _available(organization) == 10
+        pair = (changes[round_number % 3], changes[(round_number + 1) % 3])
+
+        errors = _run_threads(lambda index, pair=pair, n=round_number: pair[index](n), 2)
+
+        assert errors and all(isinstance(error, InsufficientFunds) for error in errors), errors
+        assert _available(organization) >= 0
