@@ -232,7 +232,7 @@ class PayoutSerializer(serializers.Serializer):
 class PayoutBatchSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     reference = serializers.CharField()
-    status = serializers.ChoiceField(choices=["exported", "paid", "cancelled"])
+    status = serializers.CharField(help_text="`exported`, `paid` or `cancelled`.")
     workers = serializers.IntegerField()
     total = serializers.CharField()
     currency = serializers.CharField()

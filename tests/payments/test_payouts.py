@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+import yaml
 from django.db.models import Sum
 
 from config.errors import InvalidState
@@ -192,4 +193,17 @@ def test_profile_sets_the_payout_method(client):
         "bank",
         {"account": "KE12 34"},
         "KES",
+    )
+
+
+def test_money_endpoints_are_documented_with_the_bodies_they_answer(api, org_api, org_key):
+    schema = yaml.safe_load(api.get("/api/v1/schema/").content)
+    for path in ("/payouts/{batch_id}/confirm/", "/payouts/{batch_id}/cancel/", "/campaigns/{campaign_id}/resume/"):
+        assert "post" in schema["paths"][f"/api/v1{path}"], path
+    components = schema["components"]["schemas"]
+    made = org_api.post(PAYOUTS, {"currency": "USD", "threshold": "1", "reference": "doc"}, format="json").json()
+    assert set(made) == set(components["PayoutBatch"]["properties"])
+    deposit = {"amount": "1.00", "currency": "USD", "reference": "doc"}
+    assert set(org_api.post("/api/v1/funds/deposits/", deposit, format="json").json()) == set(
+        components["DepositResult"]["properties"]
     )
