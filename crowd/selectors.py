@@ -8,7 +8,8 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from crowd.eligibility import WorkerContext, worker_eligibility
@@ -410,7 +411,7 @@ def fairness_report(*, campaign: Campaign) -> dict[str, Any]:
             for report in [wage_report(pay_minor=p, seconds=s, floor_hourly_minor=floor_minor)]
         },
         "cost_to_date": cost_minor,
-        "reserve": campaign_commitment_minor(campaign=campaign) if campaign.status in LIVE else 0,
+        "reserve": campaign_commitment_minor(campaign=campaign),
         "remaining_slots": remaining_slots,
         "forecast_to_completion": cost_minor + remaining_slots * campaign.reward_minor,
         "latest_check": None
@@ -485,22 +486,34 @@ LIVE = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED)
 
 
 def campaign_commitment_minor(*, campaign: Campaign) -> int:
-    """The most a campaign can still cost: every open slot at the current reward, plus every unfinished
-    item's possible extra answers (dynamic redundancy), each of which may need a microtask of its own."""
-    slots = MicroTask.objects.filter(campaign=campaign).aggregate(left=Sum(F("target") - F("done_count")))["left"]
+    """The most a campaign can still cost, which the organization's funds hold in reserve. Every held lease at
+    the reward it was leased for (it can still be submitted, whatever the campaign's status); while the campaign
+    is live, also every free slot at the current reward, plus every unfinished item's possible extra answers
+    (dynamic redundancy), each of which may need a microtask of its own."""
+    leased = Assignment.objects.filter(campaign=campaign, status=Assignment.Status.ACTIVE).aggregate(
+        total=Sum("reward_minor")
+    )["total"]
+    if campaign.status not in LIVE:
+        return leased or 0
+    free = MicroTask.objects.filter(campaign=campaign).aggregate(
+        free=Sum(F("target") - F("done_count") - F("active_count"))
+    )["free"]
     extra = (
         Item.objects.filter(campaign=campaign, gold__isnull=True)
         .exclude(status=Item.Status.COMPLETE)
-        .aggregate(extra=Sum(campaign.max_redundancy - F("redundancy")))["extra"]
+        # Per item, never below zero: an item raised before max_redundancy was lowered needs no fewer slots.
+        .aggregate(extra=Sum(Greatest(Value(campaign.max_redundancy) - F("redundancy"), Value(0))))["extra"]
     )
-    return campaign.reward_minor * ((slots or 0) + max(extra or 0, 0))
+    return (leased or 0) + campaign.reward_minor * ((free or 0) + (extra or 0))
 
 
 def funds_summary(*, organization_id: int) -> dict[str, dict[str, int]]:
-    """{currency: {deposited, spent, reserved, balance, available}} in minor units. `reserved` is what live
-    campaigns can still cost; it returns to `available` as they finish (nothing to release by hand)."""
+    """{currency: {deposited, spent, reserved, balance, available}} in minor units. `reserved` is what the
+    campaigns can still cost (live ones, and held leases of any); it returns to `available` as they finish
+    (nothing to release by hand)."""
     funds = funds_for_organization(organization_id=organization_id)
-    for campaign in Campaign.objects.filter(organization_id=organization_id, status__in=LIVE):
+    holding = Q(status__in=LIVE) | Q(assignments__status=Assignment.Status.ACTIVE)
+    for campaign in Campaign.objects.filter(holding, organization_id=organization_id).distinct():
         row = funds.setdefault(campaign.currency, {"deposited": 0, "spent": 0})
         row["reserved"] = row.get("reserved", 0) + campaign_commitment_minor(campaign=campaign)
     for row in funds.values():

@@ -4,7 +4,8 @@ Money is integer minor units. Rounding rules (each in the worker's favour where 
 - an hourly rate is exact (a float in minor units per hour), compared with the floor without rounding;
 - converting a floor into another currency rounds UP to the next minor unit (the floor never shrinks);
 - the pay a microtask needs to meet a floor rounds UP to the next minor unit;
-- a top-up is that need minus what was paid, never negative.
+- a top-up is that need minus what was paid, never negative;
+- top-ups are paid whole, in order, while the organization's funds last; one that does not fit stays owed.
 Time below one second counts as one second (no division by zero, no infinite rates).
 """
 
@@ -59,6 +60,30 @@ def pay_needed_minor(*, hourly_minor: int, seconds: float) -> int:
 def topup_minor(*, hourly_minor: int, seconds: float, paid_minor: int) -> int:
     """What brings a payment up to the floor for that time; 0 when it already meets it."""
     return max(pay_needed_minor(hourly_minor=hourly_minor, seconds=seconds) - paid_minor, 0)
+
+
+@dataclass(frozen=True)
+class TopupPlan:
+    paid: list[tuple[int, int]]  # (assignment id, amount) to pay now, in order
+    paid_minor: int
+    owed_minor: int  # what did not fit in the budget, paid by a later check
+
+
+def topups_within_budget(*, owed: Sequence[tuple[int, int]], budget_minor: int) -> TopupPlan:
+    """Pay each (assignment id, owed amount) in order while `budget_minor` lasts. A top-up is never split (a
+    worker sees one top-up per assignment and target) and never pushes spending past the budget; a smaller
+    one later in the list may still fit. Amounts of zero or less owe nothing."""
+    paid: list[tuple[int, int]] = []
+    total = unpaid = 0
+    for key, amount in owed:
+        if amount <= 0:
+            continue
+        if total + amount > budget_minor:
+            unpaid += amount
+            continue
+        paid.append((key, amount))
+        total += amount
+    return TopupPlan(paid, total, unpaid)
 
 
 def percentile(values: Sequence[float], share: float) -> float:

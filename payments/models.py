@@ -8,7 +8,9 @@ class LedgerEntry(models.Model):
     """An append-only money movement. Never edited or deleted: a correction is a new entry.
 
     Exactly one account owns the entry: a worker (their earnings) or an organization (its funds).
-    A status change (pending -> available -> paid) is recorded as a pair of entries moving the amount.
+    A status change (pending -> available -> payout_pending -> paid) is recorded as a pair of entries moving
+    the amount. Every worker entry names the organization that owes it: through its campaign, or through the
+    payout batch that pays it, so a worker's balance with one organization is an exact sum.
     """
 
     class Kind(models.TextChoices):
@@ -20,9 +22,11 @@ class LedgerEntry(models.Model):
         DEPOSIT = "deposit"
 
     class Status(models.TextChoices):
-        # A worker's money: pending (submitted, awaiting approval) -> available -> paid.
+        # A worker's money: pending (submitted, awaiting approval) -> available -> payout_pending (in a payout
+        # batch the organization is executing) -> paid (the organization confirmed the transfer).
         PENDING = "pending"
         AVAILABLE = "available"
+        PAYOUT_PENDING = "payout_pending"
         PAID = "paid"
 
     worker = models.ForeignKey(
@@ -32,7 +36,7 @@ class LedgerEntry(models.Model):
         "crowd.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=12, choices=Status.choices)
+    status = models.CharField(max_length=14, choices=Status.choices)
     # Integer minor units (cents, or whole yen for JPY); signed so compensating entries are negative.
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -66,6 +70,15 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind__in=["bonus", "fair_pay_topup", "payout"]) | Q(idempotency_key__isnull=False),
                 name="ledger_bonus_topup_payout_keyed",
+            ),
+            # A payout entry always belongs to its batch: that is how it counts against one organization's debt.
+            models.CheckConstraint(
+                condition=~Q(kind="payout") | Q(payout_batch__isnull=False), name="ledger_payout_in_batch"
+            ),
+            # A worker entry says who owes it (its campaign's organization, or its payout batch's).
+            models.CheckConstraint(
+                condition=Q(worker__isnull=True) | Q(campaign__isnull=False) | Q(payout_batch__isnull=False),
+                name="ledger_worker_entry_has_payer",
             ),
             # One reward credit per assignment: a retried or concurrent submit can never pay twice.
             models.UniqueConstraint(
@@ -118,7 +131,14 @@ class ExchangeRate(models.Model):
 
 
 class PayoutBatch(models.Model):
-    """One payout run of an organization: every worker's available balance above a threshold becomes paid."""
+    """One payout run of an organization: every worker's available balance above a threshold moves to
+    payout_pending and is listed in the batch's CSV (`exported`); it becomes paid when an owner confirms the
+    transfers were made (`paid`), or returns to available when the batch is cancelled (`cancelled`)."""
+
+    class Status(models.TextChoices):
+        EXPORTED = "exported"
+        PAID = "paid"
+        CANCELLED = "cancelled"
 
     organization = models.ForeignKey("crowd.Organization", on_delete=models.PROTECT, related_name="payout_batches")
     reference = models.CharField(max_length=120)
@@ -126,10 +146,15 @@ class PayoutBatch(models.Model):
     threshold_minor = models.PositiveBigIntegerField()
     workers = models.PositiveIntegerField(default=0)
     total_minor = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.EXPORTED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)  # when it was confirmed paid or cancelled
 
     class Meta:
         constraints = [
@@ -138,3 +163,17 @@ class PayoutBatch(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.reference} ({self.total_minor} {self.currency})"
+
+
+class FundsAccount(models.Model):
+    """The organization's funds lock: one row per organization, holding no money (balances are ledger sums).
+
+    Every write that reserves or spends an organization's funds, or pays its workers out, takes this row
+    FOR NO KEY UPDATE first, so two such writes never both pass a funds check on the same money.
+    """
+
+    organization = models.OneToOneField("crowd.Organization", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"funds of {self.organization_id}"

@@ -1,25 +1,38 @@
-"""Payout batches: available balances become paid, idempotently, with a CSV per payout method to execute."""
+"""Payout batches. A worker's available balance with an organization moves, in a batch, to payout_pending and
+is listed once in the batch's CSV, which the organization executes (no money moves through Crowdloop); an
+owner's confirmation makes it paid, a cancellation returns it to available.
+
+One worker in batch B, each step an append-only pair of entries keyed by batch, worker and step:
+    create  (batch `exported`):  available -b, payout_pending +b
+    confirm (batch `paid`):      payout_pending -b, paid +b
+    cancel  (batch `cancelled`): payout_pending -b, available +b
+"""
 
 import csv
 import io
 from collections.abc import Iterator
 
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
 
-from config.errors import ValidationFailed
+from config.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from config.spreadsheet import spreadsheet_text
 from payments.models import LedgerEntry, PayoutBatch
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
+from payments.selectors import balances_owed_by
+from payments.services import funds_account_lock, ledger_pair
 from workers.models import WorkerProfile
 
 
 def payout_batch_create(
     *, organization_id: int, created_by_id: int | None, currency: str, threshold: str, reference: str
-) -> PayoutBatch:
-    """Move every worker's available balance from this organization's campaigns, when at least `threshold`,
-    to paid. Idempotent on `reference` (the same reference returns the same batch). Locks nothing: each
-    move's key names the batch and the worker, and balances come from sums inside this transaction.
+) -> tuple[PayoutBatch, bool]:
+    """Move every worker's available balance with this organization, when at least `threshold`, into a new batch.
+
+    Returns (batch, created). Takes the organization's funds lock first, so of two batches made at once (any
+    references) the second sees the first's entries and never pays the same balance again. Idempotent on
+    `reference`; the same reference with another currency or threshold raises Conflict.
     """
     try:
         code = currency_validate(currency)
@@ -29,57 +42,110 @@ def payout_batch_create(
     reference = (reference or "").strip()
     if not reference:
         raise ValidationFailed("A payout needs a reference.", fields={"reference": "Required."})
-    existing = PayoutBatch.objects.filter(organization_id=organization_id, reference=reference).first()
-    if existing:
-        return existing
-    try:
-        with transaction.atomic():
-            batch = PayoutBatch.objects.create(
-                organization_id=organization_id,
-                reference=reference,
-                currency=code,
-                threshold_minor=threshold_minor,
-                created_by_id=created_by_id,
-            )
-            balances = (
-                LedgerEntry.objects.filter(
-                    worker__isnull=False,
-                    campaign__organization_id=organization_id,
-                    currency=code,
-                    status=LedgerEntry.Status.AVAILABLE,
+    with transaction.atomic():
+        funds_account_lock(organization_id=organization_id)
+        existing = PayoutBatch.objects.filter(organization_id=organization_id, reference=reference).first()
+        if existing:
+            if (existing.currency, existing.threshold_minor) != (code, threshold_minor):
+                raise Conflict(
+                    f"Payout '{reference}' was already made with another currency or threshold.", code="duplicate"
                 )
-                .values("worker_id")
-                .annotate(balance=Sum("amount_minor"))
-                .filter(balance__gte=max(threshold_minor, 1))
+            return existing, False
+        balances = balances_owed_by(organization_id=organization_id, currency=code, status=LedgerEntry.Status.AVAILABLE)
+        due = {worker: balance for worker, balance in sorted(balances.items()) if balance >= max(threshold_minor, 1)}
+        batch = PayoutBatch.objects.create(
+            organization_id=organization_id,
+            reference=reference,
+            currency=code,
+            threshold_minor=threshold_minor,
+            workers=len(due),
+            total_minor=sum(due.values()),
+            created_by_id=created_by_id,
+        )
+        LedgerEntry.objects.bulk_create(
+            entry
+            for worker_id, balance in due.items()
+            for entry in ledger_pair(
+                worker_id=worker_id,
+                amount_minor=balance,
+                currency=code,
+                from_status=LedgerEntry.Status.AVAILABLE,
+                to_status=LedgerEntry.Status.PAYOUT_PENDING,
+                kind=LedgerEntry.Kind.PAYOUT,
+                key=f"payout:{batch.id}:{worker_id}:export",
+                payout_batch=batch,
+                reason=f"Payout {reference}",
             )
-            entries = []
-            for row in balances:
-                for status, sign in ((LedgerEntry.Status.AVAILABLE, -1), (LedgerEntry.Status.PAID, 1)):
-                    entries.append(
-                        LedgerEntry(
-                            worker_id=row["worker_id"],
-                            kind=LedgerEntry.Kind.PAYOUT,
-                            status=status,
-                            amount_minor=sign * row["balance"],
-                            currency=code,
-                            payout_batch=batch,
-                            idempotency_key=f"payout:{batch.id}:{row['worker_id']}:{status}",
-                            reason=f"Payout {reference}",
-                        )
-                    )
-                batch.workers += 1
-                batch.total_minor += row["balance"]
-            LedgerEntry.objects.bulk_create(entries)
-            batch.save(update_fields=["workers", "total_minor"])
+        )
+    return batch, True
+
+
+def payout_batch_confirm(*, batch_id: int, organization_ids: list[int], decided_by_id: int | None) -> PayoutBatch:
+    """exported -> paid: the organization made the transfers; every held balance becomes paid. Locks the batch.
+    Idempotent; raises NotFound (not the caller's), InvalidState (cancelled)."""
+    return _settle(batch_id, organization_ids, decided_by_id, PayoutBatch.Status.PAID, LedgerEntry.Status.PAID)
+
+
+def payout_batch_cancel(*, batch_id: int, organization_ids: list[int], decided_by_id: int | None) -> PayoutBatch:
+    """exported -> cancelled: nothing was transferred; every held balance returns to available. Locks the batch.
+    Idempotent; raises NotFound (not the caller's), InvalidState (already paid)."""
+    return _settle(
+        batch_id, organization_ids, decided_by_id, PayoutBatch.Status.CANCELLED, LedgerEntry.Status.AVAILABLE
+    )
+
+
+def _settle(
+    batch_id: int, organization_ids: list[int], decided_by_id: int | None, outcome: str, to_status: str
+) -> PayoutBatch:
+    with transaction.atomic():
+        batch = (
+            PayoutBatch.objects.select_for_update(no_key=True)
+            .filter(pk=batch_id, organization_id__in=organization_ids)
+            .first()
+        )
+        if batch is None:
+            raise NotFound("No such payout batch.")
+        if batch.status == outcome:
             return batch
-    except IntegrityError:  # a concurrent request with the same reference won
-        return PayoutBatch.objects.get(organization_id=organization_id, reference=reference)
+        if batch.status != PayoutBatch.Status.EXPORTED:
+            raise InvalidState(f"This payout batch is already {batch.status}.")
+        held = (
+            LedgerEntry.objects.filter(payout_batch=batch, status=LedgerEntry.Status.PAYOUT_PENDING)
+            .values("worker_id")
+            .annotate(held=Sum("amount_minor"))
+            .filter(held__gt=0)
+            .values_list("worker_id", "held")
+        )
+        LedgerEntry.objects.bulk_create(
+            entry
+            for worker_id, amount in held
+            for entry in ledger_pair(
+                worker_id=worker_id,
+                amount_minor=amount,
+                currency=batch.currency,
+                from_status=LedgerEntry.Status.PAYOUT_PENDING,
+                to_status=to_status,
+                kind=LedgerEntry.Kind.PAYOUT,
+                key=f"payout:{batch.id}:{worker_id}:{outcome}",
+                payout_batch=batch,
+                reason=f"Payout {batch.reference} {outcome}",
+            )
+        )
+        batch.status, batch.decided_by_id, batch.decided_at = outcome, decided_by_id, timezone.now()
+        batch.save(update_fields=["status", "decided_by", "decided_at"])
+    return batch
 
 
 def payout_batch_csv(*, batch: PayoutBatch, method: str | None = None) -> Iterator[str]:
-    """One row per worker paid in the batch: who, how (method and details), how much. Filter by method."""
+    """One row per worker in the batch: who, how (method and details), how much. Filter by method."""
     rows = (
-        LedgerEntry.objects.filter(payout_batch=batch, status=LedgerEntry.Status.PAID)
+        LedgerEntry.objects.filter(payout_batch=batch, amount_minor__gt=0)
+        # The entry that put the worker in the batch; batches made before confirmation existed went straight
+        # to paid under a key ending in ":paid" (a confirmation's key ends in ":paid:in").
+        .filter(
+            Q(status=LedgerEntry.Status.PAYOUT_PENDING)
+            | Q(status=LedgerEntry.Status.PAID, idempotency_key__endswith=":paid")
+        )
         .select_related("worker")
         .order_by("worker_id")
     )

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
+from config.errors import NotFound
 from payments.fairpay import Floor, convert_minor
-from payments.models import ExchangeRate, LedgerEntry, PayFloor
+from payments.models import ExchangeRate, LedgerEntry, PayFloor, PayoutBatch
 from payments.money import currency_exponent, from_minor
 
 
@@ -21,8 +22,36 @@ def _sums_by_currency_and_status(entries: QuerySet[LedgerEntry]) -> dict[str, di
 
 
 def earnings_for_worker(*, worker_id: int) -> dict[str, dict[str, int]]:
-    """{currency: {pending, available, paid}} in minor units."""
+    """{currency: {pending, available, payout_pending, paid}} in minor units, over every organization."""
     return _sums_by_currency_and_status(LedgerEntry.objects.filter(worker_id=worker_id))
+
+
+def worker_entries_owed_by(*, organization_id: int) -> QuerySet[LedgerEntry]:
+    """Worker entries one organization owes or pays: its campaigns' earnings and its own payout batches. Their sum
+    per worker and status is the worker's exact balance with that organization."""
+    return LedgerEntry.objects.filter(worker__isnull=False).filter(
+        Q(campaign__organization_id=organization_id) | Q(payout_batch__organization_id=organization_id)
+    )
+
+
+def balances_owed_by(*, organization_id: int, currency: str, status: str) -> dict[int, int]:
+    """{worker id: balance} in one status (e.g. available) with one organization, in minor units."""
+    rows = (
+        worker_entries_owed_by(organization_id=organization_id)
+        .filter(currency=currency, status=status)
+        .values("worker_id")
+        .annotate(balance=Sum("amount_minor"))
+        .values_list("worker_id", "balance")
+    )
+    return dict(rows)
+
+
+def payout_batch_for_organizations(*, batch_id: int, organization_ids: list[int]) -> PayoutBatch:
+    """The batch if one of these organizations made it; NotFound otherwise (no leak of existence)."""
+    batch = PayoutBatch.objects.filter(pk=batch_id, organization_id__in=organization_ids).first()
+    if batch is None:
+        raise NotFound("No such payout batch.")
+    return batch
 
 
 def ledger_entries_for_worker(*, worker_id: int) -> QuerySet[LedgerEntry]:
@@ -109,7 +138,7 @@ def earnings_summary(*, worker_id: int) -> dict[str, Any]:
     uses = Counter(entry.currency for entry in recent)
     # The most used currency of the latest entries; ties go to the first code alphabetically.
     main = max(by_currency, key=lambda currency: uses[currency], default="USD")
-    summary = by_currency.get(main, {"pending": "0.00", "available": "0.00", "paid": "0.00"})
+    summary = by_currency.get(main, {status.value: "0.00" for status in LedgerEntry.Status})
     entries = [
         {
             "id": entry.id,

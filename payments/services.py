@@ -1,13 +1,18 @@
 """Writes to the ledger. Every entry is a new row; nothing is edited or deleted."""
 
 import hashlib
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, ValidationFailed
-from payments.models import LedgerEntry
-from payments.money import MoneyError, currency_validate, to_minor
+from payments.models import FundsAccount, LedgerEntry
+from payments.money import MoneyError, currency_exponent, currency_validate, from_minor, to_minor
+
+# The most one deposit may record, in major units of its currency: far above any real transfer, so a typo of
+# a few extra digits is refused instead of funding campaigns with money that was never set aside.
+DEPOSIT_MAX = Decimal("10000000")
 
 
 def ledger_credit_reward(
@@ -32,8 +37,13 @@ def ledger_credit_reward(
 
 def funds_deposit(
     *, organization_id: int, amount: str, currency: str, reference: str, created_by_id: int | None
-) -> LedgerEntry:
-    """Record funds an organization sent. Idempotent on (organization, reference): a retry returns the entry."""
+) -> tuple[LedgerEntry, bool]:
+    """Record money the organization set aside to pay workers (its own record: no money moves through here).
+
+    Returns (entry, created). Idempotent on (organization, reference): the same reference with the same amount
+    returns the first entry; with another amount or currency raises Conflict. Raises ValidationFailed for an
+    amount that is not positive, has more decimals than the currency or exceeds DEPOSIT_MAX. Locks nothing.
+    """
     try:
         code = currency_validate(currency)
     except MoneyError as exc:
@@ -44,29 +54,55 @@ def funds_deposit(
         raise ValidationFailed(str(exc), fields={"amount": str(exc)}) from exc
     if minor <= 0:
         raise ValidationFailed("A deposit must be positive.", fields={"amount": "Must be greater than zero."})
+    maximum = int(DEPOSIT_MAX.scaleb(currency_exponent(code)))
+    if minor > maximum:
+        most = f"{from_minor(maximum, code)} {code}"
+        raise ValidationFailed(f"One deposit records at most {most}.", fields={"amount": f"At most {most}."})
     if not reference.strip():
         raise ValidationFailed("A deposit needs a reference.", fields={"reference": "This field is required."})
     # References may be 200 characters; the key column holds 120, so it carries the reference's digest.
     key = f"deposit:{organization_id}:{hashlib.sha256(reference.strip().encode()).hexdigest()}"
-    try:
-        with transaction.atomic():
-            return LedgerEntry.objects.create(
-                organization_id=organization_id,
-                kind=LedgerEntry.Kind.DEPOSIT,
-                status=LedgerEntry.Status.AVAILABLE,
-                amount_minor=minor,
-                currency=code,
-                reference=reference.strip(),
-                idempotency_key=key,
-                created_by_id=created_by_id,
-            )
-    except IntegrityError:
-        entry = LedgerEntry.objects.get(idempotency_key=key)
-        if entry.amount_minor != minor or entry.currency != code:
-            raise Conflict(
-                f"Reference '{reference}' was already recorded with a different amount.", code="duplicate"
-            ) from None
-        return entry
+    entry = LedgerEntry.objects.filter(idempotency_key=key).first()
+    created = False
+    if entry is None:
+        try:
+            with transaction.atomic():
+                entry = LedgerEntry.objects.create(
+                    organization_id=organization_id,
+                    kind=LedgerEntry.Kind.DEPOSIT,
+                    status=LedgerEntry.Status.AVAILABLE,
+                    amount_minor=minor,
+                    currency=code,
+                    reference=reference.strip(),
+                    idempotency_key=key,
+                    created_by_id=created_by_id,
+                )
+                created = True
+        except IntegrityError:  # the same reference, recorded by a concurrent request
+            entry = LedgerEntry.objects.get(idempotency_key=key)
+    if entry.amount_minor != minor or entry.currency != code:
+        raise Conflict(f"Reference '{reference}' was already recorded with a different amount.", code="duplicate")
+    return entry, created
+
+
+def funds_account_lock(*, organization_id: int) -> None:
+    """Take the organization's funds lock (its FundsAccount row, FOR NO KEY UPDATE) until the caller's transaction
+    ends: every reserve, spend beyond the reserve and payout of the organization takes it before its check."""
+    locked = FundsAccount.objects.select_for_update(no_key=True).filter(organization_id=organization_id)
+    if not locked.exists():
+        FundsAccount.objects.bulk_create([FundsAccount(organization_id=organization_id)], ignore_conflicts=True)
+    locked.get()
+
+
+def ledger_pair(
+    *, worker_id: int, amount_minor: int, currency: str, from_status: str, to_status: str, kind: str, key: str, **links
+) -> list[LedgerEntry]:
+    """The two entries that move `amount_minor` of a worker's money from one status to another (unsaved)."""
+    common = {"worker_id": worker_id, "currency": currency, "kind": kind, **links}
+    return [
+        LedgerEntry(status=from_status, amount_minor=-amount_minor, idempotency_key=f"{key}:out", **common),
+        LedgerEntry(status=to_status, amount_minor=amount_minor, idempotency_key=f"{key}:in", **common),
+    ]
 
 
 def ledger_move(
@@ -85,19 +121,19 @@ def ledger_move(
     """Move money between a worker's statuses as a pair of entries (append-only). Idempotent on `key`: a
     move already recorded is not recorded again. Runs in the caller's transaction.
     """
-    common = {
-        "worker_id": worker_id,
-        "currency": currency,
-        "kind": kind,
-        "campaign_id": campaign_id,
-        "assignment_id": assignment_id,
-        "reason": reason,
-    }
     LedgerEntry.objects.bulk_create(
-        [
-            LedgerEntry(status=from_status, amount_minor=-amount_minor, idempotency_key=f"{key}:out", **common),
-            LedgerEntry(status=to_status, amount_minor=amount_minor, idempotency_key=f"{key}:in", **common),
-        ],
+        ledger_pair(
+            worker_id=worker_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            from_status=from_status,
+            to_status=to_status,
+            kind=kind,
+            key=key,
+            campaign_id=campaign_id,
+            assignment_id=assignment_id,
+            reason=reason,
+        ),
         ignore_conflicts=True,
     )
 

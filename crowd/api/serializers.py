@@ -235,6 +235,13 @@ class DepositSerializer(serializers.Serializer):
     organization = serializers.IntegerField(required=False)
 
 
+class DepositResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    reference = serializers.CharField()
+
+
 class BlockSerializer(serializers.Serializer):
     worker = serializers.IntegerField(help_text="The worker's id (as returned when enrolled).")
     reason = serializers.CharField(max_length=REASON_MAX)
@@ -282,3 +289,15 @@ class PayoutSerializer(serializers.Serializer):
     threshold = serializers.CharField(max_length=40, help_text='Pay only balances of at least this much, e.g. "5.00".')
     reference = serializers.CharField(max_length=120, help_text="Your reference; the same one again is a no-op.")
     organization = serializers.IntegerField(required=False)
+
+
+class PayoutBatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    status = serializers.CharField(help_text="`exported`, `paid` or `cancelled`.")
+    workers = serializers.IntegerField()
+    total = serializers.CharField()
+    currency = serializers.CharField()
+    threshold = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)

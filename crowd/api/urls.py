@@ -8,6 +8,18 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/items/", views.CampaignItemsView.as_view(), name="api-campaign-items"),
     path("campaigns/<int:campaign_id>/launch/", views.CampaignLaunchView.as_view(), name="api-campaign-launch"),
     path(
+        "campaigns/<int:campaign_id>/pause/",
+        views.CampaignMoveView.as_view(),
+        {"move": "pause"},
+        name="api-campaign-pause",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/resume/",
+        views.CampaignMoveView.as_view(),
+        {"move": "resume"},
+        name="api-campaign-resume",
+    ),
+    path(
         "campaigns/<int:campaign_id>/aggregate/", views.CampaignAggregateView.as_view(), name="api-campaign-aggregate"
     ),
     path("campaigns/<int:campaign_id>/results/", views.CampaignResultsView.as_view(), name="api-campaign-results"),
@@ -47,6 +59,18 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/fairness/", views.CampaignFairnessView.as_view(), name="api-campaign-fairness"),
     path("payouts/", views.PayoutBatchView.as_view(), name="api-payouts"),
     path("payouts/<int:batch_id>/export/", views.PayoutExportView.as_view(), name="api-payout-export"),
+    path(
+        "payouts/<int:batch_id>/confirm/",
+        views.PayoutSettleView.as_view(),
+        {"action": "confirm"},
+        name="api-payout-confirm",
+    ),
+    path(
+        "payouts/<int:batch_id>/cancel/",
+        views.PayoutSettleView.as_view(),
+        {"action": "cancel"},
+        name="api-payout-cancel",
+    ),
     path("me/quality/", views.MyQualityView.as_view(), name="api-my-quality"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),

@@ -31,8 +31,8 @@ from crowd.services.routing import assignment_claim_next, assignment_heartbeat, 
 from crowd.tasks import campaign_aggregate_queue
 from payments.models import PayoutBatch
 from payments.money import from_minor
-from payments.payouts import payout_batch_create, payout_batch_csv
-from payments.selectors import earnings_summary
+from payments.payouts import payout_batch_cancel, payout_batch_confirm, payout_batch_create, payout_batch_csv
+from payments.selectors import earnings_summary, payout_batch_for_organizations
 from payments.services import funds_deposit
 from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
@@ -136,6 +136,28 @@ class CampaignLaunchView(APIView):
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
         campaign = campaign_services.campaign_launch(campaign_id=campaign.id)
         return Response(_campaign_body(campaign))
+
+
+class CampaignMoveView(APIView):
+    """Lifecycle moves of a launched campaign (owner or coordinator): pause (active -> paused) and resume
+    (paused -> active, once the reward meets the pay floor, no fair-pay top-up is owed and the funds cover what
+    the campaign can still cost; 400 `not_ready` or `insufficient_funds` says what to fix). Both idempotent."""
+
+    moves = {"pause": campaign_services.campaign_pause, "resume": campaign_services.campaign_resume}
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.CampaignSerializer,
+            400: OpenApiResponse(
+                description="`not_ready` (reward below the floor, top-ups owed) or `insufficient_funds`."
+            ),
+            409: OpenApiResponse(description="`invalid_state`: not a move from this status."),
+        },
+    )
+    def post(self, request: Request, campaign_id: int, move: str) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        return Response(_campaign_body(self.moves[move](campaign_id=campaign.id)))
 
 
 class CampaignAggregateView(APIView):
@@ -500,31 +522,57 @@ class CampaignFairnessView(APIView):
         return Response(selectors.fairness_report(campaign=campaign))
 
 
+def _payout_body(batch: PayoutBatch) -> dict[str, Any]:
+    return {
+        "id": batch.id,
+        "reference": batch.reference,
+        "status": batch.status,
+        "workers": batch.workers,
+        "total": from_minor(batch.total_minor, batch.currency),
+        "currency": batch.currency,
+        "threshold": from_minor(batch.threshold_minor, batch.currency),
+        "created_at": batch.created_at,
+        "decided_at": batch.decided_at,
+    }
+
+
 class PayoutBatchView(APIView):
-    @extend_schema(request=s.PayoutSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=s.PayoutSerializer,
+        responses={201: s.PayoutBatchSerializer, 200: s.PayoutBatchSerializer},
+        description="Owner only. Every worker's available balance with the organization, when at least `threshold`, "
+        "moves to payout_pending in a new batch (`exported`) whose CSV the organization executes. The same "
+        "`reference` again answers 200 with the same batch; with another currency or threshold, 409.",
+    )
     def post(self, request: Request) -> Response:
-        """Pay out every worker's available balance (from this organization's campaigns) above a threshold."""
         actor = Actor.for_request(request)
         data = _validated(s.PayoutSerializer, request.data)
         organization_id = actor.organization_for_write(data.get("organization"))
         actor.require_role(organization_id, (Membership.Role.OWNER,))
-        batch = payout_batch_create(
+        batch, created = payout_batch_create(
             organization_id=organization_id,
             created_by_id=request.user.id,
             currency=data["currency"],
             threshold=data["threshold"],
             reference=data["reference"],
         )
-        return Response(
-            {
-                "id": batch.id,
-                "reference": batch.reference,
-                "workers": batch.workers,
-                "total": from_minor(batch.total_minor, batch.currency),
-                "currency": batch.currency,
-            },
-            status=status.HTTP_201_CREATED,
+        return Response(_payout_body(batch), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class PayoutSettleView(APIView):
+    """Owner only: confirm a batch paid (payout_pending -> paid) or cancel it (payout_pending -> available)."""
+
+    settle = {"confirm": payout_batch_confirm, "cancel": payout_batch_cancel}
+
+    @extend_schema(request=None, responses={200: s.PayoutBatchSerializer})
+    def post(self, request: Request, batch_id: int, action: str) -> Response:
+        actor = Actor.for_request(request)
+        batch = payout_batch_for_organizations(batch_id=batch_id, organization_ids=list(actor.roles))
+        actor.require_role(batch.organization_id, (Membership.Role.OWNER,))
+        batch = self.settle[action](
+            batch_id=batch.id, organization_ids=[batch.organization_id], decided_by_id=request.user.id
         )
+        return Response(_payout_body(batch))
 
 
 class PayoutExportView(APIView):
@@ -585,13 +633,19 @@ def _organization_param(request: Request, actor: Actor) -> int:
 
 
 class DepositView(APIView):
-    @extend_schema(request=s.DepositSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=s.DepositSerializer,
+        responses={201: s.DepositResultSerializer, 200: s.DepositResultSerializer},
+        description="Owner only. Records money the organization set aside to pay workers: its own record, no money "
+        "moves through Crowdloop. At most 10,000,000 in the currency per deposit. The same `reference` with the same "
+        "amount answers 200 with the first entry; with another amount or currency, 409.",
+    )
     def post(self, request: Request) -> Response:
         actor = Actor.for_request(request)
         data = _validated(s.DepositSerializer, request.data)
         organization_id = actor.organization_for_write(data.get("organization"))
         actor.require_role(organization_id, (Membership.Role.OWNER,))
-        entry = funds_deposit(
+        entry, created = funds_deposit(
             organization_id=organization_id,
             amount=data["amount"],
             currency=data["currency"],
@@ -605,7 +659,7 @@ class DepositView(APIView):
                 "currency": entry.currency,
                 "reference": entry.reference,
             },
-            status=status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 

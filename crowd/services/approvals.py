@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crowd.exceptions import Conflict, InvalidState, NotFound, ValidationFailed
 from crowd.models import Appeal, Assignment, Campaign
+from crowd.services.funds import funds_require
 from payments.models import LedgerEntry
 from payments.services import ledger_move, ledger_record
 from workers.models import User
@@ -141,8 +142,9 @@ def appeal_create(*, worker: User, assignment_id: int, message: str) -> Appeal:
 def appeal_decide(
     *, appeal_id: int, decided_by_id: int, organization_ids: list[int], overturn: bool, note: str = ""
 ) -> Appeal:
-    """Uphold or overturn an open appeal. Overturning approves the work and pays the reward (available).
-    Locks the appeal, then the assignment. Raises NotFound, InvalidState (already decided)."""
+    """Uphold or overturn an open appeal. Overturning approves the work and pays the reward (available), if the
+    organization's funds cover it. Locks the appeal, then the assignment, then the funds. Raises NotFound,
+    InvalidState (already decided), InsufficientFunds (nothing changes)."""
     with transaction.atomic():
         appeal = (
             Appeal.objects.select_for_update(no_key=True)
@@ -172,5 +174,12 @@ def appeal_decide(
                 campaign_id=assignment.campaign_id,
                 assignment_id=assignment.id,
                 reason="Rejection overturned on appeal",
+            )
+            # The rejection released the reward from the reserve: paying it now must be covered by the funds.
+            funds_require(
+                organization_id=assignment.campaign.organization_id,
+                currency=assignment.currency,
+                needed_minor=assignment.reward_minor,
+                action="Overturning this rejection",
             )
     return appeal

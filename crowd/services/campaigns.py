@@ -1,6 +1,7 @@
-"""Campaign writes: create, edit, launch (split into microtasks)."""
+"""Campaign writes: create, edit, launch (split into microtasks), pause and resume."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -8,8 +9,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from crowd.exceptions import InvalidState, ValidationFailed
-from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
-from crowd.selectors import campaign_commitment_minor, funds_summary, worker_pool_countries
+from crowd.models import Campaign, FairPayCheck, Item, MicroTask, MicroTaskItem
+from crowd.selectors import LIVE, campaign_commitment_minor, worker_pool_countries
+from crowd.services.fairpay import campaign_fair_pay_check
+from crowd.services.funds import funds_require
 from crowd.services.slots import open_after
 from payments.fairpay import hourly_rate_minor, pay_needed_minor
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
@@ -125,7 +128,10 @@ def campaign_create(*, organization_id: int, created_by_id: int | None, fields: 
 
 
 def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
-    """Edit a campaign: any field while draft; only EDITABLE_WHILE_ACTIVE once launched. Locks the campaign."""
+    """Edit a campaign: any field while draft; only EDITABLE_WHILE_ACTIVE once launched. A higher redundancy,
+    max_redundancy or reward of a launched campaign (a higher redundancy reopens a completed one) must be covered
+    by the organization's funds. Locks the campaign, then the funds; raises InsufficientFunds (nothing changes).
+    """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if "status" in fields:
@@ -145,21 +151,36 @@ def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
             if "redundancy" in fields and fields["redundancy"] < campaign.redundancy:
                 raise InvalidState("Redundancy can only rise after launch.", fields={"redundancy": "Cannot decrease."})
         old_redundancy, old_reward, old_maximum = campaign.redundancy, campaign.reward_minor, campaign.max_redundancy
+        launched = campaign.status != Campaign.Status.DRAFT
+        before = campaign_commitment_minor(campaign=campaign) if launched and COSTLY_FIELDS & set(fields) else 0
         _apply_fields(campaign, fields)
         campaign.save()
-        if campaign.status != Campaign.Status.DRAFT and campaign.redundancy > old_redundancy:
+        if launched and campaign.redundancy > old_redundancy:
             _raise_open_targets(campaign, campaign.redundancy - old_redundancy)
-        costs_more = campaign.reward_minor > old_reward or campaign.max_redundancy > old_maximum
-        if campaign.status in (Campaign.Status.ACTIVE, Campaign.Status.PAUSED) and (
-            costs_more or campaign.redundancy > old_redundancy
-        ):
-            _require_funds(campaign, already_counted=True)  # a refusal rolls the edit back
+        costs_more = (
+            campaign.reward_minor > old_reward
+            or campaign.max_redundancy > old_maximum
+            or campaign.redundancy > old_redundancy
+        )
+        if costs_more and campaign.status in LIVE:
+            # After the edit, so the reserve counts it; a refusal rolls the edit back.
+            _reserve(campaign, campaign_commitment_minor(campaign=campaign) - before, "This change")
     return campaign
+
+
+# The fields whose rise can make a launched campaign cost more.
+COSTLY_FIELDS = frozenset({"reward", "redundancy", "max_redundancy"})
+
+
+def _reserve(campaign: Campaign, needed_minor: int, action: str) -> None:
+    funds_require(
+        organization_id=campaign.organization_id, currency=campaign.currency, needed_minor=needed_minor, action=action
+    )
 
 
 def _raise_open_targets(campaign: Campaign, extra: int) -> None:
     """A higher redundancy applies at once to every microtask and item: each needs `extra` more answers,
-    so items already complete reopen and routing offers their microtasks again.
+    so items already complete reopen and routing offers their microtasks again (a completed campaign too).
     """
     MicroTask.objects.filter(campaign=campaign).update(
         target=F("target") + extra, is_open=open_after(target_delta=extra)
@@ -169,6 +190,7 @@ def _raise_open_targets(campaign: Campaign, extra: int) -> None:
     )
     if campaign.status == Campaign.Status.COMPLETED:
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
+        campaign.status = Campaign.Status.ACTIVE
 
 
 def _stranded_languages(campaign: Campaign) -> list[str]:
@@ -179,41 +201,27 @@ def _stranded_languages(campaign: Campaign) -> list[str]:
     return sorted({tag for tag in tags if language_base(tag) not in campaign.languages})
 
 
-def campaign_pay_floor_problem(campaign: Campaign) -> str | None:
-    """Why the reward per microtask, over its estimated time, pays below the highest floor of its worker pool."""
+def campaign_pay_floor_problem(campaign: Campaign, *, seconds: float | None = None) -> str | None:
+    """Why the reward per microtask, over `seconds` of work (default: the estimated time), pays below the highest
+    floor of its worker pool."""
+    seconds = campaign.estimated_seconds if seconds is None else seconds
     try:
         floor = highest_floor(countries=worker_pool_countries(campaign), currency=campaign.currency)
     except MissingExchangeRate as exc:
         return str(exc)
     if floor is None:
         return None
-    rate = hourly_rate_minor(pay_minor=campaign.reward_minor, seconds=campaign.estimated_seconds)
+    rate = hourly_rate_minor(pay_minor=campaign.reward_minor, seconds=seconds)
     if rate >= floor.hourly_minor:
         return None
-    needed = pay_needed_minor(hourly_minor=floor.hourly_minor, seconds=campaign.estimated_seconds)
+    needed = pay_needed_minor(hourly_minor=floor.hourly_minor, seconds=seconds)
     where = f"in {floor.country}" if floor.country else "global"
     return (
         f"{from_minor(campaign.reward_minor, campaign.currency)} {campaign.currency} for about "
-        f"{campaign.estimated_seconds} s pays {from_minor(int(rate), campaign.currency)} {campaign.currency}/hour, "
+        f"{round(seconds)} s pays {from_minor(int(rate), campaign.currency)} {campaign.currency}/hour, "
         f"below the {where} floor of {from_minor(floor.hourly_minor, campaign.currency)} {campaign.currency}/hour "
         f"({floor.source}). Pay at least {from_minor(needed, campaign.currency)} {campaign.currency} per microtask."
     )
-
-
-def _require_funds(campaign: Campaign, *, already_counted: bool = False) -> None:
-    """Launch (or make dearer) only what the organization's funds cover: this campaign's most possible cost,
-    on top of what its other live campaigns can still cost. A live campaign is already in the reserve."""
-    cost = campaign_commitment_minor(campaign=campaign)
-    funds = funds_summary(organization_id=campaign.organization_id).get(campaign.currency, {})
-    available = funds.get("available", 0) + (cost if already_counted else 0)
-    if cost > available:
-        needed, have = from_minor(cost, campaign.currency), from_minor(available, campaign.currency)
-        raise ValidationFailed(
-            f"Launching needs {needed} {campaign.currency} (every microtask at {campaign.max_redundancy} answers); "
-            f"the organization has {have} {campaign.currency} available. Record a deposit first.",
-            fields={"funds": f"Needs {needed}, available {have}."},
-            code="insufficient_funds",
-        )
 
 
 def _launch_problems(campaign: Campaign) -> dict[str, str]:
@@ -253,11 +261,80 @@ def campaign_launch(*, campaign_id: int) -> Campaign:
                 code="no_items",
             )
         microtask_split(campaign=campaign)
-        _require_funds(campaign)  # after the split: it knows the slots; a refusal rolls the split back
         campaign.status = Campaign.Status.ACTIVE
         campaign.launched_at = timezone.now()
         campaign.save(update_fields=["status", "launched_at"])
+        # Now live, the campaign is in the reserve; a refusal rolls the split and the launch back.
+        _reserve(campaign, campaign_commitment_minor(campaign=campaign), "Launching")
     return campaign
+
+
+def campaign_pause(*, campaign_id: int) -> Campaign:
+    """active -> paused: routing offers no new work; held leases can still be submitted and the reserve stays,
+    so resuming needs no new funds unless the campaign got dearer. Locks the campaign. Idempotent; raises
+    InvalidState for any other status."""
+    return _move(campaign_id, Campaign.Status.ACTIVE, Campaign.Status.PAUSED, "paused")
+
+
+def campaign_resume(*, campaign_id: int) -> Campaign:
+    """paused -> active, once the reward meets the pay floor (for the estimated time, and for the measured median
+    time once the fair-pay check has measured it), no fair-pay top-up is owed and the funds cover what the
+    campaign can still cost. Runs the fair-pay check first, in its own transaction (it pays owed top-ups and
+    raises the reward when the funds allow). Locks the campaign, then the funds. Idempotent; raises InvalidState
+    (not paused), ValidationFailed (`not_ready`, naming what to fix) or InsufficientFunds.
+    """
+    if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.PAUSED).exists():
+        campaign_fair_pay_check(campaign_id=campaign_id)
+    return _move(campaign_id, Campaign.Status.PAUSED, Campaign.Status.ACTIVE, "resumed", check=_resume_check)
+
+
+def _move(
+    campaign_id: int, source: str, target: str, verb: str, check: Callable[[Campaign], None] | None = None
+) -> Campaign:
+    """Move a campaign from `source` to `target` under its row lock; already at `target` is a no-op. `check` runs
+    after the move, in its transaction: raising refuses the move and rolls it back."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+        if campaign.status == target:
+            return campaign
+        if campaign.status != source:
+            raise InvalidState(f"Only {source} campaigns can be {verb}; this one is {campaign.status}.")
+        campaign.status = target
+        campaign.save(update_fields=["status"])
+        if check is not None:
+            check(campaign)
+    return campaign
+
+
+def _resume_check(campaign: Campaign) -> None:
+    problems = _resume_problems(campaign)
+    if problems:
+        raise ValidationFailed("The campaign cannot resume yet.", fields=problems, code="not_ready")
+    _reserve(campaign, campaign_commitment_minor(campaign=campaign), "Resuming")
+
+
+def _resume_problems(campaign: Campaign) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    latest = FairPayCheck.objects.filter(campaign=campaign).order_by("-checked_at", "-id").first()
+    floor_problem = campaign_pay_floor_problem(campaign)
+    if latest is not None:  # the time the work really takes, once measured
+        floor_problem = floor_problem or campaign_pay_floor_problem(campaign, seconds=latest.median_seconds)
+    if floor_problem:
+        problems["reward"] = floor_problem
+    if latest is not None and latest.topup_owed_minor > 0:
+        owed = from_minor(latest.topup_owed_minor, campaign.currency)
+        problems["funds"] = (
+            f"Fair-pay top-ups of {owed} {campaign.currency} are still owed for work already done: record a "
+            "deposit, then resume (the owed top-ups are paid first)."
+        )
+    return problems
+
+
+def items_reserve(*, campaign: Campaign, created: int) -> None:
+    """Pack items just added to a live campaign into microtasks and reserve what they can cost (every one at
+    up to max_redundancy answers). Caller holds the campaign lock; takes the funds lock; raises InsufficientFunds."""
+    microtask_split(campaign=campaign)
+    _reserve(campaign, created * campaign.max_redundancy * campaign.reward_minor, f"Importing {created} items")
 
 
 def microtask_split(*, campaign: Campaign, batch_size: int = 5000) -> int:

@@ -18,7 +18,7 @@ from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.image_urls import IMAGE_KEYS, image_url_problem
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign, Item
-from crowd.services.campaigns import microtask_split
+from crowd.services.campaigns import items_reserve
 from workers.languages import InvalidLanguage, language_base, language_normalize
 
 BATCH_SIZE = 2000
@@ -241,8 +241,9 @@ def rows_from_upload(binary: IO[bytes], filename: str, campaign: Campaign) -> It
 def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
     """Validate and insert items in batches inside one transaction; raise ValidationFailed on any bad row.
 
-    Locks the campaign row (imports and launch never interleave). Items added to an active campaign
-    are packed into microtasks at once.
+    Locks the campaign row (imports and launch never interleave). Items added to a live campaign are packed
+    into microtasks at once and what they can cost is reserved: ValidationFailed (`insufficient_funds`) when
+    the organization's funds do not cover it.
     """
     report = ImportReport()
     with transaction.atomic():
@@ -287,8 +288,8 @@ def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
         if not seen:
             raise ValidationFailed("The import contains no items.", fields={"items": "Empty."}, code="empty")
         _insert(batch, campaign, report)
-        if campaign.status != Campaign.Status.DRAFT:
-            microtask_split(campaign=campaign)
+        if campaign.status != Campaign.Status.DRAFT and report.created:
+            items_reserve(campaign=campaign, created=report.created)
     return report
 
 

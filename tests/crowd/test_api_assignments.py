@@ -505,8 +505,18 @@ def test_earnings_sum_per_currency_with_the_most_used_one_on_top(make_worker):
 
     earnings = worker_api.get("/api/v1/me/earnings/").json()
 
-    assert earnings["by_currency"]["EUR"] == {"pending": "0.30", "available": "0.00", "paid": "0.00"}
-    assert earnings["by_currency"]["USD"] == {"pending": "0.20", "available": "0.00", "paid": "0.00"}
+    assert earnings["by_currency"]["EUR"] == {
+        "pending": "0.30",
+        "available": "0.00",
+        "payout_pending": "0.00",
+        "paid": "0.00",
+    }
+    assert earnings["by_currency"]["USD"] == {
+        "pending": "0.20",
+        "available": "0.00",
+        "payout_pending": "0.00",
+        "paid": "0.00",
+    }
     # Two USD rewards against one EUR reward: USD is the worker's main currency.
     assert (earnings["currency"], earnings["pending"]) == ("USD", "0.20")
     assert len(earnings["entries"]) == 3

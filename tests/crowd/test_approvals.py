@@ -37,7 +37,7 @@ def balances(worker) -> dict[str, int]:
 def test_auto_approval_after_the_window_with_a_frozen_clock():
     campaign = factories.campaign(launch=True, items=2, approval_hours=72)
     worker, lease = submitted(campaign)
-    assert balances(worker) == {"pending": 10, "available": 0, "paid": 0}
+    assert balances(worker) == {"pending": 10, "available": 0, "payout_pending": 0, "paid": 0}
     with time_machine.travel(lease.submitted_at + dt.timedelta(hours=71, minutes=59), tick=False):
         assert assignments_auto_approve() == 0
     with time_machine.travel(lease.submitted_at + dt.timedelta(hours=72), tick=False):
@@ -45,7 +45,7 @@ def test_auto_approval_after_the_window_with_a_frozen_clock():
         assert assignments_auto_approve() == 0  # running it again approves nothing twice
     lease.refresh_from_db()
     assert (lease.status, lease.decided_by_id) == ("approved", None)
-    assert balances(worker) == {"pending": 0, "available": 10, "paid": 0}
+    assert balances(worker) == {"pending": 0, "available": 10, "payout_pending": 0, "paid": 0}
     assert LedgerEntry.objects.filter(worker=worker).count() == 3  # credit, then a pair that moves it
 
 
@@ -70,7 +70,7 @@ def test_rejection_needs_a_reason_reverses_the_reward_and_the_worker_sees_it(org
         f"/api/v1/assignments/{lease.id}/reject/", {"reason": "Answers do not match the text"}, format="json"
     )
     assert response.status_code == 200
-    assert balances(user) == {"pending": 0, "available": 0, "paid": 0}
+    assert balances(user) == {"pending": 0, "available": 0, "payout_pending": 0, "paid": 0}
     earnings = worker_api.get("/api/v1/me/earnings/").json()
     assert any("Answers do not match the text" in entry["reason"] for entry in earnings["entries"])
     # approved work cannot be rejected afterwards, and rejected work cannot be approved

@@ -13,6 +13,7 @@ from payments.fairpay import (
     pay_needed_minor,
     percentile,
     topup_minor,
+    topups_within_budget,
     wage_report,
 )
 from payments.models import ExchangeRate, PayFloor
@@ -78,3 +79,15 @@ def test_exchange_rate_inverse_latest_and_missing():
     assert exchange_rate(base="USD", quote="EUR").quantize(Decimal("0.0001")) == Decimal("0.9091")
     with pytest.raises(MissingExchangeRate):
         exchange_rate(base="USD", quote="JPY")
+
+
+def test_topups_within_budget_pays_whole_top_ups_in_order_while_funds_last():
+    plan = topups_within_budget(owed=[(1, 30), (2, 0), (3, 50), (4, 20), (5, -5)], budget_minor=60)
+    assert plan.paid == [(1, 30), (4, 20)]  # 50 does not fit after 30; the 20 after it does
+    assert (plan.paid_minor, plan.owed_minor) == (50, 50)
+
+
+def test_topups_within_budget_pays_nothing_from_no_or_negative_funds():
+    for budget in (0, -100):
+        plan = topups_within_budget(owed=[(1, 10)], budget_minor=budget)
+        assert (plan.paid, plan.paid_minor, plan.owed_minor) == ([], 0, 10)
