@@ -46,17 +46,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from crowd.aggregation.checks import AggregationInputError, as_index_array, check_answers, check_gold
+from crowd.aggregation.layout import Layout
 from crowd.aggregation.sparse import pool_sparse
+
+__all__ = ["PLAIN_ML", "AggregationInputError", "AggregationResult", "as_index_array", "dawid_skene"]
 
 FLOOR = 1e-10  # smallest probability used inside logs (matters only with smoothing=0)
 SMOOTHING_TARGETS = ("crowd", "uniform")
 # Plain maximum-likelihood Dawid-Skene, 100 iterations, no early stop: crowd-kit's DawidSkene(n_iter=100), the
 # reference the default is judged against.
 PLAIN_ML = {"smoothing": 0.0, "prior_smoothing": 0.0, "pool_below": 0, "max_iter": 100, "tol": 0.0}
-
-
-class AggregationInputError(ValueError):
-    """Bad arrays or options given to an aggregation function; the message names the first offending value."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,101 +100,6 @@ class AggregationResult:
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
-
-
-def as_index_array(name: str, values, upper: int) -> np.ndarray:
-    """1-D intp array with every value in [0, upper), or AggregationInputError naming the first bad position."""
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise AggregationInputError(f"{name} must be a 1-D array, got shape {array.shape}")
-    if array.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    if array.dtype.kind not in "iu":
-        raise AggregationInputError(f"{name} must hold integers, got dtype {array.dtype}")
-    bad = np.flatnonzero((array < 0) | (array >= upper))
-    if bad.size:
-        raise AggregationInputError(f"{name}[{bad[0]}] = {array[bad[0]]} is outside [0, {upper})")
-    return array.astype(np.intp, copy=False)
-
-
-def check_answers(items, workers, labels, n_items: int, n_workers: int, n_classes: int):
-    for name, value in (("n_items", n_items), ("n_workers", n_workers), ("n_classes", n_classes)):
-        if not isinstance(value, int | np.integer) or value < 0:
-            raise AggregationInputError(f"{name} must be a non-negative integer, got {value!r}")
-    if n_classes < 1:
-        raise AggregationInputError("n_classes must be at least 1 (an empty label set cannot be aggregated)")
-    items = as_index_array("items", items, n_items)
-    workers = as_index_array("workers", workers, n_workers)
-    labels = as_index_array("labels", labels, n_classes)
-    if not items.shape == workers.shape == labels.shape:
-        raise AggregationInputError(
-            f"items, workers and labels must have the same length, got {items.size}, {workers.size}, {labels.size}"
-        )
-    return items, workers, labels
-
-
-def check_gold(gold, n_items: int, n_classes: int) -> np.ndarray:
-    """(I,) int64 with -1 for unknown; accepts None."""
-    if gold is None:
-        return np.full(n_items, -1, dtype=np.int64)
-    gold = np.asarray(gold)
-    if gold.shape != (n_items,):
-        raise AggregationInputError(f"gold must have shape ({n_items},) with -1 for unknown items, got {gold.shape}")
-    if gold.size and gold.dtype.kind not in "iu":
-        raise AggregationInputError(f"gold must hold integers, got dtype {gold.dtype}")
-    bad = np.flatnonzero((gold < -1) | (gold >= n_classes))
-    if bad.size:
-        raise AggregationInputError(f"gold[{bad[0]}] = {gold[bad[0]]} is outside [0, {n_classes}) and not -1")
-    return gold.astype(np.int64)
-
-
-class Layout:
-    """Answers in jagged-diagonal order (see module docstring), built once per run: O(n log n) for one argsort."""
-
-    def __init__(self, items: np.ndarray, workers: np.ndarray, labels: np.ndarray, n_items: int, n_classes: int):
-        self.n_answers = items.size
-        counts = np.bincount(items, minlength=n_items)
-        answered = np.flatnonzero(counts)
-        # Items with the most answers first, so slot j covers positions [0, slot_sizes[j]).
-        self.order = answered[np.argsort(-counts[answered], kind="stable")]  # (P,) item at each position
-        position = np.empty(n_items, dtype=np.intp)
-        position[self.order] = np.arange(self.order.size)
-        sorted_counts = counts[self.order]
-        max_count = int(sorted_counts[0]) if sorted_counts.size else 0
-        # slot_sizes[j] = number of items with more than j answers
-        self.slot_sizes = [int(m) for m in np.searchsorted(-sorted_counts, -np.arange(max_count), side="left")]
-        offsets = np.zeros(max_count + 1, dtype=np.intp)
-        np.cumsum(self.slot_sizes, out=offsets[1:])
-        self.offsets = [int(o) for o in offsets]
-        answer_position = position[items]
-        by_position = np.argsort(answer_position)  # any order within an item will do
-        group_start = np.zeros(self.order.size + 1, dtype=np.intp)
-        np.cumsum(sorted_counts, out=group_start[1:])
-        sorted_position = answer_position[by_position]
-        slot = np.arange(items.size) - group_start[sorted_position]
-        destination = offsets[slot] + sorted_position
-        self.code = np.empty(items.size, dtype=np.intp)  # (n,) worker * K + label, jagged-diagonal order
-        self.code[destination] = (workers * n_classes + labels)[by_position]
-
-    def segments(self):
-        return zip(self.offsets[:-1], self.slot_sizes, strict=True)
-
-    def per_position_sum(self, per_answer: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out[:, p] = Σ over answers of the item at position p of per_answer[:, answer]; per_answer is (K, n)."""
-        first = True
-        for offset, size in self.segments():
-            if first:
-                out[:, :size] = per_answer[:, offset : offset + size]
-                first = False
-            else:
-                out[:, :size] += per_answer[:, offset : offset + size]
-        return out
-
-    def broadcast(self, per_position: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out[:, answer] = per_position[:, position of the answer's item]; the transpose of per_position_sum."""
-        for offset, size in self.segments():
-            out[:, offset : offset + size] = per_position[:, :size]
-        return out
 
 
 def normalize_rows(counts: np.ndarray, pseudo: float) -> np.ndarray:
