@@ -55,7 +55,7 @@ def parse_args(argv):
     parser.add_argument(
         "--pool-below",
         type=int,
-        help="ds: workers with fewer answers share one matrix (default: the number of classes; 0: never)",
+        help="ds: workers with fewer answers share one matrix (default 2: one-answer workers; 0: never)",
     )
     parser.add_argument("--duplicates", choices=("all", "last"), default="all", help="repeated (task, worker) pairs")
     parser.add_argument("--out", help="output CSV (default: stdout)")

@@ -14,11 +14,11 @@ shrinkage) or evenly (smoothing_target="uniform": a symmetric Dirichlet(1 + smoo
 prior_smoothing pseudo-items per class. smoothing=0 is plain maximum likelihood, as in crowd-kit (probabilities
 floored at 1e-10).
 
-Default: maximum likelihood for every annotator with at least K answers; annotators with fewer answers than
-there are classes share one matrix (crowd/aggregation/sparse.py; pool_below=0 turns this off). Smoothing toward
-the crowd helps on simulated crowds but cost accuracy against plain maximum likelihood on real crowds whose
-workers give a handful of answers each; pooling only the annotators whose matrix cannot be estimated at all
-never did (docs/aggregation.md has the evidence). `PLAIN_ML` are the options of crowd-kit's estimator.
+Default: maximum likelihood, with the annotators who gave a single answer sharing one matrix
+(crowd/aggregation/sparse.py; pool_below=0 turns this off). Smoothing toward the crowd helps on simulated crowds
+but cost accuracy against plain maximum likelihood on real crowds whose workers give a handful of answers each;
+pooling the one-answer annotators, whom maximum likelihood ignores, never did (docs/aggregation.md has the
+evidence). `PLAIN_ML` are the options of crowd-kit's estimator.
 
 Shapes (n answers, I items, W annotators, K classes):
     items, workers, labels   (n,)       ints in [0, I), [0, W), [0, K); one row per answer, repeats allowed
@@ -56,7 +56,14 @@ FLOOR = 1e-10  # smallest probability used inside logs (matters only with smooth
 SMOOTHING_TARGETS = ("crowd", "uniform")
 # Plain maximum-likelihood Dawid-Skene, 100 iterations, no early stop: crowd-kit's DawidSkene(n_iter=100), the
 # reference the default is judged against.
-PLAIN_ML = {"smoothing": 0.0, "prior_smoothing": 0.0, "pool_below": 0, "max_iter": 100, "tol": 0.0}
+PLAIN_ML = {
+    "smoothing": 0.0,
+    "prior_smoothing": 0.0,
+    "pool_below": 0,
+    "confidence_smoothing": 0.0,
+    "max_iter": 100,
+    "tol": 0.0,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -326,23 +333,32 @@ def dawid_skene(
     smoothing: float = 0.0,
     smoothing_target: str = "crowd",
     prior_smoothing: float = 0.0,
-    pool_below: int | None = None,
+    pool_below: int = 2,
+    confidence_smoothing: float = 1.0,
     init_confusion=None,
     init_prior=None,
 ) -> AggregationResult:
     """Dawid-Skene EM with full confusion matrices; see the module docstring for the model and shapes.
 
-    Annotators with fewer than `pool_below` answers (default: the number of classes; 0: none) share one matrix,
-    which every one of them gets in the result. Starts from majority-vote shares; with gold, from matrices
-    learned on the gold items alone (annotators without gold answers start at the crowd's); for a warm start,
-    from `init_confusion`/`init_prior` of a previous run (`previous.confusion`, `previous.prior`; annotators
-    beyond those start at their average). Stops after `max_iter` iterations or when the log-likelihood per answer
-    changes by less than `tol` (tol=0 never stops early). Raises AggregationInputError for bad input.
+    Annotators with fewer than `pool_below` answers (default 2: one-answer annotators; 0: none) share one matrix,
+    which every one of them gets in the result. With `confidence_smoothing` > 0, every reported probability
+    (posterior, confidence, confusion, accuracy, prior) comes from a second, cautious fit started from the first:
+    `confidence_smoothing` pseudo-answers per confusion cell toward the crowd's matrix and as many pseudo-items per
+    class in the prior (the earlier default). `label` stays the first fit's decision; its confidence is the
+    probability the cautious fit gives it (below 0.5 where the two disagree). 0 reports the first fit itself,
+    whose zeros and ones are not honest probabilities. Run statistics are the first fit's.
+
+    Starts from majority-vote shares; with gold, from matrices learned on the gold items alone (annotators without
+    gold answers start at the crowd's); for a warm start, from `init_confusion`/`init_prior` of a previous run
+    (`previous.confusion`, `previous.prior`; annotators beyond those start at their average). Stops after
+    `max_iter` iterations or when the log-likelihood per answer changes by less than `tol` (tol=0 never stops
+    early). Raises AggregationInputError for bad input.
     """
     items, workers, labels = check_answers(items, workers, labels, n_items, n_workers, n_classes)
-    pool_below = n_classes if pool_below is None else pool_below
     if not isinstance(pool_below, int | np.integer) or pool_below < 0:
-        raise AggregationInputError(f"pool_below must be a non-negative integer or None, got {pool_below!r}")
+        raise AggregationInputError(f"pool_below must be a non-negative integer, got {pool_below!r}")
+    if not isinstance(confidence_smoothing, int | float | np.number) or not confidence_smoothing >= 0:
+        raise AggregationInputError(f"confidence_smoothing must be a non-negative number, got {confidence_smoothing!r}")
     pooling = pool_sparse(workers, n_workers, pool_below) if pool_below > 1 else None
     if pooling is not None:
         if init_confusion is not None:  # the previous run's matrices, with the shared annotator's as their mean
@@ -367,9 +383,20 @@ def dawid_skene(
         init_confusion=init_confusion,
         init_prior=init_prior,
     )
-    if pooling is None:
-        return result
-    confusion = pooling.expand(result.confusion)
-    return replace(
-        result, confusion=confusion, accuracy=np.einsum("wcc,c->w", confusion, result.prior), answers=answers
-    )
+    changes = {}
+    if confidence_smoothing > 0 and items.size:
+        cautious = expectation_maximization(
+            items, workers, labels, n_items, n_workers, n_classes, m_step=full_m_step, method="dawid_skene",
+            gold=gold, max_iter=max_iter, tol=tol, smoothing=confidence_smoothing, smoothing_target="crowd",
+            prior_smoothing=confidence_smoothing, init_confusion=result.confusion, init_prior=result.prior,
+        )  # fmt: skip
+        labelled = result.label >= 0
+        confidence = np.where(labelled, cautious.posterior[np.arange(n_items), np.where(labelled, result.label, 0)], 0)
+        changes.update(
+            posterior=cautious.posterior, confidence=confidence, confusion=cautious.confusion, prior=cautious.prior
+        )
+    if pooling is not None:
+        changes.update(confusion=pooling.expand(changes.get("confusion", result.confusion)), answers=answers)
+    if "confusion" in changes:
+        changes["accuracy"] = np.einsum("wcc,c->w", changes["confusion"], changes.get("prior", result.prior))
+    return replace(result, **changes) if changes else result

@@ -1,10 +1,11 @@
-"""Annotators with fewer answers than there are classes share one confusion matrix (pure NumPy, no Django).
+"""Annotators with too few answers share one confusion matrix (pure NumPy, no Django).
 
-Maximum-likelihood Dawid & Skene (1979) cannot learn a K x K confusion matrix from fewer than K answers: one
-answer fits every row perfectly (the annotator then carries no evidence at all, so a crowd of one-answer workers
-is ignored), and two agreeing answers make a "perfect" annotator whose word outweighs everyone's. Pooling those
+Under maximum-likelihood Dawid & Skene (1979) a single answer fits every row of the annotator's matrix perfectly,
+so a one-answer annotator carries no evidence at all and a crowd of one-answer workers is ignored. Pooling such
 annotators into one shared annotator lets their answers count at the accuracy they show together, while every
-annotator with enough answers keeps a matrix of its own, estimated exactly as plain maximum likelihood would.
+other annotator keeps a matrix of its own, estimated exactly as plain maximum likelihood would. The threshold is
+`pool_below` of `dawid_skene` (default 2: only one-answer annotators; pooling up to the number of classes was
+tried and lost a little more on real crowds, see docs/aggregation.md).
 
 Shapes (n answers, W annotators, W' = annotators after pooling, K classes):
     workers   (n,)  annotator of each answer, in [0, W)

@@ -65,7 +65,9 @@ def test_dawid_skene_matches_a_textbook_loop_implementation():
     _, items, workers, labels = simulate(confusion, [0.5, 0.3, 0.2], n_items=60, per_item=3, seed=4)
     expected = naive_dawid_skene(items, workers, labels, 60, 8, 3, iterations=7, smoothing=0.5, prior_smoothing=1.0)
 
-    result = dawid_skene(items, workers, labels, 60, 8, 3, max_iter=7, tol=0, smoothing=0.5, prior_smoothing=1.0)
+    result = dawid_skene(
+        items, workers, labels, 60, 8, 3, max_iter=7, tol=0, smoothing=0.5, prior_smoothing=1.0, confidence_smoothing=0
+    )
 
     assert result.iterations == 7 and not result.converged
     np.testing.assert_allclose(result.posterior, expected[0], atol=1e-10)
@@ -187,9 +189,12 @@ def test_warm_start_reaches_the_cold_start_answer_in_fewer_iterations():
 def test_warm_start_from_its_own_answer_stops_at_once():
     confusion = crowd_matrices(k=2, n_workers=12)
     _, items, workers, labels = simulate(confusion, [0.6, 0.4], n_items=500, per_item=5)
-    done = dawid_skene(items, workers, labels, 500, 12, 2, tol=1e-12, max_iter=1000)
+    # confidence_smoothing=0: the reported matrices are the fit's own (by default they are the cautious fit's)
+    done = dawid_skene(items, workers, labels, 500, 12, 2, tol=1e-12, max_iter=1000, confidence_smoothing=0)
 
-    again = dawid_skene(items, workers, labels, 500, 12, 2, init_confusion=done.confusion, init_prior=done.prior)
+    again = dawid_skene(
+        items, workers, labels, 500, 12, 2, init_confusion=done.confusion, init_prior=done.prior, confidence_smoothing=0
+    )
 
     assert again.converged and again.iterations == 1
     assert np.array_equal(again.label, done.label)

@@ -64,23 +64,23 @@ def test_pooled_annotators_get_one_matrix_and_keep_their_own_answer_counts():
     result = dawid_skene(crowd.items, crowd.workers, crowd.labels, *shape)
 
     assert result.confusion.shape == (shape[1], shape[2], shape[2]) and np.array_equal(result.answers, answers)
-    sparse = np.flatnonzero(answers < shape[2])
+    sparse = np.flatnonzero(answers < 2)
     assert sparse.size > 1000
     np.testing.assert_array_equal(
         result.confusion[sparse], np.broadcast_to(result.confusion[sparse[0]], (sparse.size, 4, 4))
     )
     np.testing.assert_allclose(result.accuracy, np.einsum("wcc,c->w", result.confusion, result.prior))
-    dense = np.flatnonzero(answers >= shape[2])
+    dense = np.flatnonzero(answers >= 2)
     assert not any(np.array_equal(result.confusion[w], result.confusion[sparse[0]]) for w in dense)
 
 
-def test_without_sparse_annotators_the_default_is_plain_maximum_likelihood():
+def test_without_sparse_annotators_the_default_fit_is_plain_maximum_likelihood():
     module = synthetic()
     crowd = module.scenario_crowd(module.SCENARIOS["few-dense-workers"], 0)
     shape = (crowd.truth.size, crowd.confusion.shape[0], crowd.confusion.shape[1])
-    assert np.bincount(crowd.workers).min() >= shape[2]
+    assert np.bincount(crowd.workers).min() >= 2
 
-    default = dawid_skene(crowd.items, crowd.workers, crowd.labels, *shape, max_iter=100, tol=0)
+    default = dawid_skene(crowd.items, crowd.workers, crowd.labels, *shape, max_iter=100, tol=0, confidence_smoothing=0)
     plain = dawid_skene(crowd.items, crowd.workers, crowd.labels, *shape, **PLAIN_ML)
 
     np.testing.assert_array_equal(default.posterior, plain.posterior)
@@ -100,7 +100,28 @@ def test_pooling_accepts_a_warm_start_of_the_previous_annotators():
     assert warm.label[:4].tolist() == [0, 1, 0, 1]
 
 
-@pytest.mark.parametrize("value", [-1, 1.5, "2"])
+@pytest.mark.parametrize("value", [-1, 1.5, "2", None])
 def test_bad_pool_below_is_refused(value):
     with pytest.raises(AggregationInputError, match="pool_below"):
         dawid_skene([0, 1], [0, 1], [0, 1], 2, 2, 2, pool_below=value)
+
+
+def test_confidences_come_from_the_cautious_fit_and_labels_from_maximum_likelihood():
+    # Three workers, three items: t0 pos/pos/neg, t1 neg/neg/neg, t2 pos/neg/pos (class 0 = pos).
+    items, workers = np.tile([0, 1, 2], 3), np.repeat([0, 1, 2], 3)
+    labels = np.array([0, 1, 0, 0, 1, 1, 1, 1, 0])
+
+    fit = dawid_skene(items, workers, labels, 3, 3, 2, confidence_smoothing=0)
+    result = dawid_skene(items, workers, labels, 3, 3, 2)
+
+    assert (fit.confidence > 0.9999).all()  # maximum likelihood alone: certain of everything
+    assert np.array_equal(result.label, fit.label) and result.label.tolist() == [0, 1, 0]
+    assert 0.5 < result.confidence[0] < result.confidence[1] < 0.9  # a split vote is less sure than unanimity
+    np.testing.assert_allclose(result.confidence, result.posterior[np.arange(3), result.label])
+    assert (result.confusion > 0).all() and (result.accuracy < 1).all()
+
+
+def test_a_single_answer_is_not_a_certainty():
+    result = dawid_skene([0], [0], [1], 1, 1, 2)
+
+    assert result.label.tolist() == [1] and 0.5 <= result.confidence[0] < 1.0
