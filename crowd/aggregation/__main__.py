@@ -1,7 +1,8 @@
 """Aggregate crowd answers from the command line (pure NumPy; never imports Django).
 
     python -m crowd.aggregation ANSWERS.csv [--method ds|mv|onecoin] [--gold GOLD.csv] [--clamp-gold]
-                                [--max-iter N] [--tol T] [--smoothing S] [--duplicates all|last] [--out OUT.csv]
+                                [--max-iter N] [--tol T] [--smoothing S] [--pool-below N] [--duplicates all|last]
+                                [--out OUT.csv]
 
 ANSWERS.csv (or - for stdin) has a header and the columns `task,worker,label` (string ids; other columns
 are ignored). Writes `task,label,confidence` — one row per task, in order of first appearance — to OUT.csv or stdout.
@@ -48,7 +49,14 @@ def parse_args(argv):
     parser.add_argument(
         "--tol", type=float, default=1e-7, help="stop when log-likelihood per answer moves less (0: never stop early)"
     )
-    parser.add_argument("--smoothing", type=float, default=1.0, help="Dirichlet pseudo-counts per cell (default 1)")
+    parser.add_argument(
+        "--smoothing", type=float, help="Dirichlet pseudo-counts per cell (default 0 for ds: maximum likelihood)"
+    )
+    parser.add_argument(
+        "--pool-below",
+        type=int,
+        help="ds: workers with fewer answers share one matrix (default 2: one-answer workers; 0: never)",
+    )
     parser.add_argument("--duplicates", choices=("all", "last"), default="all", help="repeated (task, worker) pairs")
     parser.add_argument("--out", help="output CSV (default: stdout)")
     args = parser.parse_args(argv)
@@ -56,6 +64,8 @@ def parse_args(argv):
         parser.error("--max-iter must be at least 1")
     if args.clamp_gold and not args.gold:
         parser.error("--clamp-gold needs --gold")
+    if args.pool_below is not None and args.method != "ds":
+        parser.error("--pool-below applies to --method ds only")
     return args
 
 
@@ -85,6 +95,9 @@ def run(args) -> None:
         result = majority_vote(items, labels, n_items, n_classes)
     else:
         estimate = dawid_skene if args.method == "ds" else one_coin
+        options = {"smoothing": args.smoothing} if args.smoothing is not None else {}  # else each method's default
+        if args.pool_below is not None:
+            options["pool_below"] = args.pool_below
         result = estimate(
             items,
             workers,
@@ -95,7 +108,7 @@ def run(args) -> None:
             gold=gold.labels if (gold is not None and args.clamp_gold) else None,
             max_iter=args.max_iter,
             tol=args.tol,
-            smoothing=args.smoothing,
+            **options,
         )
         state = "converged" if result.converged else "not converged"
         summary += f"; {result.iterations} iterations ({state}), log-likelihood {result.log_likelihood:.6g}"

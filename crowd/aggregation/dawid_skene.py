@@ -8,12 +8,17 @@ confusion[w, z_i, k], independently of the other answers. EM alternates
     E-step  posterior[i, c] ∝ prior[c] · Π over answers (i, w, k) of confusion[w, c, k]     (summed in log space)
     M-step  confusion[w, c, k] ∝ smoothing · K · target[c, k] + Σ over answers (i, w, k) of posterior[i, c]
             prior[c] ∝ prior_smoothing + Σ over items of posterior[i, c]
-The M-step is a MAP estimate under Dirichlet priors: every confusion row gets smoothing · K pseudo-answers,
-spread like the crowd's pooled confusion row (smoothing_target="crowd", the default: an empirical-Bayes
-shrinkage, so an annotator with two answers is treated like an average annotator rather than a perfect or a
-useless one) or evenly (smoothing_target="uniform": a symmetric Dirichlet(1 + smoothing)). The class prior gets
-prior_smoothing pseudo-items per class. So sparse annotators and classes nobody chose never yield degenerate
-(0 or 1) probabilities. smoothing=0 is plain maximum likelihood, as in crowd-kit (probabilities floored at 1e-10).
+With smoothing > 0 the M-step is a MAP estimate under Dirichlet priors: every confusion row gets smoothing · K
+pseudo-answers, spread like the crowd's pooled confusion row (smoothing_target="crowd": an empirical-Bayes
+shrinkage) or evenly (smoothing_target="uniform": a symmetric Dirichlet(1 + smoothing)); the class prior gets
+prior_smoothing pseudo-items per class. smoothing=0 is plain maximum likelihood, as in crowd-kit (probabilities
+floored at 1e-10).
+
+Default: maximum likelihood, with the annotators who gave a single answer sharing one matrix
+(crowd/aggregation/sparse.py; pool_below=0 turns this off). Smoothing toward the crowd helps on simulated crowds
+but cost accuracy against plain maximum likelihood on real crowds whose workers give a handful of answers each;
+pooling the one-answer annotators, whom maximum likelihood ignores, never did (docs/aggregation.md has the
+evidence). `PLAIN_ML` are the options of crowd-kit's estimator.
 
 Shapes (n answers, I items, W annotators, K classes):
     items, workers, labels   (n,)       ints in [0, I), [0, W), [0, K); one row per answer, repeats allowed
@@ -37,16 +42,28 @@ the last class, so both steps touch K - 1 rows (half the work for binary tasks).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from crowd.aggregation.checks import AggregationInputError, as_index_array, check_answers, check_gold
+from crowd.aggregation.layout import Layout
+from crowd.aggregation.sparse import pool_sparse
+
+__all__ = ["PLAIN_ML", "AggregationInputError", "AggregationResult", "as_index_array", "dawid_skene"]
+
 FLOOR = 1e-10  # smallest probability used inside logs (matters only with smoothing=0)
 SMOOTHING_TARGETS = ("crowd", "uniform")
-
-
-class AggregationInputError(ValueError):
-    """Bad arrays or options given to an aggregation function; the message names the first offending value."""
+# Plain maximum-likelihood Dawid-Skene, 100 iterations, no early stop: crowd-kit's DawidSkene(n_iter=100), the
+# reference the default is judged against.
+PLAIN_ML = {
+    "smoothing": 0.0,
+    "prior_smoothing": 0.0,
+    "pool_below": 0,
+    "confidence_smoothing": 0.0,
+    "max_iter": 100,
+    "tol": 0.0,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,101 +107,6 @@ class AggregationResult:
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
-
-
-def as_index_array(name: str, values, upper: int) -> np.ndarray:
-    """1-D intp array with every value in [0, upper), or AggregationInputError naming the first bad position."""
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise AggregationInputError(f"{name} must be a 1-D array, got shape {array.shape}")
-    if array.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    if array.dtype.kind not in "iu":
-        raise AggregationInputError(f"{name} must hold integers, got dtype {array.dtype}")
-    bad = np.flatnonzero((array < 0) | (array >= upper))
-    if bad.size:
-        raise AggregationInputError(f"{name}[{bad[0]}] = {array[bad[0]]} is outside [0, {upper})")
-    return array.astype(np.intp, copy=False)
-
-
-def check_answers(items, workers, labels, n_items: int, n_workers: int, n_classes: int):
-    for name, value in (("n_items", n_items), ("n_workers", n_workers), ("n_classes", n_classes)):
-        if not isinstance(value, int | np.integer) or value < 0:
-            raise AggregationInputError(f"{name} must be a non-negative integer, got {value!r}")
-    if n_classes < 1:
-        raise AggregationInputError("n_classes must be at least 1 (an empty label set cannot be aggregated)")
-    items = as_index_array("items", items, n_items)
-    workers = as_index_array("workers", workers, n_workers)
-    labels = as_index_array("labels", labels, n_classes)
-    if not items.shape == workers.shape == labels.shape:
-        raise AggregationInputError(
-            f"items, workers and labels must have the same length, got {items.size}, {workers.size}, {labels.size}"
-        )
-    return items, workers, labels
-
-
-def check_gold(gold, n_items: int, n_classes: int) -> np.ndarray:
-    """(I,) int64 with -1 for unknown; accepts None."""
-    if gold is None:
-        return np.full(n_items, -1, dtype=np.int64)
-    gold = np.asarray(gold)
-    if gold.shape != (n_items,):
-        raise AggregationInputError(f"gold must have shape ({n_items},) with -1 for unknown items, got {gold.shape}")
-    if gold.size and gold.dtype.kind not in "iu":
-        raise AggregationInputError(f"gold must hold integers, got dtype {gold.dtype}")
-    bad = np.flatnonzero((gold < -1) | (gold >= n_classes))
-    if bad.size:
-        raise AggregationInputError(f"gold[{bad[0]}] = {gold[bad[0]]} is outside [0, {n_classes}) and not -1")
-    return gold.astype(np.int64)
-
-
-class Layout:
-    """Answers in jagged-diagonal order (see module docstring), built once per run: O(n log n) for one argsort."""
-
-    def __init__(self, items: np.ndarray, workers: np.ndarray, labels: np.ndarray, n_items: int, n_classes: int):
-        self.n_answers = items.size
-        counts = np.bincount(items, minlength=n_items)
-        answered = np.flatnonzero(counts)
-        # Items with the most answers first, so slot j covers positions [0, slot_sizes[j]).
-        self.order = answered[np.argsort(-counts[answered], kind="stable")]  # (P,) item at each position
-        position = np.empty(n_items, dtype=np.intp)
-        position[self.order] = np.arange(self.order.size)
-        sorted_counts = counts[self.order]
-        max_count = int(sorted_counts[0]) if sorted_counts.size else 0
-        # slot_sizes[j] = number of items with more than j answers
-        self.slot_sizes = [int(m) for m in np.searchsorted(-sorted_counts, -np.arange(max_count), side="left")]
-        offsets = np.zeros(max_count + 1, dtype=np.intp)
-        np.cumsum(self.slot_sizes, out=offsets[1:])
-        self.offsets = [int(o) for o in offsets]
-        answer_position = position[items]
-        by_position = np.argsort(answer_position)  # any order within an item will do
-        group_start = np.zeros(self.order.size + 1, dtype=np.intp)
-        np.cumsum(sorted_counts, out=group_start[1:])
-        sorted_position = answer_position[by_position]
-        slot = np.arange(items.size) - group_start[sorted_position]
-        destination = offsets[slot] + sorted_position
-        self.code = np.empty(items.size, dtype=np.intp)  # (n,) worker * K + label, jagged-diagonal order
-        self.code[destination] = (workers * n_classes + labels)[by_position]
-
-    def segments(self):
-        return zip(self.offsets[:-1], self.slot_sizes, strict=True)
-
-    def per_position_sum(self, per_answer: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out[:, p] = Σ over answers of the item at position p of per_answer[:, answer]; per_answer is (K, n)."""
-        first = True
-        for offset, size in self.segments():
-            if first:
-                out[:, :size] = per_answer[:, offset : offset + size]
-                first = False
-            else:
-                out[:, :size] += per_answer[:, offset : offset + size]
-        return out
-
-    def broadcast(self, per_position: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out[:, answer] = per_position[:, position of the answer's item]; the transpose of per_position_sum."""
-        for offset, size in self.segments():
-            out[:, offset : offset + size] = per_position[:, :size]
-        return out
 
 
 def normalize_rows(counts: np.ndarray, pseudo: float) -> np.ndarray:
@@ -408,21 +330,42 @@ def dawid_skene(
     gold=None,
     max_iter: int = 100,
     tol: float = 1e-7,
-    smoothing: float = 1.0,
+    smoothing: float = 0.0,
     smoothing_target: str = "crowd",
-    prior_smoothing: float = 1.0,
+    prior_smoothing: float = 0.0,
+    pool_below: int = 2,
+    confidence_smoothing: float = 1.0,
     init_confusion=None,
     init_prior=None,
 ) -> AggregationResult:
     """Dawid-Skene EM with full confusion matrices; see the module docstring for the model and shapes.
 
-    Starts from majority-vote shares; with gold, from matrices learned on the gold items alone (annotators
-    without gold answers start at the crowd's); for a warm start, from `init_confusion`/`init_prior` of a
-    previous run (`previous.confusion`, `previous.prior`; annotators beyond those start at their average).
-    Stops after `max_iter` iterations or when the log-likelihood per answer changes by less than `tol`
-    (tol=0 never stops early). Raises AggregationInputError for bad input.
+    Annotators with fewer than `pool_below` answers (default 2: one-answer annotators; 0: none) share one matrix,
+    which every one of them gets in the result. With `confidence_smoothing` > 0, every reported probability
+    (posterior, confidence, confusion, accuracy, prior) comes from a second, cautious fit started from the first:
+    `confidence_smoothing` pseudo-answers per confusion cell toward the crowd's matrix and as many pseudo-items per
+    class in the prior (the earlier default). `label` stays the first fit's decision; its confidence is the
+    probability the cautious fit gives it (below 0.5 where the two disagree). 0 reports the first fit itself,
+    whose zeros and ones are not honest probabilities. Run statistics are the first fit's.
+
+    Starts from majority-vote shares; with gold, from matrices learned on the gold items alone (annotators without
+    gold answers start at the crowd's); for a warm start, from `init_confusion`/`init_prior` of a previous run
+    (`previous.confusion`, `previous.prior`; annotators beyond those start at their average). Stops after
+    `max_iter` iterations or when the log-likelihood per answer changes by less than `tol` (tol=0 never stops
+    early). Raises AggregationInputError for bad input.
     """
-    return expectation_maximization(
+    items, workers, labels = check_answers(items, workers, labels, n_items, n_workers, n_classes)
+    if not isinstance(pool_below, int | np.integer) or pool_below < 0:
+        raise AggregationInputError(f"pool_below must be a non-negative integer, got {pool_below!r}")
+    if not isinstance(confidence_smoothing, int | float | np.number) or not confidence_smoothing >= 0:
+        raise AggregationInputError(f"confidence_smoothing must be a non-negative number, got {confidence_smoothing!r}")
+    pooling = pool_sparse(workers, n_workers, pool_below) if pool_below > 1 else None
+    if pooling is not None:
+        if init_confusion is not None:  # the previous run's matrices, with the shared annotator's as their mean
+            init_confusion = pooling.compact(check_warm_start(init_confusion, None, n_workers, n_classes)[0])
+        answers = np.bincount(workers, minlength=n_workers)
+        workers, n_workers = pooling.workers(workers), pooling.n_pooled
+    result = expectation_maximization(
         items,
         workers,
         labels,
@@ -440,3 +383,20 @@ def dawid_skene(
         init_confusion=init_confusion,
         init_prior=init_prior,
     )
+    changes = {}
+    if confidence_smoothing > 0 and items.size:
+        cautious = expectation_maximization(
+            items, workers, labels, n_items, n_workers, n_classes, m_step=full_m_step, method="dawid_skene",
+            gold=gold, max_iter=max_iter, tol=tol, smoothing=confidence_smoothing, smoothing_target="crowd",
+            prior_smoothing=confidence_smoothing, init_confusion=result.confusion, init_prior=result.prior,
+        )  # fmt: skip
+        labelled = result.label >= 0
+        confidence = np.where(labelled, cautious.posterior[np.arange(n_items), np.where(labelled, result.label, 0)], 0)
+        changes.update(
+            posterior=cautious.posterior, confidence=confidence, confusion=cautious.confusion, prior=cautious.prior
+        )
+    if pooling is not None:
+        changes.update(confusion=pooling.expand(changes.get("confusion", result.confusion)), answers=answers)
+    if "confusion" in changes:
+        changes["accuracy"] = np.einsum("wcc,c->w", changes["confusion"], changes.get("prior", result.prior))
+    return replace(result, **changes) if changes else result

@@ -27,7 +27,7 @@ from crowd.services.aggregation_runs import aggregation_run_begin, aggregation_r
 from crowd.services.bulk import bulk_update_by_id
 from workers.languages import language_base
 
-DS_OPTIONS = {"max_iter": 100, "tol": 1e-6, "smoothing": 1.0, "prior_smoothing": 1.0}
+DS_OPTIONS = {"max_iter": 100, "tol": 1e-6}  # the engine's defaults otherwise (docs/aggregation.md)
 UPDATE_BATCH = 5000
 
 

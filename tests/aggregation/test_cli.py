@@ -12,6 +12,7 @@ import pytest
 from crowd.aggregation import encoding
 from crowd.aggregation.__main__ import main
 from crowd.aggregation.encoding import CsvFormatError, drop_repeats, encode, read_csv_columns, sort_values
+from tests.aggregation.data import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +82,18 @@ def test_cli_out_file_gold_accuracy_and_options(tmp_path, capsys):
     assert rows(out.read_text())[3][1:] == ["no", "1.000000"]
 
 
+def test_cli_pools_one_answer_workers_by_default_and_not_with_pool_below_0(tmp_path, capsys):
+    module = synthetic()
+    answers, truth = module.write_csv(module.scenario_crowd(module.SCENARIOS["one-answer-workers"], 0), tmp_path)
+    pooled, plain = tmp_path / "pooled.csv", tmp_path / "plain.csv"
+
+    assert main([str(answers), "--gold", str(truth), "--out", str(pooled)]) == 0
+    assert main([str(answers), "--gold", str(truth), "--out", str(plain), "--pool-below", "0"]) == 0
+
+    scores = [float(line.split()[1]) for line in capsys.readouterr().err.splitlines() if line.startswith("accuracy")]
+    assert scores[0] > scores[1] + 0.05  # plain maximum likelihood ignores one-answer workers
+
+
 def test_cli_gold_label_unknown_to_the_answers(tmp_path, capsys):
     answers = write(tmp_path, "answers.csv", ANSWERS)
     gold = write(tmp_path, "gold.csv", "task,label\nq1,maybe\nq2,no\n")
@@ -141,7 +154,8 @@ def test_cli_missing_file_and_bad_options_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv: No such file or directory" in capsys.readouterr().err
     answers = write(tmp_path, "answers.csv", ANSWERS)
-    for argv in (["--method", "em"], ["--max-iter", "0"], ["--clamp-gold"], ["--smoothing", "-1"]):
+    bad = (["--method", "em"], ["--max-iter", "0"], ["--clamp-gold"], ["--smoothing", "-1"], ["--pool-below", "-1"])
+    for argv in (*bad, ["--method", "mv", "--pool-below", "2"], ["--pool-below", "x"]):
         with pytest.raises(SystemExit) as exit_info:
             code = main([str(answers), *argv])
             raise SystemExit(code)

@@ -65,7 +65,9 @@ def test_dawid_skene_matches_a_textbook_loop_implementation():
     _, items, workers, labels = simulate(confusion, [0.5, 0.3, 0.2], n_items=60, per_item=3, seed=4)
     expected = naive_dawid_skene(items, workers, labels, 60, 8, 3, iterations=7, smoothing=0.5, prior_smoothing=1.0)
 
-    result = dawid_skene(items, workers, labels, 60, 8, 3, max_iter=7, tol=0, smoothing=0.5)
+    result = dawid_skene(
+        items, workers, labels, 60, 8, 3, max_iter=7, tol=0, smoothing=0.5, prior_smoothing=1.0, confidence_smoothing=0
+    )
 
     assert result.iterations == 7 and not result.converged
     np.testing.assert_allclose(result.posterior, expected[0], atol=1e-10)
@@ -179,16 +181,20 @@ def test_warm_start_reaches_the_cold_start_answer_in_fewer_iterations():
     assert cold.converged and warm.converged
     assert warm.iterations < cold.iterations
     assert np.array_equal(warm.label, cold.label)
-    np.testing.assert_allclose(warm.posterior, cold.posterior, atol=1e-4)
-    np.testing.assert_allclose(warm.confusion, cold.confusion, atol=1e-3)
+    # Maximum likelihood (the default) creeps along flat ridges, so "converged" leaves a little more slack.
+    np.testing.assert_allclose(warm.posterior, cold.posterior, atol=1e-3)
+    np.testing.assert_allclose(warm.confusion, cold.confusion, atol=1e-2)
 
 
 def test_warm_start_from_its_own_answer_stops_at_once():
     confusion = crowd_matrices(k=2, n_workers=12)
     _, items, workers, labels = simulate(confusion, [0.6, 0.4], n_items=500, per_item=5)
-    done = dawid_skene(items, workers, labels, 500, 12, 2, tol=1e-12, max_iter=1000)
+    # confidence_smoothing=0: the reported matrices are the fit's own (by default they are the cautious fit's)
+    done = dawid_skene(items, workers, labels, 500, 12, 2, tol=1e-12, max_iter=1000, confidence_smoothing=0)
 
-    again = dawid_skene(items, workers, labels, 500, 12, 2, init_confusion=done.confusion, init_prior=done.prior)
+    again = dawid_skene(
+        items, workers, labels, 500, 12, 2, init_confusion=done.confusion, init_prior=done.prior, confidence_smoothing=0
+    )
 
     assert again.converged and again.iterations == 1
     assert np.array_equal(again.label, done.label)
@@ -225,14 +231,14 @@ def test_one_class_and_one_annotator_are_defined_results():
     assert np.isfinite(alone.confusion).all() and (alone.confusion > 0).all()
 
 
-def test_sparse_annotators_get_smoothed_matrices():
-    # Annotator 2 gave one answer: its matrix must stay a proper, non-degenerate distribution.
+def test_smoothing_keeps_sparse_annotators_matrices_proper():
+    # Annotator 2 gave one answer: with smoothing its matrix must stay a proper, non-degenerate distribution.
     items = np.array([0, 0, 1, 1, 2, 2, 3])
     workers = np.array([0, 1, 0, 1, 0, 1, 2])
     labels = np.array([0, 0, 1, 1, 0, 0, 1])
 
     for target in ("crowd", "uniform"):
-        result = dawid_skene(items, workers, labels, 4, 3, 2, smoothing_target=target)
+        result = dawid_skene(items, workers, labels, 4, 3, 2, smoothing=1.0, smoothing_target=target)
         assert (result.confusion[2] > 0.05).all() and (result.confusion[2] < 0.95).all()
         np.testing.assert_allclose(result.confusion.sum(axis=2), 1.0)
 
