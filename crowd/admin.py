@@ -22,7 +22,7 @@ from crowd.models import (
     Organization,
     WorkerBlock,
 )
-from crowd.services.campaigns import campaign_launch
+from crowd.services.campaigns import campaign_launch, campaign_pause, campaign_resume
 
 
 class MembershipInline(admin.TabularInline):
@@ -58,15 +58,15 @@ CAMPAIGN_LIVE_EDITABLE = {"name", "instructions"}
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    """A draft can be edited here (it is checked again at launch); its status only moves through the launch action,
-    which calls the same service as the API. A launched campaign shows everything but its name and instructions
-    read-only: its pay, redundancy and routing change through the API or coordinator pages, which reserve funds
-    and check the pay floor."""
+    """A draft can be edited here (it is checked again at launch); its status moves only through the launch, pause
+    and resume actions, which call the same services as the API with the same checks (funds, the pay floor). A
+    launched campaign shows everything but its name and instructions read-only: its pay, redundancy and routing
+    change through the API or coordinator pages, which reserve funds and check the pay floor."""
 
     list_display = ["name", "organization", "status", "task_type", "redundancy", "reward_minor", "currency", "priority"]
     list_filter = ["status", "task_type", "visibility"]
     search_fields = ["name"]
-    actions = ["launch"]
+    actions = ["launch", "pause", "resume"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         always = ["status", "launched_at", "created_at", "created_by"]
@@ -83,20 +83,43 @@ class CampaignAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # bulk delete would skip the per-campaign check above
         return actions
 
-    @admin.action(description=_("Launch the selected draft campaigns"))
-    def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+    def _move(self, request: HttpRequest, queryset: QuerySet[Campaign], service, done: str, refused: str) -> None:
+        """Run one lifecycle service per campaign, with its checks; say what happened to each."""
         for campaign in queryset.order_by("id"):
             try:
-                campaign_launch(campaign_id=campaign.id)
+                service(campaign_id=campaign.id)
             except DomainError as exc:
                 details = "; ".join(f"{field}: {text}" for field, text in exc.fields.items())
-                self.message_user(
-                    request,
-                    _("%(campaign)s was not launched: %(reason)s") % {"campaign": campaign, "reason": details or exc},
-                    messages.ERROR,
-                )
+                reason = details or exc.message
+                self.message_user(request, refused % {"campaign": campaign, "reason": reason}, messages.ERROR)
             else:
-                self.message_user(request, _("%(campaign)s launched.") % {"campaign": campaign}, messages.SUCCESS)
+                self.message_user(request, done % {"campaign": campaign}, messages.SUCCESS)
+
+    @admin.action(description=_("Launch the selected draft campaigns"))
+    def launch(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._move(
+            request,
+            queryset,
+            campaign_launch,
+            _("%(campaign)s launched."),
+            _("%(campaign)s was not launched: %(reason)s"),
+        )
+
+    @admin.action(description=_("Pause the selected campaigns"))
+    def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._move(
+            request, queryset, campaign_pause, _("%(campaign)s paused."), _("%(campaign)s was not paused: %(reason)s")
+        )
+
+    @admin.action(description=_("Resume the selected paused campaigns"))
+    def resume(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._move(
+            request,
+            queryset,
+            campaign_resume,
+            _("%(campaign)s resumed."),
+            _("%(campaign)s was not resumed: %(reason)s"),
+        )
 
 
 @admin.register(Item)

@@ -177,6 +177,9 @@ API = [
     Operation(
         "POST /api/v1/campaigns/{campaign_id}/launch/", changes_campaign(), lambda w: {"campaign_id": w.draft.id}
     ),
+    Operation("POST /api/v1/campaigns/{campaign_id}/pause/", changes_campaign(), campaign_id),
+    # Resuming a campaign that is already active answers 200 with it (the move is idempotent).
+    Operation("POST /api/v1/campaigns/{campaign_id}/resume/", changes_campaign(), campaign_id),
     Operation("POST /api/v1/campaigns/{campaign_id}/aggregate/", changes_campaign(202), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/results/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/export/", reads_campaign(), campaign_id, query="?format=jsonl"),
@@ -261,6 +264,17 @@ API = [
         "GET /api/v1/payouts/{batch_id}/export/",
         expect(404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (200, (OWNER, OWNER_SESSION))),
         lambda w: {"batch_id": w.batch.id},
+    ),
+    *(
+        # Settling a batch says the organization's money moved (or did not): owners only.
+        Operation(
+            f"POST /api/v1/payouts/{{batch_id}}/{action}/",
+            expect(
+                404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (200, (OWNER, OWNER_SESSION))
+            ),
+            lambda w: {"batch_id": w.batch.id},
+        )
+        for action in ("confirm", "cancel")
     ),
     Operation("GET /api/v1/funds/", expect(403, (200, READERS + OTHER_ORG))),
     Operation(
@@ -368,7 +382,7 @@ def build_world() -> World:
     paid = _submitted(campaign, worker)
     assignment_approve(assignment_id=paid.id, decided_by_id=owner.id, organization_ids=[organization.id])
     WorkerProfile.objects.filter(user=worker).update(payout_method="mobile_money", payout_details={"account": "+254"})
-    batch = payout_batch_create(
+    batch, _created = payout_batch_create(
         organization_id=organization.id, created_by_id=owner.id, currency="USD", threshold="0.01", reference="b1"
     )
     submitted = _submitted(campaign, worker)

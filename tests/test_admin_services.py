@@ -168,3 +168,36 @@ def test_keys_and_tokens_can_only_be_revoked_in_the_admin(root):
     key.refresh_from_db()
     token.refresh_from_db()
     assert key.revoked_at is not None and token.revoked_at is not None
+
+
+def test_pause_and_resume_actions_run_the_services_with_their_checks(root):
+    campaign = factories.campaign(launch=True, items=3)
+    draft = factories.campaign(items=1)
+    response = root.post(
+        "/admin/crowd/campaign/", {"action": "pause", "_selected_action": [campaign.pk, draft.pk]}, follow=True
+    )
+    campaign.refresh_from_db()
+    draft.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+    assert draft.status == Campaign.Status.DRAFT  # the service refuses to pause a draft
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(draft.name in t and "not paused" in t for t in texts), texts
+    root.post("/admin/crowd/campaign/", {"action": "resume", "_selected_action": [campaign.pk]})
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.ACTIVE
+
+
+def test_resume_action_refuses_a_campaign_below_the_floor(root):
+    campaign = factories.campaign(launch=True, items=3)
+    root.post("/admin/crowd/campaign/", {"action": "pause", "_selected_action": [campaign.pk]})
+    # The floor rose while it was paused (a new dated floor): resuming must not offer work below it.
+    from django.utils import timezone
+
+    from payments.models import PayFloor
+
+    PayFloor.objects.create(hourly_minor=5000, currency="USD", source="test", effective_from=timezone.localdate())
+    response = root.post("/admin/crowd/campaign/", {"action": "resume", "_selected_action": [campaign.pk]}, follow=True)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("not resumed" in t for t in texts), texts

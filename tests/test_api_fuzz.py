@@ -59,7 +59,7 @@ def world(org_key, wsgi_app) -> dict:
     answer_submit(worker=worker, assignment_id=done.id, raw_answers=[{"item": item_id, "label": "pos"}])
     assignment_reject(assignment_id=done.id, decided_by_id=owner.id, organization_ids=[organization.id], reason="x")
     appeal = appeal_create(worker=worker, assignment_id=done.id, message="I read it.")
-    batch = payout_batch_create(
+    batch, _created = payout_batch_create(
         organization_id=organization.id, created_by_id=owner.id, currency="USD", threshold="0.01", reference="p1"
     )
     active = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
