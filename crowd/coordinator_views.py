@@ -19,7 +19,6 @@ from crowd.models import Appeal
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import appeal_decide
 from payments.money import from_minor
-from payments.selectors import funds_for_organization
 
 CAMPAIGNS_SHOWN = 50  # campaign_progress costs a few queries per campaign
 
@@ -64,13 +63,15 @@ def manage_home(request: HttpRequest, actor: Actor) -> HttpResponse:
             "organization": organization,
             "role": actor.roles[organization.id],
             "funds": [
+                # What can still be committed is the balance less what live campaigns and held leases may cost.
                 {
                     "currency": currency,
-                    "deposited": from_minor(sums["deposited"], currency),
-                    "spent": from_minor(sums.get("spent", 0), currency),
-                    "left": from_minor(sums["deposited"] - sums.get("spent", 0), currency),
+                    **{
+                        name: from_minor(max(sums[name], 0) if name == "available" else sums[name], currency)
+                        for name in ("deposited", "spent", "reserved", "available")
+                    },
                 }
-                for currency, sums in sorted(funds_for_organization(organization_id=organization.id).items())
+                for currency, sums in sorted(selectors.funds_summary(organization_id=organization.id).items())
             ],
         }
         for organization in organizations_for_actor(actor=actor)

@@ -7,12 +7,14 @@ from django.test import Client
 from django.urls import reverse
 
 from crowd.models import Appeal, Assignment, Membership
+from crowd.selectors import funds_summary
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.fairpay import campaign_fair_pay_check
 from crowd.services.organizations import membership_set, organization_ensure
 from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
+from payments.money import from_minor
 from payments.selectors import earnings_for_worker
 from payments.services import funds_deposit
 from tests import factories
@@ -85,8 +87,15 @@ def test_manage_home_shows_campaigns_progress_funds_and_rejection_rates(org):
     assert "0 of 3 items complete" in html and "Answers: 2 ·" in html  # complete once aggregation runs
     assert "0.10 USD per task" in html
     # The factory deposits 100000 for each launch; one approved reward (0.10) is spent, the rejected one reversed.
-    assert "Deposited 100250.00 USD · spent 0.10 USD" in html and "<strong>100249.90 USD</strong> left" in html
-    assert "<strong>1500.00 KES</strong> left" in html
+    # What is left for new work is the balance less what the running campaign may still cost (its reserve).
+    reserved = funds_summary(organization_id=organization.id)["USD"]["reserved"]
+    assert reserved > 0
+    assert (
+        f"Deposited 100250.00 USD · spent 0.10 USD · reserved for running campaigns {from_minor(reserved, 'USD')}"
+        in html
+    )
+    assert f"<strong>{from_minor(10024990 - reserved, 'USD')} USD</strong> available for new work" in html
+    assert "<strong>1500.00 KES</strong> available for new work" in html
     assert f"/manage/campaigns/{campaign.id}/fairness/" in html
     assert "/manage/appeals/" in html
     assert '<td>owner@ngo.example</td><td style="text-align:right">2</td>' in html and "50.0%" in html

@@ -244,6 +244,28 @@ def test_work_earnings_page_shows_rejection_reason_and_takes_one_appeal(worker_c
     assert Appeal.objects.filter(assignment=assignment).count() == 1
 
 
+def test_work_earnings_page_shows_money_in_a_payout_batch_as_being_paid_out(worker_client):
+    from crowd.services.approvals import assignment_approve
+    from payments.payouts import payout_batch_confirm, payout_batch_create
+
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)  # 0.10 USD a task
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "pos", "then": "stop"})
+    organization_ids = [campaign.organization_id]
+    assignment_approve(assignment_id=assignment.id, decided_by_id=None, organization_ids=organization_ids)
+    batch, _created = payout_batch_create(
+        organization_id=campaign.organization_id, created_by_id=None, currency="USD", threshold="0.01", reference="p"
+    )
+    page = client.get("/work/earnings/").content.decode()
+    assert "available 0.00 · being paid out 0.10 · paid 0.00" in page
+    payout_batch_confirm(batch_id=batch.id, organization_ids=organization_ids, decided_by_id=None)
+    page = client.get("/work/earnings/").content.decode()
+    assert "available 0.00 · being paid out 0.00 · paid 0.10" in page
+
+
 def test_work_assignment_free_text_over_the_limit_is_refused_with_a_message(worker_client):
     from config.limits import FREE_TEXT_ANSWER_MAX
 
