@@ -84,3 +84,42 @@ def test_pages_answer_503_when_the_database_refuses(client, make_worker):
     assert page.status_code == 503 and b"briefly unavailable" in page.content
     assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable"
     assert b"server closed" not in page.content + api.content  # details go to the log only
+
+
+@pytest.mark.parametrize(("path", "json"), [("/api/v1/me/earnings/", True), ("/work/", False)])
+def test_the_handler_of_last_resort_answers_503_for_a_lost_database(rf, path, json):
+    """A database lost outside any view (saving the session in its middleware, say) never reaches the
+    middleware's process_exception; Django's handler500 runs inside the except block, and ours answers 503."""
+    from config.unavailable import server_error
+
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        response = server_error(rf.get(path))
+    assert response.status_code == 503 and response["Retry-After"]
+    assert (response["Content-Type"] == "application/json") is json
+    assert b"server closed" not in response.content
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_under_the_api_answers_500_in_the_error_shape(monkeypatch, make_worker):
+    from django.test import Client
+
+    from crowd.api import views
+
+    def broken(self, request):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(views.MyEarningsView, "get", broken)
+    user, _ = make_worker()
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    response = client.get("/api/v1/me/earnings/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {
+            "code": "server_error",
+            "message": "Something went wrong on our side; it has been logged.",
+            "fields": {},
+        }
+    }
