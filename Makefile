@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy clean
+.PHONY: messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,3 +59,10 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+
+# Refresh the message catalogs from the code and templates (needs GNU gettext: apt-get install gettext).
+# Locations name the file only, so that moving code does not rewrite every catalog.
+LOCALES := fr es pt sw ha ar hi
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages --add-location=file --no-obsolete --no-wrap \
+		$(addprefix -l ,$(LOCALES)) -i '.venv/*' -i 'tests/*' -i 'bench/*' -i 'docs/*' -i 'scripts/*'
