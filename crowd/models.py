@@ -256,8 +256,10 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [
+            # One lease per worker per campaign, held by the database: two requests for work racing for the
+            # same worker cannot both insert one (the claim code returns the lease that won).
             models.UniqueConstraint(
-                fields=["microtask", "worker"], condition=Q(status="active"), name="assignment_one_active_per_worker"
+                fields=["campaign", "worker"], condition=Q(status="active"), name="assignment_one_active_per_campaign"
             ),
         ]
         indexes = [

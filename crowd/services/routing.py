@@ -135,7 +135,15 @@ def _claim_in_campaign(
             with _statement_scope():
                 return claim(worker, campaign, languages, context, now, gold)
         except IntegrityError:
-            continue  # a concurrent request by the same worker took an overlapping item; look again
+            # A concurrent request by the same worker won: either it leased in this campaign (the unique
+            # active lease per campaign) and that lease is the answer, or it took an overlapping item.
+            won = (
+                Assignment.objects.select_related("campaign")
+                .filter(worker=worker, campaign=campaign, status=Assignment.Status.ACTIVE)
+                .first()
+            )
+            if won is not None:
+                return ClaimResult(won, created=False)
     return None
 
 

@@ -182,3 +182,21 @@ def test_submit_during_a_redundancy_raise_does_not_deadlock():
     assert Assignment.objects.get(pk=lease.id).status == Assignment.Status.SUBMITTED
     assert set(MicroTask.objects.filter(campaign=campaign).values_list("target", flat=True)) == {3}
     assert Item.objects.get(pk=item_id).answer_count == 1
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_one_worker_claiming_in_parallel_holds_one_lease_per_campaign(named):
+    campaign = factories.campaign(launch=True, items=20, redundancy=3, items_per_task=1)
+    worker = factories.worker()[0]
+    leases: list[int] = []
+
+    def claim(_index: int) -> None:
+        result = assignment_claim_next(worker=worker, campaign_id=campaign.id if named else None)
+        leases.append(result.assignment.id)
+
+    assert _run_threads(claim, 8) == []
+    active = Assignment.objects.filter(campaign=campaign, worker=worker, status=Assignment.Status.ACTIVE)
+    assert active.count() == 1
+    # Every racing request was answered with the one lease that won, and the slot counters agree.
+    assert set(leases) == {active.get().id}
+    assert sum(MicroTask.objects.filter(campaign=campaign).values_list("active_count", flat=True)) == 1
