@@ -38,6 +38,11 @@ class FallbackRedisCache(RedisCache):
         """Ask Redis itself, skipping the fallback; raises redis's error when it does not answer."""
         self._cache.get_client(write=True).ping()
 
+    def degraded(self) -> bool:
+        """True while Redis is being left alone after a failure: callers that share this Redis (the Celery broker)
+        can skip it rather than wait out their own, longer timeouts on a Redis that hangs."""
+        return time.monotonic() < _down_until.get(self._location, 0.0)
+
     def _either(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if time.monotonic() >= _down_until.get(self._location, 0.0):
             try:

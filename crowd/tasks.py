@@ -69,6 +69,13 @@ def _queue_coalesced(campaign_id: int) -> None:
     # per process, and the send below fails fast.
     if not cache.add(_queued_key(campaign_id), 1, timeout=AGGREGATE_DELAY_SECONDS * 20):
         return
+    if getattr(cache, "degraded", lambda: False)():
+        # The broker is the same Redis (one REDIS_URL), which has just failed the cache: publishing would wait out
+        # the broker's socket timeout and retries (seconds, on a Redis that hangs) for a message the safety net
+        # sends anyway. The answers are stored; skip the broker.
+        cache.delete(_queued_key(campaign_id))
+        logger.warning("Aggregation of campaign %s left to the safety net: Redis is unreachable", campaign_id)
+        return
     try:
         campaign_aggregate.apply_async((campaign_id,), countdown=AGGREGATE_DELAY_SECONDS)
     except BROKER_ERRORS as exc:

@@ -214,8 +214,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
     "socket_timeout": max(REDIS_TIMEOUT_SECONDS, 5.0),  # above the worker's 1 s BRPOP wait
 }
-# A request that queues a task gives up quickly (logged; the beat safety net or a 503 takes over).
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# A request that queues a task gives up quickly (logged; the beat safety net or a 503 takes over); while the cache
+# has just found Redis unreachable, requests do not try the broker at all (crowd/tasks.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 # A run left "running" this long without a live transaction behind it is retried by the safety net.
 AGGREGATION_STALE_SECONDS = int(os.environ.get("AGGREGATION_STALE_SECONDS", "180"))

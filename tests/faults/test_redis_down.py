@@ -3,11 +3,14 @@ when Redis returns, the beat safety net brings aggregation up to date."""
 
 import logging
 import re
+import socket
+import threading
 
 import pytest
 from django.test import override_settings
 from kombu.exceptions import OperationalError as BrokerError
 
+from config import cache as config_cache
 from crowd import tasks
 from crowd.models import AggregationRun, Answer, Assignment, Item
 from crowd.services.answers import answer_submit
@@ -126,3 +129,55 @@ def test_submit_with_cache_and_broker_unreachable_stores_answers_and_logs(
     assert Answer.objects.filter(assignment=claim.assignment).count() == 2
     assert "left to the safety net" in caplog.text
     assert "Redis cache unreachable" in caplog.text
+
+
+@pytest.fixture
+def hung_redis():
+    """A port that accepts connections and never answers, like a Redis that hangs (SIGSTOP, a full disk)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    listener.close()
+    for conn in accepted:
+        conn.close()
+
+
+@pytest.mark.django_db
+def test_submit_with_redis_hanging_does_not_wait_on_the_broker(
+    hung_redis, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The cache's short timeout finds Redis hanging; the broker (same Redis) is then not tried at all."""
+    published: list[tuple] = []
+    monkeypatch.setattr(tasks.campaign_aggregate, "apply_async", lambda *a, **k: published.append(a))
+    monkeypatch.setattr(config_cache, "_down_until", {})
+    cache = {
+        "BACKEND": "config.cache.FallbackRedisCache",
+        "LOCATION": hung_redis,
+        "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.3},
+    }
+    campaign = factories.campaign(launch=True, items=2, redundancy=1, items_per_task=2)
+    worker, _ = factories.worker()
+    claim = assignment_claim_next(worker=worker, campaign_id=campaign.id)
+    items = claim.assignment.entries.values_list("item_id", flat=True)
+    with (
+        override_settings(CACHES={"default": cache}, CELERY_TASK_ALWAYS_EAGER=False),
+        django_capture_on_commit_callbacks(execute=True),
+        caplog.at_level(logging.WARNING),
+    ):
+        answer_submit(
+            worker=worker, assignment_id=claim.assignment.id, raw_answers=[{"item": i, "label": "pos"} for i in items]
+        )
+    assert Answer.objects.filter(assignment=claim.assignment).count() == 2
+    assert published == []
+    assert "left to the safety net: Redis is unreachable" in caplog.text
