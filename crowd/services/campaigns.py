@@ -155,6 +155,12 @@ def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
         before = campaign_commitment_minor(campaign=campaign) if launched and COSTLY_FIELDS & set(fields) else 0
         _apply_fields(campaign, fields)
         campaign.save()
+        if launched and campaign.reward_minor < old_reward:
+            # A lower reward must still pay the floor, for the estimated and the measured time, as at launch
+            # and resume; a refusal rolls the edit back.
+            floor_problem = _reward_floor_problem(campaign)
+            if floor_problem:
+                raise ValidationFailed(floor_problem, fields={"reward": floor_problem})
         if launched and campaign.redundancy > old_redundancy:
             _raise_open_targets(campaign, campaign.redundancy - old_redundancy)
         costs_more = (
@@ -313,12 +319,23 @@ def _resume_check(campaign: Campaign) -> None:
     _reserve(campaign, campaign_commitment_minor(campaign=campaign), "Resuming")
 
 
+def _latest_fair_pay_check(campaign: Campaign) -> FairPayCheck | None:
+    return FairPayCheck.objects.filter(campaign=campaign).order_by("-checked_at", "-id").first()
+
+
+def _reward_floor_problem(campaign: Campaign, latest: FairPayCheck | None = None) -> str | None:
+    """The pay floor problem for the estimated time, then for the time the work really takes once measured."""
+    latest = latest or _latest_fair_pay_check(campaign)
+    floor_problem = campaign_pay_floor_problem(campaign)
+    if latest is not None:
+        floor_problem = floor_problem or campaign_pay_floor_problem(campaign, seconds=latest.median_seconds)
+    return floor_problem
+
+
 def _resume_problems(campaign: Campaign) -> dict[str, str]:
     problems: dict[str, str] = {}
-    latest = FairPayCheck.objects.filter(campaign=campaign).order_by("-checked_at", "-id").first()
-    floor_problem = campaign_pay_floor_problem(campaign)
-    if latest is not None:  # the time the work really takes, once measured
-        floor_problem = floor_problem or campaign_pay_floor_problem(campaign, seconds=latest.median_seconds)
+    latest = _latest_fair_pay_check(campaign)
+    floor_problem = _reward_floor_problem(campaign, latest)
     if floor_problem:
         problems["reward"] = floor_problem
     if latest is not None and latest.topup_owed_minor > 0:

@@ -59,3 +59,19 @@ def test_launch_api_reports_the_floor_in_the_error_shape(org_api, org_key):
     response = org_api.post(f"/api/v1/campaigns/{campaign.id}/launch/")
     assert response.status_code == 400
     assert "below the global floor" in response.json()["error"]["fields"]["reward"]
+
+
+@pytest.mark.parametrize("pause", [False, True])
+def test_lowering_the_reward_of_a_launched_campaign_below_the_floor_is_refused(org_api, org_key, pause):
+    campaign = factories.campaign(organization=org_key[0], items=2, reward="0.20", estimated_seconds=45, launch=True)
+    if pause:
+        assert org_api.post(f"/api/v1/campaigns/{campaign.id}/pause/").status_code == 200
+    response = org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"reward": "0.05"}, format="json")
+    assert response.status_code == 400
+    assert "below the global floor" in response.json()["error"]["fields"]["reward"]
+    campaign.refresh_from_db()
+    assert campaign.reward_minor == 20  # nothing changed
+    # Lowering to a reward that still pays the floor is fine.
+    assert org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"reward": "0.10"}, format="json").status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.reward_minor == 10
