@@ -3,6 +3,8 @@
 from datetime import datetime
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from crowd.exceptions import Conflict, PermissionDenied, ValidationFailed
@@ -21,6 +23,12 @@ def _owner_for_email(email: str) -> User:
     """The account that has verified `email`, or a new account for it that counts as verified (whoever runs
     this vouches for the address). Never an account whose claim to the address nobody checked: anyone can sign
     up with someone else's address, and would then own the organization."""
+    # "Victim@Example.org " is the same mailbox as "victim@example.org": compare and store one form.
+    email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("Not an email address.", fields={"owner_email": "Not an email address."}) from exc
     address = EmailAddress.objects.filter(email__iexact=email, verified=True).select_related("user").first()
     if address is not None:
         if not address.user.is_active:

@@ -182,7 +182,7 @@ def test_create_org_token_refuses_an_account_that_has_not_verified_the_address(c
     }
     assert client.post(reverse("account_signup"), signup).status_code == 302
     with pytest.raises(CommandError, match="has not verified that address"):
-        create_org_token("--org", "Clinic", "--email", "HEAD@clinic.example")
+        create_org_token("--org", "Clinic", "--email", " HEAD@clinic.example ")
     assert not Organization.objects.filter(name="Clinic").exists()
     assert not Membership.objects.exists() and not ApiKey.objects.exists()
 
