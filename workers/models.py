@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django_countries.fields import CountryField
 
 LEVEL_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
@@ -10,6 +11,12 @@ class User(AbstractUser):
     """Everyone who signs in: workers, coordinators, owners. Roles live in memberships and profiles."""
 
     preferred_language = models.CharField(max_length=35, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # "Amina" and "amina" are one person's name to anyone reading it: sign-in treats usernames without case.
+            models.UniqueConstraint(Lower("username"), name="user_username_case_insensitive"),
+        ]
 
 
 class WorkerProfile(models.Model):

@@ -120,6 +120,16 @@ def worker_enroll(
 ) -> tuple[WorkerProfile, str]:
     """Create a worker enrolled by an organization, with a token. Raises Conflict if the username is taken."""
     codes = _normalized_languages(languages)  # validate before writing anything
+    username, email = username.strip(), User.objects.normalize_email(email.strip())
+    if email and (
+        User.objects.filter(email__iexact=email).exists() or EmailAddress.objects.filter(email__iexact=email).exists()
+    ):
+        # An address belongs to one person: a second account with it would receive the first one's resets.
+        raise Conflict(
+            f"The email address '{email}' is already used by another account.",
+            fields={"email": "Already used."},
+            code="duplicate",
+        )
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email)

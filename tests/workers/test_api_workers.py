@@ -160,6 +160,21 @@ def test_worker_enroll_duplicate_username_conflicts_and_writes_nothing(org_api):
     assert str(WorkerProfile.objects.get(user__username="wanjiru").country) == "KE"
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"username": "WanJiru", "email": "someone@else.example"}, "username"),  # the same name, other case
+        ({"username": "amina", "email": " Wanjiru@Example.org"}, "email"),  # another person's address
+    ],
+)
+def test_worker_enroll_refuses_a_name_or_address_another_account_holds(org_api, overrides, field):
+    assert org_api.post(URL, _payload(), format="json").status_code == 201
+    before = _rows()
+    error = assert_error(org_api.post(URL, _payload(**overrides), format="json"), 409, "duplicate")
+    assert field in error["fields"]
+    assert _rows() == before
+
+
 @pytest.mark.parametrize("country", ["ke", "KEN", "Kenya", "404"])
 def test_worker_enroll_country_is_normalized_to_alpha_2(org_api, country):
     response = org_api.post(URL, _payload(country=country), format="json")
