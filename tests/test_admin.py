@@ -93,6 +93,15 @@ def test_site_sign_in_is_throttled_the_same_way(throttled, coordinator):
     assert signed_in(allauth_sign_in(Client(), "coordinator", "right horse battery", COORDINATOR_HOME))
 
 
+def test_guesses_by_name_and_by_email_address_share_one_count(throttled):
+    # An address no other test signs in from: allauth's own failure limit lives in the cache across tests.
+    User.objects.create_user(username="amina", email="Amina@ngo.example", password="right horse battery")
+    for login in ("amina", "amina@ngo.example", "AMINA", "amina@NGO.example"):
+        assert allauth_sign_in(Client(), login, "wrong", "192.0.2.99").status_code == 200
+    assert allauth_sign_in(Client(), "amina@ngo.example", "wrong", "192.0.2.99").status_code == 429
+    assert allauth_sign_in(Client(), "amina", "right horse battery", "192.0.2.99").status_code == 429
+
+
 def test_forwarded_for_is_ignored_unless_a_proxy_is_configured(throttled, coordinator):
     """Without a configured proxy the header is the client's own words: changing it must not escape the lock."""
     assert fail_five_times(admin_sign_in, "coordinator", STRANGER, HTTP_X_FORWARDED_FOR=CAFE)[-1] == 429

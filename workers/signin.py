@@ -28,14 +28,30 @@ def client_ip(request: HttpRequest) -> str:
 
 def attempted_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """The account a sign-in names, however the form named it: the admin posts `username`, allauth's form posts
-    `login` and authenticates with `username` or `email`. Case-folded, so `Owner` and `owner` share one count."""
+    `login` and authenticates with `username` or `email`. Case-folded, so `Owner` and `owner` share one count,
+    and an email address counts as the account that holds it, so typing the address instead of the name does
+    not buy a second round of guesses."""
     sources = [credentials or {}, getattr(request, "POST", {})]
     for source in sources:
         for field in ("username", "email", "login"):
             value = source.get(field)
             if value:
-                return str(value).strip().casefold()
+                return _account_name(str(value).strip()).casefold()
     return ""
+
+
+def _account_name(identifier: str) -> str:
+    if "@" not in identifier:
+        return identifier
+    from allauth.account.models import EmailAddress
+
+    from workers.models import User
+
+    holder = (
+        EmailAddress.objects.filter(email__iexact=identifier).values_list("user__username", flat=True).first()
+        or User.objects.filter(email__iexact=identifier).values_list("username", flat=True).first()
+    )
+    return holder or identifier
 
 
 def lockout_response(
