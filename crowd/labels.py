@@ -1,6 +1,7 @@
 """Label validation shared by imports (gold, pre-labels) and submissions (answers)."""
 
 import json
+import unicodedata
 from typing import Any
 
 from crowd.models import Campaign
@@ -15,6 +16,15 @@ class RowError(Exception):
         self.message = message
 
 
+# Unicode categories that draw nothing: controls, format characters (zero-width space and joiners, BOM,
+# direction marks) and separators. A free-text answer made only of these says nothing.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def has_visible_text(value: str) -> bool:
+    return any(unicodedata.category(char) not in _INVISIBLE for char in value)
+
+
 class LabelChecker:
     """Validates a label against the campaign's task type and label set."""
 
@@ -24,7 +34,7 @@ class LabelChecker:
 
     def check(self, value: Any, field_name: str) -> Any:
         if self.task_type == Campaign.TaskType.FREE_TEXT:
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(value, str) or not has_visible_text(value):
                 raise RowError(field_name, "Must be non-empty text.")
             return value
         if self.task_type == Campaign.TaskType.MULTI_CHOICE:

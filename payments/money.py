@@ -12,7 +12,10 @@ from decimal import Decimal, InvalidOperation, localcontext
 
 from babel.numbers import get_currency_precision, list_currencies
 
-_CURRENCIES = frozenset(list_currencies())
+# ISO 4217 also lists codes that are not money anyone is paid in: precious metals, testing and "no currency"
+# codes, and units of account of development banks.
+_NOT_PAYABLE = frozenset({"XAG", "XAU", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA", "XTS", "XXX"})
+_CURRENCIES = frozenset(list_currencies()) - _NOT_PAYABLE
 MAX_MINOR = 10**12
 # Longer input cannot be a sensible amount; refusing it early keeps Decimal from parsing megabytes of digits.
 _MAX_AMOUNT_CHARS = 40
@@ -42,6 +45,10 @@ def to_minor(amount: str | Decimal | int, currency: str) -> int:
     text = str(amount).strip()
     if len(text) > _MAX_AMOUNT_CHARS:
         raise MoneyError(f"An amount has at most {_MAX_AMOUNT_CHARS} characters.")
+    if not text.isascii() or "_" in text:
+        # Decimal() also reads "1_000" and digits of other scripts ("٣"); an amount is written in ASCII digits
+        # with a dot, so a typo is refused rather than read as a different number.
+        raise MoneyError(f"'{text}' is not a decimal amount (digits 0-9 and a dot).")
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError) as exc:

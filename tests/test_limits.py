@@ -172,6 +172,22 @@ def test_free_text_answer_over_the_limit_is_refused_and_nothing_stored(make_work
     assert campaign.id == lease["campaign"]
 
 
+@pytest.mark.parametrize("text", ["\u200b", " \u200d\ufeff ", "\u2028\t", "\u200e\u200f"])
+def test_free_text_answer_of_only_invisible_characters_is_refused(make_worker, text):
+    factories.campaign(launch=True, items=1, task_type="free_text", labels=[])
+    _, worker_api = make_worker()
+    lease = worker_api.post("/api/v1/assignments/next/", {}, format="json").json()
+    answers = {"answers": [{"item": lease["items"][0]["id"], "label": text}]}
+    error = assert_error(worker_api.post(f"/api/v1/assignments/{lease['id']}/submit/", answers, format="json"), 400)
+    assert error["fields"]["answers"] == {str(lease["items"][0]["id"]): "Must be non-empty text."}
+    assert not Answer.objects.exists()
+
+
+def test_a_quote_inside_an_unquoted_csv_cell_is_text(org_api, campaign):
+    assert _upload(org_api, campaign, "items.csv", 'external_id,text\na,5" screen\n').status_code in (200, 201)
+    assert Item.objects.get(campaign=campaign, external_id="a").data == {"text": '5" screen'}
+
+
 @pytest.mark.parametrize(
     ("content", "row"),
     [

@@ -121,3 +121,12 @@ def test_openapi_schema_describes_the_lease_and_submit_bodies_the_api_returns(sc
     assert set(submitted.json()) == _properties(schema, "SubmitResult")
     responses = schema["paths"]["/api/v1/assignments/{assignment_id}/submit/"]["post"]["responses"]
     assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/SubmitResult")
+
+
+@pytest.mark.parametrize("fmt", ["zz", "html", "<script>"])
+def test_an_unknown_schema_format_is_a_400_in_the_error_shape(api, fmt):
+    response = api.get("/api/v1/schema/", {"format": fmt})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["fields"] == {"format": "json or yaml."}
+    assert api.get("/api/v1/schema/", {"format": "json"}).json()["openapi"].startswith("3.")

@@ -135,8 +135,9 @@ def _swallowed_rows(record: dict[str, Any], columns: list[str]) -> tuple[str, st
 def csv_rows(stream: IO[str], campaign: Campaign) -> Iterator[dict[str, Any]]:
     """Map CSV records to item dicts: reserved columns by name, every other column into `data`.
 
-    Strict: a stray or unterminated quote is an error naming the row, and so is a quoted cell that swallowed
-    what look like rows (a missing closing quote further down the file)."""
+    Strict: an unterminated quote or text after a closing quote is an error naming the row, and so is a quoted
+    cell that swallowed what look like rows (a missing closing quote further down the file). A quote inside a
+    cell that does not start with one is text (`5" screen`), as spreadsheets write it."""
     reader = csv.DictReader(stream, strict=True)
     try:
         fieldnames = reader.fieldnames

@@ -56,13 +56,15 @@ def test_to_minor_refuses_negative_amounts(amount):
         to_minor(amount, "USD")
 
 
-@pytest.mark.parametrize("amount", ["", "abc", "1,50", "NaN", "Infinity", "-Infinity", None])
+@pytest.mark.parametrize(
+    "amount", ["", "abc", "1,50", "NaN", "Infinity", "-Infinity", None, "1_000", "\u0663", "\uff11\uff12"]
+)
 def test_to_minor_refuses_non_numbers(amount):
     with pytest.raises(MoneyError):
         to_minor(amount, "USD")
 
 
-@pytest.mark.parametrize("currency", ["XYZ", "US", "USDX", "", "dollars", None])
+@pytest.mark.parametrize("currency", ["XYZ", "US", "USDX", "", "dollars", None, "XXX", "XAU", "XTS"])
 def test_unknown_currency_is_refused(currency):
     with pytest.raises(MoneyError):
         currency_validate(currency)
