@@ -51,6 +51,7 @@ COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-build-only-not-a-secret DJANGO_ALLOWED_HOSTS=build.invalid \
         DATABASE_URL=postgres://build.invalid/none REDIS_URL=redis://build.invalid:6379/0 \
         python manage.py collectstatic --noinput \
+    && python -m config.catalogs --force \
     && python -m compileall -q /app \
     && mkdir -p /app/media \
     && chown crowdloop:crowdloop /app/media

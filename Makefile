@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy clean
+.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) catalogs
 
-migrate: $(STAMP)
+# Django reads compiled catalogs; Babel compiles them (no GNU gettext needed), only those whose .po changed.
+catalogs: $(STAMP)
+	$(BIN)/python -m config.catalogs
+
+migrate: $(STAMP) catalogs
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -26,7 +30,7 @@ run: demo
 	@$(BIN)/python manage.py demo_banner --url http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(STAMP)
+test: $(STAMP) catalogs
 	@$(BIN)/python -c "import os; u=os.environ.get('DATABASE_URL',''); print('make test: database =', u.split('@')[-1] if u else 'SQLite (set DATABASE_URL=postgres://... for PostgreSQL)'); print('make test: redis =', os.environ.get('REDIS_URL') or 'none (Celery tasks run in process)')"
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test

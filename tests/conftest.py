@@ -2,8 +2,14 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.catalogs import compile_catalogs
 from crowd.services.organizations import api_key_create, organization_ensure
 from tests import factories
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Pages are tested in the languages they ship in: plain `pytest` on a fresh clone compiles the catalogs too.
+    compile_catalogs()
 
 
 def on_postgres() -> bool:

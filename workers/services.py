@@ -156,3 +156,16 @@ def worker_payout_set(*, profile: WorkerProfile, method: str, account: str, curr
         payout_details={"account": account.strip()} if account.strip() else {},
         payout_currency=currency.strip().upper(),
     )
+
+
+def user_set_interface_language(*, user: User, code: str) -> str:
+    """Save the interface language the user picked, so it follows them to other devices. Returns the code stored
+    (a supported interface language); raises ValidationFailed for anything else. Writes one column of one row."""
+    from workers.locale import supported_language
+
+    language = supported_language(code)
+    if language is None:
+        raise ValidationFailed("Not an interface language.", fields={"language": "Not an interface language."})
+    User.objects.filter(pk=user.pk).update(preferred_language=language)
+    user.preferred_language = language
+    return language

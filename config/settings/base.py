@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in worker's saved interface language, when no picker choice overrides it.
+    "workers.locale.AccountLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -72,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "workers.locale.interface_languages",
             ],
         },
     },
@@ -152,7 +155,18 @@ EMAIL_TIMEOUT = 10  # a slow mail server must not hold a sign-up request for lon
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Crowdloop <no-reply@localhost>")
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("sw", "Kiswahili"), ("fr", "Français")]
+# Interface languages, each named in itself (the picker shows these names). A ninth: docs/translations.md.
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("pt", "Português"),
+    ("sw", "Kiswahili"),
+    ("ha", "Hausa"),
+    ("ar", "العربية"),
+    ("hi", "हिन्दी"),
+]
+LANGUAGES_BIDI = ["ar", "fa", "he", "ur"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -98,7 +98,7 @@ def test_manage_home_shows_campaigns_progress_funds_and_rejection_rates(org):
     assert "<strong>1500.00 KES</strong> available for new work" in html
     assert f"/manage/campaigns/{campaign.id}/fairness/" in html
     assert "/manage/appeals/" in html
-    assert '<td>owner@ngo.example</td><td style="text-align:right">2</td>' in html and "50.0%" in html
+    assert '<td>owner@ngo.example</td><td style="text-align:end">2</td>' in html and "50.0%" in html
 
 
 def test_fairness_page_shows_the_median_against_the_floor_and_the_latest_check(org):
@@ -121,7 +121,7 @@ def test_fairness_page_shows_the_median_against_the_floor_and_the_latest_check(o
     html = response.content.decode()
     assert "<strong>8.00 USD</strong> an hour" in html  # the median after the top-ups
     assert "20 assignments topped up by 2.00 USD" in html and "new work pays 0.20 USD" in html
-    assert '<td>KE</td><td style="text-align:right">20</td>' in html
+    assert '<td>KE</td><td style="text-align:end">20</td>' in html
     assert "Cost to date: <strong>4.00 USD</strong>" in html  # 20 x (0.10 + 0.10)
     assert "10 answers still to collect" in html
     assert "Forecast at completion: <strong>6.00 USD</strong>" in html  # 4.00 + 10 x 0.20
