@@ -72,7 +72,7 @@ def _shoot(base: str, out: Path) -> list[Path]:
 
             def snap(name: str, page=page, code=code) -> None:
                 path = out / f"{name}-{code}.png"
-                page.screenshot(path=str(path), full_page=True)
+                page.screenshot(path=str(path))  # the first screen, as a phone shows it
                 taken.append(path)
 
             snap("sign-in")
