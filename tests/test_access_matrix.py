@@ -214,6 +214,12 @@ API = [
         body=lambda w: {"username": "enrolled-here", "languages": [{"code": "en", "level": 5}]},
     ),
     Operation(
+        # The worker is in organization A's pool, not in the other owner's.
+        "POST /api/v1/workers/{worker_id}/token/",
+        {**changes_own_organization(201), OTHER_OWNER: 404, OTHER_OWNER_SESSION: 404},
+        lambda w: {"worker_id": w.worker.id},
+    ),
+    Operation(
         # The worker already holds a lease, which they get again (200); organization A blocked the other worker.
         "POST /api/v1/assignments/next/",
         worker_only(200, other_worker=204),

@@ -6,7 +6,7 @@ from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import Conflict, ValidationFailed
+from config.errors import Conflict, NotFound, ValidationFailed
 from workers.languages import InvalidLanguage, language_base
 from workers.models import User, WorkerLanguage, WorkerProfile, WorkerSkill, WorkerToken
 from workers.tokens import token_digest, token_new
@@ -169,3 +169,19 @@ def user_set_interface_language(*, user: User, code: str) -> str:
     User.objects.filter(pk=user.pk).update(preferred_language=language)
     user.preferred_language = language
     return language
+
+
+def worker_token_rotate(*, organization_id: int, worker_id: int) -> str:
+    """Revoke every token of a worker the organization enrolled and issue one new one (returned once). The old
+    tokens stop working at once: authentication reads `revoked_at` on every request. Locks the worker's profile
+    row so two rotations cannot both leave a live token. Raises NotFound for anyone outside the pool."""
+    with transaction.atomic():
+        profile = (
+            WorkerProfile.objects.select_for_update()
+            .filter(user_id=worker_id, enrolled_by_id=organization_id, user__is_active=True)
+            .first()
+        )
+        if profile is None:
+            raise NotFound("No worker with this id in your organization's pool.")
+        WorkerToken.objects.filter(user_id=worker_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return worker_token_create(user=profile.user)

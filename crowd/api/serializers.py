@@ -228,6 +228,11 @@ class WorkerEnrolledSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class WorkerTokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    token = serializers.CharField(help_text="Shown once; every earlier token of the worker no longer works.")
+
+
 class DepositSerializer(serializers.Serializer):
     amount = serializers.CharField(max_length=40, help_text='Decimal string, e.g. "250.00" (see docs/api.md).')
     currency = serializers.CharField(max_length=3)

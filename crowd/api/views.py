@@ -35,7 +35,7 @@ from payments.payouts import payout_batch_cancel, payout_batch_confirm, payout_b
 from payments.selectors import earnings_summary, payout_batch_for_organizations
 from payments.services import funds_deposit
 from workers.models import WorkerToken
-from workers.services import LanguageLevel, SkillLevel, worker_enroll
+from workers.services import LanguageLevel, SkillLevel, worker_enroll, worker_token_rotate
 
 RESULTS_PAGE = 100
 RESULTS_PAGE_MAX = 1000
@@ -256,6 +256,15 @@ class WorkerEnrollView(APIView):
         return Response(
             {"id": profile.user_id, "username": profile.user.username, "token": token}, status=status.HTTP_201_CREATED
         )
+
+
+class WorkerTokenRotateView(APIView):
+    @extend_schema(request=None, responses={201: s.WorkerTokenSerializer})
+    def post(self, request: Request, worker_id: int) -> Response:
+        """A new API token for a worker the organization enrolled; every earlier token stops working at once."""
+        organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
+        token = worker_token_rotate(organization_id=organization_id, worker_id=worker_id)
+        return Response({"id": worker_id, "token": token}, status=status.HTTP_201_CREATED)
 
 
 def _require_worker(request: Request) -> None:
