@@ -113,6 +113,8 @@ def _assignment_context(
         "items": items,
         "reward": from_minor(assignment.reward_minor, assignment.currency),
         "errors": errors or {},
+        # The first item with an error gets focus, so the browser scrolls to it on a phone.
+        "first_error": str(next(iter(errors))) if errors else None,
         "posted": posted or {},
         "multi": assignment.campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
         "free_text": assignment.campaign.task_type == Campaign.TaskType.FREE_TEXT,
