@@ -162,10 +162,21 @@ class AssignmentSerializer(serializers.Serializer):
     items = AssignmentItemSerializer(many=True)
 
 
+class NoWorkReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The same code `next` sends in its Crowdloop-Reason header.")
+    message = serializers.CharField()
+
+
 class SubmitResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
     replayed = serializers.BooleanField(help_text="True when this exact submission was already stored.")
+    next = AssignmentSerializer(
+        required=False, allow_null=True, help_text='Only with `"next": true`: the next lease, or null.'
+    )
+    reason = NoWorkReasonSerializer(
+        required=False, allow_null=True, help_text='Only with `"next": true` and no lease: why there is none.'
+    )
 
 
 class AnswerInSerializer(serializers.Serializer):
@@ -175,6 +186,9 @@ class AnswerInSerializer(serializers.Serializer):
 
 class SubmitSerializer(serializers.Serializer):
     answers = AnswerInSerializer(many=True)
+    next = serializers.BooleanField(
+        required=False, default=False, help_text="Also lease the next microtask and return it as `next`."
+    )
 
 
 class ReleaseSerializer(serializers.Serializer):

@@ -335,11 +335,26 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
 class AssignmentSubmitView(APIView):
     @extend_schema(request=s.SubmitSerializer, responses={200: s.SubmitResultSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
+        """Store the answers (idempotent). With `"next": true` the same response carries the worker's next lease
+        in the same campaign, or why there is none: one round trip per microtask for apps on slow links."""
         _require_worker(request)
-        raw = request.data.get("answers") if isinstance(request.data, dict) else None
+        data = request.data if isinstance(request.data, dict) else {}
+        raw = data.get("answers")
+        want_next = data.get("next", False)
+        if not isinstance(want_next, bool):
+            raise ValidationFailed("`next` must be true or false.", fields={"next": "Must be a boolean."})
         answers_check(raw)
         result = answer_submit(worker=request.user, assignment_id=assignment_id, raw_answers=raw)
-        return Response({"id": result.assignment.id, "status": result.assignment.status, "replayed": result.replayed})
+        body: dict[str, Any] = {"id": result.assignment.id, "status": result.assignment.status}
+        body["replayed"] = result.replayed
+        if want_next:
+            claimed = assignment_claim_next(worker=request.user, campaign_id=result.assignment.campaign_id)
+            if claimed.assignment is None:
+                code, message = claimed.reason or ("none", "")
+                body["next"], body["reason"] = None, {"code": code, "message": message}
+            else:
+                body["next"], body["reason"] = _assignment_body(claimed.assignment, claimed.items), None
+        return Response(body)
 
 
 class AssignmentReleaseView(APIView):
