@@ -309,6 +309,11 @@ class Client:
     def submit(self, worker: Any, lease: Lease) -> int:
         raise NotImplementedError
 
+    def holds_next(self, worker: Any) -> bool:
+        """True when the client already holds this worker's next lease (a submit-and-next client): the worker then
+        goes on with it, as a person working through a campaign would, instead of yielding to the next worker."""
+        return False
+
     def close(self) -> None:
         pass
 
@@ -340,7 +345,6 @@ def _worker_thread(
                 break
             counted = now >= start
             worker = workers[index % len(workers)]
-            index += 1
             t0 = time.perf_counter()
             try:
                 status, lease = client.next(worker)
@@ -352,6 +356,7 @@ def _worker_thread(
                 out.next_ms.append(elapsed)
                 out.codes["next", status] += 1
             if lease is None:
+                index += 1
                 continue
             out.leases += 1
             t0 = time.perf_counter()
@@ -366,6 +371,8 @@ def _worker_thread(
             if counted:
                 out.submit_ms.append(elapsed)
                 out.codes["submit", status] += 1
+            if not client.holds_next(worker):
+                index += 1
             if think:
                 time.sleep(think)
     finally:

@@ -311,8 +311,10 @@ class CombinedHttpClient(HttpClient):
     def __init__(self, port: int):
         super().__init__(port)
         self.carried: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self.tokens: dict[int, str] = {}
 
     def next(self, worker: SimWorker) -> tuple[int, tuple[int, tuple[int, ...]] | None]:
+        self.tokens[worker.id] = worker.token
         lease = self.carried.pop(worker.id, None)
         if lease is not None:
             return 200, lease
@@ -326,6 +328,15 @@ class CombinedHttpClient(HttpClient):
             following = body["next"]
             self.carried[worker.id] = (following["id"], tuple(item["id"] for item in following["items"]))
         return status
+
+    def holds_next(self, worker: SimWorker) -> bool:
+        return worker.id in self.carried
+
+    def close(self) -> None:
+        # Leases carried past the end of the run go back, as an app gives its lease back when the worker stops.
+        for worker_id, (lease_id, _) in self.carried.items():
+            self.http.post(f"/api/v1/assignments/{lease_id}/release/", {}, self.tokens[worker_id])
+        super().close()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -22,7 +22,10 @@ from crowd.models import (
     Organization,
     WorkerBlock,
 )
+from crowd.services.accounts import worker_account_delete
 from crowd.services.campaigns import campaign_launch, campaign_pause, campaign_resume
+from workers.admin import UserAdmin as WorkersUserAdmin
+from workers.models import User
 
 
 class MembershipInline(admin.TabularInline):
@@ -189,3 +192,25 @@ class AppealAdmin(ReadOnlyAdmin):
 @admin.register(FairPayCheck)
 class FairPayCheckAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "checked_at", "median_hourly_minor", "floor_hourly_minor", "currency", "below_floor"]
+
+
+# Deleting a person in the admin goes through the same service as the worker's own "delete my account": their
+# answers and money records are kept under a pseudonym (a plain delete is refused by the protected ledger).
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PseudonymizingUserAdmin(WorkersUserAdmin):
+    def get_deleted_objects(self, objs, request: HttpRequest):  # type: ignore[override]
+        note = _("personal data erased, work and money records kept under a pseudonym")
+        return [f"{obj}: {note}" for obj in objs], {}, set(), []
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        try:
+            worker_account_delete(user_id=obj.pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            self.delete_model(request, user)

@@ -137,6 +137,8 @@ class Operation:
     args: Callable[[World], dict[str, Any]] = lambda w: {}
     body: Callable[[World], Any] = lambda w: None
     query: str = ""
+    # Callers who may see organization A's name here by design (their own record of what A decided about them).
+    shown_to: tuple[str, ...] = ()
 
     def request(self, client: APIClient, world: World):
         method, path = self.key.split(" ", 1)
@@ -290,6 +292,8 @@ API = [
     ),
     Operation("GET /api/v1/me/earnings/", worker_only(other_worker=200)),
     Operation("GET /api/v1/me/quality/", worker_only(other_worker=200)),
+    # The other worker's export names organization A, which blocked them, and its reason: their own data.
+    Operation("GET /api/v1/me/export/", worker_only(other_worker=200), shown_to=(OTHER_WORKER,)),
 ]
 
 
@@ -455,7 +459,7 @@ def check(operation: Operation, caller: str, world: World) -> None:
     assert response.status_code == operation.expected[caller], (
         f"{operation.key} as {caller}: {response.status_code} {text[:300]}"
     )
-    if caller in OUTSIDERS:
+    if caller in OUTSIDERS and caller not in operation.shown_to:
         assert CANARY not in text, f"{operation.key} as {caller} shows organization A's data"
 
 

@@ -21,6 +21,7 @@ from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
+from crowd.own_data import worker_data_export
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.answers import answer_submit
@@ -624,6 +625,15 @@ class MyEarningsView(APIView):
     def get(self, request: Request) -> Response:
         _require_worker(request)
         return Response(earnings_summary(worker_id=request.user.id))
+
+
+class MyDataExportView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        """Everything held about the worker (account, profile, answers, earnings and ledger, quality, appeals,
+        blocks): the same document as the profile page's download."""
+        _require_worker(request)
+        return Response(worker_data_export(user=request.user))
 
 
 class FundsView(APIView):
