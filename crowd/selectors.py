@@ -521,3 +521,19 @@ def funds_summary(*, organization_id: int) -> dict[str, dict[str, int]]:
         row["balance"] = row["deposited"] - row["spent"]
         row["available"] = row["balance"] - row["reserved"]
     return funds
+
+
+def skills_in_demand() -> list[str]:
+    """Skill slugs that active campaigns require, for the profile's suggestions."""
+    slugs: set[str] = set()
+    for required in Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list("required_skills", flat=True):
+        slugs.update(required or {})
+    return sorted(slugs)
+
+
+def languages_in_demand() -> list[str]:
+    """Language tags of active campaigns, suggested in the profile next to the common ones."""
+    tags: set[str] = set()
+    for languages in Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list("languages", flat=True):
+        tags.update(languages or [])
+    return sorted(tags)

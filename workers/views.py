@@ -4,10 +4,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
-from workers.forms import LANGUAGE_ROWS, SKILL_ROWS, WorkerProfileForm
+from workers.forms import LANGUAGE_ROWS, SKILL_ROWS, WorkerProfileForm, language_initial
 from workers.services import (
     LanguageLevel,
     SkillLevel,
@@ -23,7 +24,7 @@ def _initial(profile) -> dict:
         "sensitive_opt_in": profile.sensitive_opt_in,
     }
     for row, language in enumerate(profile.languages.order_by("-level", "code")[:LANGUAGE_ROWS], start=1):
-        initial[f"language_{row}"] = language.code
+        initial[f"language_{row}"] = language_initial(language.code, get_language() or "en")
         initial[f"language_level_{row}"] = language.level
     for row, skill in enumerate(profile.skills.order_by("slug")[:SKILL_ROWS], start=1):
         initial[f"skill_{row}"] = skill.slug

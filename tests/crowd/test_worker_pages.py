@@ -44,7 +44,7 @@ def test_profile_rejects_unknown_language_and_keeps_old_ones(worker_client):
     user, client = worker_client
     response = client.post("/work/profile/", {"language_1": "zz-notreal", "language_level_1": "3"})
     assert response.status_code == 400
-    assert "Not a language code" in response.content.decode()
+    assert "We do not know the language “zz-notreal”" in response.content.decode()
     assert set(WorkerLanguage.objects.filter(profile__user=user).values_list("code", flat=True)) == {"sw", "en"}
 
 
