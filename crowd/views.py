@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.limits import FREE_TEXT_ANSWER_MAX
@@ -20,6 +22,11 @@ from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
 from payments.selectors import earnings_for_worker, earnings_summary
 from workers.models import WorkerProfile
+
+LEASE_EXPIRED_MESSAGE = gettext_lazy(
+    "Time ran out on that task before your answers arrived, so it went to someone else and these answers "
+    "could not be kept. Nothing was taken from your earnings."
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -85,7 +92,7 @@ def work_next(request: HttpRequest) -> HttpResponse:
     return _claim_and_show(request, request.POST.get("campaign"))
 
 
-def _claim_and_show(request: HttpRequest, campaign_id: str | None) -> HttpResponse:
+def _claim_and_show(request: HttpRequest, campaign_id: str | None, inline: bool = False) -> HttpResponse:
     """Lease the worker's next microtask (optionally of one campaign) and go to it, or explain why there is none."""
     try:
         result = assignment_claim_next(worker=request.user, campaign_id=int(campaign_id) if campaign_id else None)
@@ -95,6 +102,10 @@ def _claim_and_show(request: HttpRequest, campaign_id: str | None) -> HttpRespon
     if result.assignment is None:
         code, message = result.reason or ("none", "")
         return render(request, "crowd/work_none.html", {"reason": code, "message": _(message)}, status=200)
+    if inline:
+        response = render(request, "crowd/work_assignment.html", _assignment_context(result.assignment))
+        response["Crowdloop-Location"] = reverse("work-assignment", args=[result.assignment.id])
+        return response
     return redirect("work-assignment", assignment_id=result.assignment.id)
 
 
@@ -118,6 +129,29 @@ def _assignment_context(
         "posted": posted or {},
         "multi": assignment.campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
         "free_text": assignment.campaign.task_type == Campaign.TaskType.FREE_TEXT,
+        "task_config": _task_config(assignment),
+    }
+
+
+def _task_config(assignment: Assignment) -> dict[str, Any]:
+    """What the page's script needs (crowd/static/crowd/task.js), its words in the worker's language."""
+    reward = from_minor(assignment.reward_minor, assignment.currency)
+    return {
+        "assignment": assignment.id,
+        "expires_at": assignment.expires_at.isoformat(),
+        "heartbeat_url": reverse("api-assignment-heartbeat", args=[assignment.id]),
+        "words": {
+            "pays": _("Pays %(reward)s %(currency)s") % {"reward": reward, "currency": assignment.currency},
+            # The script puts the number in: "%(n)s" stays as it is in every language.
+            "minutes_left": _("about %(n)s min left"),
+            "hurry": _("Time is almost up: submit soon."),
+            "sending": _("Sending your answers…"),
+            "sent": _("Your saved answers were sent."),
+            "saved_offline": _(
+                "No connection. Your answers are saved on this phone and will be sent when you are back online."
+            ),
+            "expired": str(LEASE_EXPIRED_MESSAGE),
+        },
     }
 
 
@@ -159,7 +193,11 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     try:
         answer_submit(worker=request.user, assignment_id=assignment.id, raw_answers=answers)
     except LeaseExpired:
-        messages.error(request, _("Time ran out on that task, so it went to someone else. Here is a new one."))
+        # Said plainly: the answers are not kept, because the microtask went back to others (paying twice for one
+        # slot would be unfair to the organization, and keeping unpaid answers unfair to the worker).
+        if _inline(request):
+            return HttpResponse(str(LEASE_EXPIRED_MESSAGE), status=409, content_type="text/plain; charset=utf-8")
+        messages.error(request, LEASE_EXPIRED_MESSAGE)
         return redirect("work-home")
     except DomainError as exc:
         # Worker-facing words: the API's messages name internal ids, which mean nothing here.
@@ -180,8 +218,13 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     )
     if request.POST.get("then") == "stop":
         return redirect("work-home")
-    # "Submit and next" is this POST: the next lease is claimed here, one round trip fewer for the worker.
-    return _claim_and_show(request, str(assignment.campaign_id))
+    # "Submit and next" is this POST: the next lease is claimed here. The page's script asks for the next task
+    # in the answer itself (one round trip); without the script the browser follows a redirect as usual.
+    return _claim_and_show(request, str(assignment.campaign_id), inline=_inline(request))
+
+
+def _inline(request: HttpRequest) -> bool:
+    return request.headers.get("X-Crowdloop-Inline") == "1"
 
 
 @login_required
