@@ -216,6 +216,11 @@ API = [
         body=lambda w: {"username": "enrolled-here", "languages": [{"code": "en", "level": 5}]},
     ),
     Operation(
+        "POST /api/v1/workers/{worker_id}/login-link/",
+        {**changes_own_organization(201), OTHER_OWNER: 404, OTHER_OWNER_SESSION: 404},
+        lambda w: {"worker_id": w.worker.id},
+    ),
+    Operation(
         # The worker is in organization A's pool, not in the other owner's.
         "POST /api/v1/workers/{worker_id}/token/",
         {**changes_own_organization(201), OTHER_OWNER: 404, OTHER_OWNER_SESSION: 404},

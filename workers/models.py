@@ -85,3 +85,42 @@ class WorkerToken(models.Model):
 
     def __str__(self) -> str:
         return f"token of {self.user_id}"
+
+
+class SignInGrant(models.Model):
+    """A one-time way in for a worker without email: a link and a short code an organization sends by SMS or chat.
+
+    Only digests are stored. A grant works once, until `expires_at`, and stops after a few wrong codes; issuing a
+    new grant revokes the worker's older ones."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signin_grants")
+    link_digest = models.CharField(max_length=64, unique=True)
+    code_digest = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(
+        "crowd.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "used_at", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"sign-in grant for {self.user_id}"
+
+
+class TermsAcceptance(models.Model):
+    """A worker accepted a version of the terms (how their data is used, how pay and approvals work, appeals)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="terms_acceptances")
+    version = models.CharField(max_length=20)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "version"], name="terms_accepted_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} accepted terms {self.version}"

@@ -1,8 +1,11 @@
 from django.urls import path
 
-from workers import language_views, views
+from workers import language_views, signin_views, views
 
 urlpatterns = [
     path("work/profile/", views.profile, name="worker-profile"),
     path("language/", language_views.language_set, name="language-set"),
+    path("accounts/code/", signin_views.signin_code, name="signin-code"),
+    path("accounts/link/<str:token>/", signin_views.signin_link, name="signin-link"),
+    path("accounts/welcome/", signin_views.signin_welcome, name="signin-welcome"),
 ]

@@ -135,6 +135,10 @@ AXES_LOCKOUT_CALLABLE = "workers.signin.lockout_response"
 # allauth's own limit on failed sign-ins is per account for everyone (5 in 5 minutes by default): the lockout the
 # review found. axes counts per account and address; allauth keeps only its per-address brake on password spraying.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+# Sign-in links and codes an organization sends to workers without email (workers/grants.py): how long they
+# work, and how many code attempts one address may make per minute.
+CROWDLOOP_SIGNIN_GRANT_SECONDS = int(os.environ.get("CROWDLOOP_SIGNIN_GRANT_SECONDS", 24 * 3600))
+CROWDLOOP_SIGNIN_CODE_ATTEMPTS_PER_MINUTE = 10
 # Behind reverse proxies, how many of them append the client's address to X-Forwarded-For. 0 (the default): the
 # header is ignored and the socket's address counts, because a client can write any header it likes.
 TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))

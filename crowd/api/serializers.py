@@ -242,6 +242,12 @@ class WorkerEnrolledSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class LoginLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Opens a page with one button that signs the worker in; works once.")
+    code = serializers.CharField(help_text="8 digits, typed with the username at /accounts/code/; works once.")
+    expires_at = serializers.DateTimeField()
+
+
 class WorkerTokenSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     token = serializers.CharField(help_text="Shown once; every earlier token of the worker no longer works.")

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -35,6 +36,7 @@ from payments.money import from_minor
 from payments.payouts import payout_batch_cancel, payout_batch_confirm, payout_batch_create, payout_batch_csv
 from payments.selectors import earnings_summary, payout_batch_for_organizations
 from payments.services import funds_deposit
+from workers.grants import signin_grant_issue
 from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll, worker_token_rotate
 
@@ -266,6 +268,19 @@ class WorkerTokenRotateView(APIView):
         organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
         token = worker_token_rotate(organization_id=organization_id, worker_id=worker_id)
         return Response({"id": worker_id, "token": token}, status=status.HTTP_201_CREATED)
+
+
+class WorkerLoginLinkView(APIView):
+    @extend_schema(request=None, responses={201: s.LoginLinkSerializer})
+    def post(self, request: Request, worker_id: int) -> Response:
+        """A one-time sign-in link and code for a worker the organization enrolled (to send by SMS or chat); the
+        worker's earlier unused links and codes stop working."""
+        organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
+        grant = signin_grant_issue(organization_id=organization_id, worker_id=worker_id)
+        url = request.build_absolute_uri(reverse("signin-link", args=[grant.link_token]))
+        return Response(
+            {"url": url, "code": grant.code, "expires_at": grant.expires_at}, status=status.HTTP_201_CREATED
+        )
 
 
 def _require_worker(request: Request) -> None:
