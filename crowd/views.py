@@ -20,7 +20,7 @@ from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create
 from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
-from payments.selectors import earnings_for_worker, earnings_summary
+from payments.selectors import earnings_for_worker, earnings_summary, history_for_worker
 from workers.models import WorkerProfile
 
 LEASE_EXPIRED_MESSAGE = gettext_lazy(
@@ -247,6 +247,7 @@ def work_earnings(request: HttpRequest) -> HttpResponse:
         {
             "earnings": body,
             "rejected": selectors.rejected_for_worker(worker_id=request.user.id)[:50],
+            "history": history_for_worker(worker_id=request.user.id),
             "effective": {
                 currency: from_minor(rate, currency)
                 for currency, rate in selectors.effective_rate_for_worker(worker_id=request.user.id).items()

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from config.errors import NotFound
 from payments.fairpay import Floor, convert_minor
+from payments.labels import kind_words, status_words
 from payments.models import ExchangeRate, LedgerEntry, PayFloor, PayoutBatch
 from payments.money import currency_exponent, from_minor
 
@@ -155,3 +156,19 @@ def earnings_summary(*, worker_id: int) -> dict[str, Any]:
         for entry in recent
     ]
     return {"currency": main, **summary, "by_currency": by_currency, "entries": entries}
+
+
+def history_for_worker(*, worker_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The worker's latest ledger entries in plain, translated words (for their pages; the API keeps the codes)."""
+    return [
+        {
+            "created_at": entry.created_at,
+            "campaign_name": entry.campaign.name if entry.campaign else None,
+            "what": kind_words(entry.kind),
+            "state": status_words(entry.status, entry.amount_minor),
+            "amount": from_minor(entry.amount_minor, entry.currency),
+            "currency": entry.currency,
+            "reason": entry.reason,
+        }
+        for entry in ledger_entries_for_worker(worker_id=worker_id)[:limit]
+    ]

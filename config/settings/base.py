@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "workers.locale.interface_languages",
+                "crowd.context_processors.membership",
             ],
         },
     },

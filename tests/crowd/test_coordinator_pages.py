@@ -179,7 +179,10 @@ def test_appeal_overturned_from_the_page_pays_the_worker(org):
     assert Assignment.objects.get(pk=appeal.assignment_id).status == Assignment.Status.APPROVED
     assert earnings_for_worker(worker_id=worker.id)["USD"]["available"] == 10
     earnings = logged_in(worker).get("/work/earnings/").content.decode()
-    assert '<strong>0.10 USD</strong> (available)<br><span class="muted">Rejection overturned on appeal' in earnings
+    assert (
+        '<strong>0.10 USD</strong> (approved, not paid yet)<br><span class="muted">Rejection overturned on appeal'
+        in earnings
+    )
 
     # Deciding again is a domain error: the page re-renders with the message and nothing more is paid.
     again = client.post(f"/manage/appeals/{appeal.id}/decide/", {"decision": "uphold"})

@@ -7,6 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from crowd.models import Answer, Appeal, Assignment
+from crowd.services.answers import answer_submit
 from crowd.services.approvals import assignment_reject
 from crowd.services.routing import assignment_claim_next
 from payments.models import LedgerEntry
@@ -260,10 +261,10 @@ def test_work_earnings_page_shows_money_in_a_payout_batch_as_being_paid_out(work
         organization_id=campaign.organization_id, created_by_id=None, currency="USD", threshold="0.01", reference="p"
     )
     page = client.get("/work/earnings/").content.decode()
-    assert "available 0.00 · being paid out 0.10 · paid 0.00" in page
+    assert "approved, not paid yet 0.00 · being paid to you 0.10 · paid 0.00" in page
     payout_batch_confirm(batch_id=batch.id, organization_ids=organization_ids, decided_by_id=None)
     page = client.get("/work/earnings/").content.decode()
-    assert "available 0.00 · being paid out 0.00 · paid 0.10" in page
+    assert "approved, not paid yet 0.00 · being paid to you 0.00 · paid 0.10" in page
 
 
 def test_work_assignment_free_text_over_the_limit_is_refused_with_a_message(worker_client):
@@ -278,3 +279,24 @@ def test_work_assignment_free_text_over_the_limit_is_refused_with_a_message(work
     assert response.status_code == 400
     assert f"under {FREE_TEXT_ANSWER_MAX} characters" in response.content.decode()
     assert not Answer.objects.exists()
+
+
+def test_earnings_history_speaks_plain_words_not_ledger_codes(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=2, items_per_task=2, languages=["sw"])
+    lease = assignment_claim_next(worker=user, campaign_id=campaign.id).assignment
+    items = lease.entries.values_list("item_id", flat=True)
+    answer_submit(worker=user, assignment_id=lease.id, raw_answers=[{"item": i, "label": "pos"} for i in items])
+    page = client.get("/work/earnings/").content.decode()
+    assert "pay for a task" in page and "(waiting for approval)" in page
+    assert "reward" not in page and "(pending)" not in page
+    swahili = client.get("/work/earnings/", HTTP_ACCEPT_LANGUAGE="sw").content.decode()
+    assert "inasubiri kuidhinishwa" in swahili
+
+
+def test_members_of_an_organization_see_a_link_to_the_coordinator_pages(worker_client, org_key):
+    _, client = worker_client
+    assert 'href="/manage/"' not in client.get("/work/").content.decode()
+    owner = org_key[1]
+    client.force_login(owner)
+    assert 'href="/manage/"' in client.get("/work/").content.decode()

@@ -113,7 +113,7 @@ def test_worker_flow_sign_in_label_and_next(live_server, phone, sign_in):
 
     _tap_and_load(page, page.get_by_role("link", name="Back"))
     assert page.url == f"{live_server.url}/work/"
-    assert "pending 0.50" in page.locator(".card", has_text="Earnings").inner_text()
+    assert "waiting for approval 0.50" in page.locator(".card", has_text="Earnings").inner_text()
 
 
 def test_worker_flow_works_with_javascript_disabled(live_server, phone_no_js, sign_in):
