@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Greatest
@@ -132,14 +133,29 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
 
 
 def assignment_items(*, assignment: Assignment) -> list[Item]:
-    """The items of a lease in display order (gold items included, indistinguishable)."""
-    return list(
+    """The items of a lease in display order (gold items included, indistinguishable), each with `small_image`:
+    its phone-friendly copy ({url, width, height, bytes}) when one is ready, else None (the original is shown)."""
+    items = list(
         Item.objects.raw(
-            "SELECT i.* FROM crowd_item i JOIN crowd_assignmentitem e ON e.item_id = i.id"
+            "SELECT i.*, m.path AS small_path, m.byte_size AS small_bytes, m.width AS small_width,"
+            " m.height AS small_height FROM crowd_item i JOIN crowd_assignmentitem e ON e.item_id = i.id"
+            " LEFT JOIN crowd_itemimage m ON m.item_id = i.id AND m.status = 'ready'"
             " WHERE e.assignment_id = %s ORDER BY e.position",
             [assignment.id],
         )
     )
+    for item in items:
+        item.small_image = (
+            {
+                "url": default_storage.url(item.small_path),
+                "width": item.small_width,
+                "height": item.small_height,
+                "bytes": item.small_bytes,
+            }
+            if item.small_path
+            else None
+        )
+    return items
 
 
 def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
@@ -151,6 +167,7 @@ def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
             "prelabel": item.prelabel,
             "prelabel_model": item.prelabel_model,
             "prelabel_score": item.prelabel_score,
+            "image": item.small_image and {**item.small_image, "path": item.small_path},
         }
         for item in assignment_items(assignment=Assignment(id=assignment_id))
     ]

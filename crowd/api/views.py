@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -308,6 +309,13 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
                 "label": item["prelabel"],
                 "score": item["prelabel_score"],
             }
+        image = item.get("image")  # the phone-friendly copy, once its job has made one
+        entry["image"] = image and {
+            "url": default_storage.url(image["path"]),
+            "width": image["width"],
+            "height": image["height"],
+            "bytes": image["bytes"],
+        }
         shown.append(entry)
     return {
         "id": assignment.id,
