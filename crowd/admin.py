@@ -22,7 +22,10 @@ from crowd.models import (
     Organization,
     WorkerBlock,
 )
+from crowd.services.accounts import worker_delete_account
 from crowd.services.campaigns import campaign_launch, campaign_pause, campaign_resume
+from workers.admin import UserAdmin as BaseUserAdmin
+from workers.models import User
 
 
 class MembershipInline(admin.TabularInline):
@@ -189,3 +192,22 @@ class AppealAdmin(ReadOnlyAdmin):
 @admin.register(FairPayCheck)
 class FairPayCheckAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "checked_at", "median_hourly_minor", "floor_hourly_minor", "currency", "below_floor"]
+
+
+# Deleting a person in the admin erases their personal data through the same service as the worker's own
+# "Delete my account": their answers and money records must stay (a plain delete is refused by the database).
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # Nothing is cascaded: the rows stay, only personal data goes; the confirmation lists the people.
+        return [str(obj) for obj in objs], {"users": len(objs)}, set(), []
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        worker_delete_account(worker_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user_id in queryset.values_list("pk", flat=True):
+            worker_delete_account(worker_id=user_id)

@@ -22,8 +22,10 @@ from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
+from crowd.own_data import worker_data_export
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
+from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, appeal_decide, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block, worker_unblock
@@ -608,6 +610,31 @@ class MyEarningsView(APIView):
     def get(self, request: Request) -> Response:
         _require_worker(request)
         return Response(earnings_summary(worker_id=request.user.id))
+
+
+class MyExportView(APIView):
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        """Everything held about the worker as one JSON document, streamed (docs/privacy.md)."""
+        _require_worker(request)
+        return own_data_response(request.user)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def delete(self, request: Request) -> Response:
+        """Delete the worker's account: personal data erased, work and money records kept under a pseudonym."""
+        _require_worker(request)
+        owed = worker_unpaid_balances(worker_id=request.user.id)
+        done = worker_delete_account(worker_id=request.user.id)
+        return Response({"deleted": True, "pseudonym": done.pseudonym, "still_owed": owed})
+
+
+def own_data_response(user) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(worker_data_export(worker=user), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="crowdloop-my-data.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class FundsView(APIView):
