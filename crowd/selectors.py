@@ -13,7 +13,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from crowd.eligibility import WorkerContext, worker_eligibility
+from crowd.eligibility import WorkerContext, campaign_barrier, worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.models import (
     AggregationRun,
@@ -538,3 +538,45 @@ def funds_summary(*, organization_id: int) -> dict[str, dict[str, int]]:
         row["balance"] = row["deposited"] - row["spent"]
         row["available"] = row["balance"] - row["reserved"]
     return funds
+
+
+@dataclass
+class CampaignBarrier:
+    campaign: Campaign
+    code: str  # a NoWork reason code, or "campaign_paused"
+    block_reason: str = ""
+    missing_skills: dict[str, int] = field(default_factory=dict)  # slug -> level needed
+
+
+def campaigns_unavailable_for_worker(*, worker: User) -> list[CampaignBarrier]:
+    """Running (or paused) campaigns the worker can see but not work on, each with the rule that stops them — the
+    same rules routing applies (crowd/eligibility.py), so the explanation never disagrees with the claim."""
+    campaigns = list(
+        Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.PAUSED])
+        .select_related("organization")
+        .order_by("-priority", "name")
+    )
+    context = worker_context(worker_id=worker.id, sensitive=any(c.sensitive for c in campaigns))
+    if not context.has_profile:
+        return []
+    blocks = {
+        (block.organization_id, block.campaign_id): block.reason for block in WorkerBlock.objects.filter(worker=worker)
+    }
+    found = []
+    for campaign in campaigns:
+        reason = campaign_barrier(campaign=campaign, worker=context)
+        if reason is None and campaign.status == Campaign.Status.PAUSED:
+            reason = ("campaign_paused", "")
+        if reason is None:
+            continue
+        barrier = CampaignBarrier(campaign=campaign, code=reason[0])
+        if barrier.code == "blocked":
+            barrier.block_reason = blocks.get((campaign.organization_id, campaign.id)) or blocks.get(
+                (campaign.organization_id, None), ""
+            )
+        elif barrier.code == "missing_skills":
+            barrier.missing_skills = {
+                slug: level for slug, level in campaign.required_skills.items() if context.skills.get(slug, 0) < level
+            }
+        found.append(barrier)
+    return found
