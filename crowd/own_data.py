@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from crowd.models import Answer, Appeal, CampaignWorker, WorkerBlock
@@ -148,3 +149,11 @@ def worker_data_export(*, worker: User) -> Iterator[str]:
             yield ("," if index else "") + dump(row)
         yield "]"
     yield "}\n"
+
+
+def own_data_response(user: User) -> StreamingHttpResponse:
+    """The export as a download, for the page and the API alike; never cached anywhere on the way."""
+    response = StreamingHttpResponse(worker_data_export(worker=user), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="crowdloop-my-data.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response

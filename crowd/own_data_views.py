@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from crowd.api.views import own_data_response
+from crowd.own_data import own_data_response
 from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
 from payments.money import from_minor
 

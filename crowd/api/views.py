@@ -22,7 +22,7 @@ from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
-from crowd.own_data import worker_data_export
+from crowd.own_data import own_data_response
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
@@ -628,13 +628,6 @@ class MeView(APIView):
         owed = worker_unpaid_balances(worker_id=request.user.id)
         done = worker_delete_account(worker_id=request.user.id)
         return Response({"deleted": True, "pseudonym": done.pseudonym, "still_owed": owed})
-
-
-def own_data_response(user) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(worker_data_export(worker=user), content_type="application/json")
-    response["Content-Disposition"] = 'attachment; filename="crowdloop-my-data.json"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 class FundsView(APIView):
