@@ -17,6 +17,7 @@ from crowd.models import (
     CampaignWorker,
     FairPayCheck,
     Item,
+    ItemImage,
     Membership,
     MicroTask,
     Organization,
@@ -131,6 +132,15 @@ class ItemAdmin(ReadOnlyAdmin):
     list_filter = ["status", "campaign"]
     search_fields = ["external_id"]
     raw_id_fields = ["campaign"]
+
+
+@admin.register(ItemImage)
+class ItemImageAdmin(ReadOnlyAdmin):
+    """Phone-friendly copies and why a copy failed (the job writes them; the original stays in the item)."""
+
+    list_display = ["item", "status", "width", "height", "byte_size", "error", "updated_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["item"]
 
 
 @admin.register(MicroTask)

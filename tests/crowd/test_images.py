@@ -171,3 +171,32 @@ def test_task_page_and_api_serve_the_small_copy_with_its_size(client, django_cap
     }
     assert body["items"][0]["data"] == {"image": "https://x.example.org/g.png"}
     assert fresh["items"] == body["items"]
+
+
+def test_item_image_resize_refuses_a_file_over_the_size_limit(django_capture_on_commit_callbacks, monkeypatch):
+    campaign = factories.campaign()
+    default_storage.save("uploads/big.png", ContentFile(_png(400, 400)))
+    monkeypatch.setattr(images, "SOURCE_MAX_BYTES", 100)
+    _import(
+        campaign,
+        [{"external_id": "h", "data": {"image": "/media/uploads/big.png"}}],
+        django_capture_on_commit_callbacks,
+    )
+    copy = ItemImage.objects.get(item__campaign=campaign)
+    assert copy.status == "failed" and "larger" in copy.error
+
+
+def test_item_image_resize_records_a_missing_stored_file(django_capture_on_commit_callbacks):
+    campaign = factories.campaign()
+    _import(
+        campaign,
+        [{"external_id": "i", "data": {"image": "/media/uploads/none.png"}}],
+        django_capture_on_commit_callbacks,
+    )
+    assert ItemImage.objects.get(item__campaign=campaign).status == "failed"
+
+
+def test_items_without_images_get_no_copy(django_capture_on_commit_callbacks):
+    campaign = factories.campaign()
+    _import(campaign, [{"external_id": "j", "data": {"text": "no picture"}}], django_capture_on_commit_callbacks)
+    assert not ItemImage.objects.filter(item__campaign=campaign).exists()
