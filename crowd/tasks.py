@@ -127,7 +127,9 @@ def item_image_resize(self, item_id: int) -> str:
     try:
         return run(item_id=item_id)
     except (ImageTransient, OperationalError) as exc:
-        if self.request.retries >= self.max_retries or settings.CELERY_TASK_ALWAYS_EAGER:
+        if self.request.retries >= self.max_retries or self.request.is_eager:
+            # Out of retries (or run in process, where Celery cannot retry later): recorded as failed, and the
+            # page keeps showing the original.
             item_image_fail(item_id=item_id, error=str(exc))
             return "failed"
         raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

@@ -103,7 +103,7 @@ def test_item_image_resize_refuses_a_decompression_bomb(django_capture_on_commit
 
 def test_item_image_resize_records_an_unreachable_source_as_failed(django_capture_on_commit_callbacks):
     campaign = factories.campaign()
-    with mock.patch.object(images, "image_fetch", side_effect=images.ImageTransient("timed out")):
+    with mock.patch.object(images, "image_fetch", side_effect=images.ImageTransient("timed out")) as fetch:
         _import(
             campaign,
             [{"external_id": "e", "data": {"image": "https://x.example.org/e.png"}}],
@@ -111,6 +111,7 @@ def test_item_image_resize_records_an_unreachable_source_as_failed(django_captur
         )
     copy = ItemImage.objects.get(item__campaign=campaign)
     assert copy.status == "failed" and copy.error == "timed out"
+    assert fetch.call_count == 1  # in process (tests, `make run`) a job cannot wait to retry
 
 
 def test_image_fetch_refuses_private_addresses():
@@ -200,3 +201,22 @@ def test_items_without_images_get_no_copy(django_capture_on_commit_callbacks):
     campaign = factories.campaign()
     _import(campaign, [{"external_id": "j", "data": {"text": "no picture"}}], django_capture_on_commit_callbacks)
     assert not ItemImage.objects.filter(item__campaign=campaign).exists()
+
+
+def test_item_image_resize_job_retries_a_transient_failure_on_a_worker():
+    """On a real worker the job asks Celery to run it again later (with backoff) instead of giving up."""
+    from celery.exceptions import Retry
+
+    from crowd.tasks import item_image_resize as job
+
+    campaign = factories.campaign()
+    items_import(campaign_id=campaign.id, rows=[{"external_id": "r", "data": {"image": "https://x.example.org/r.png"}}])
+    item = Item.objects.get(campaign=campaign)
+    with (
+        mock.patch.object(images, "image_fetch", side_effect=images.ImageTransient("connection reset")),
+        mock.patch.object(job, "retry", side_effect=Retry("later")) as retry,
+        pytest.raises(Retry),
+    ):
+        job.run(item.id)
+    assert retry.call_args.kwargs["countdown"] == 30
+    assert ItemImage.objects.get(item=item).status == "pending"
