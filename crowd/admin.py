@@ -17,14 +17,15 @@ from crowd.models import (
     CampaignWorker,
     FairPayCheck,
     Item,
+    ItemImage,
     Membership,
     MicroTask,
     Organization,
     WorkerBlock,
 )
-from crowd.services.accounts import worker_account_delete
+from crowd.services.accounts import worker_delete_account
 from crowd.services.campaigns import campaign_launch, campaign_pause, campaign_resume
-from workers.admin import UserAdmin as WorkersUserAdmin
+from workers.admin import UserAdmin as BaseUserAdmin
 from workers.models import User
 
 
@@ -133,6 +134,15 @@ class ItemAdmin(ReadOnlyAdmin):
     raw_id_fields = ["campaign"]
 
 
+@admin.register(ItemImage)
+class ItemImageAdmin(ReadOnlyAdmin):
+    """Phone-friendly copies and why a copy failed (the job writes them; the original stays in the item)."""
+
+    list_display = ["item", "status", "width", "height", "byte_size", "error", "updated_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["item"]
+
+
 @admin.register(MicroTask)
 class MicroTaskAdmin(ReadOnlyAdmin):
     list_display = ["id", "campaign", "language", "target", "active_count", "done_count", "is_open"]
@@ -194,23 +204,20 @@ class FairPayCheckAdmin(ReadOnlyAdmin):
     list_display = ["campaign", "checked_at", "median_hourly_minor", "floor_hourly_minor", "currency", "below_floor"]
 
 
-# Deleting a person in the admin goes through the same service as the worker's own "delete my account": their
-# answers and money records are kept under a pseudonym (a plain delete is refused by the protected ledger).
+# Deleting a person in the admin erases their personal data through the same service as the worker's own
+# "Delete my account": their answers and money records must stay (a plain delete is refused by the database).
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class PseudonymizingUserAdmin(WorkersUserAdmin):
-    def get_deleted_objects(self, objs, request: HttpRequest):  # type: ignore[override]
-        note = _("personal data erased, work and money records kept under a pseudonym")
-        return [f"{obj}: {note}" for obj in objs], {}, set(), []
+class UserAdmin(BaseUserAdmin):
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # Nothing is cascaded: the rows stay, only personal data goes; the confirmation lists the people.
+        return [str(obj) for obj in objs], {"users": len(objs)}, set(), []
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        try:
-            worker_account_delete(user_id=obj.pk)
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        worker_delete_account(worker_id=obj.pk)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            self.delete_model(request, user)
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user_id in queryset.values_list("pk", flat=True):
+            worker_delete_account(worker_id=user_id)

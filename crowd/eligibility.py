@@ -115,3 +115,12 @@ def worker_eligibility(*, worker: WorkerContext, campaigns: list[Campaign]) -> E
     if result:
         return Eligibility(result, None)
     return Eligibility({}, STAGES[max(furthest, 0)])
+
+
+def campaign_barrier(*, campaign: Campaign, worker: WorkerContext) -> tuple[str, str] | None:
+    """Why this worker cannot work on this campaign (the first rule it fails, as a NoWork reason), or None.
+
+    None too for a campaign the worker may not even see (another organization's private campaign): that is
+    nothing to explain."""
+    stage = _failed_stage(campaign, worker)
+    return None if stage in (None, 0) else STAGES[stage]

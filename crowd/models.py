@@ -493,3 +493,26 @@ class FairPayCheck(models.Model):
 
     def __str__(self) -> str:
         return f"fair-pay check of {self.campaign_id} at {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class ItemImage(models.Model):
+    """A phone-friendly copy of an item's image, made by a Celery job at import; the item's data keeps the original
+    URL (exports use it). A failed copy is recorded and the item stays usable with its original image."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        READY = "ready"
+        FAILED = "failed"
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="image")
+    source = models.CharField(max_length=2048)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    path = models.CharField(max_length=300, blank=True)  # in default storage
+    byte_size = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.status}"

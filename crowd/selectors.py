@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from crowd.eligibility import WorkerContext, worker_eligibility
+from crowd.eligibility import WorkerContext, campaign_barrier, worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.models import (
     AggregationRun,
@@ -132,14 +133,29 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
 
 
 def assignment_items(*, assignment: Assignment) -> list[Item]:
-    """The items of a lease in display order (gold items included, indistinguishable)."""
-    return list(
+    """The items of a lease in display order (gold items included, indistinguishable), each with `small_image`:
+    its phone-friendly copy ({url, width, height, bytes}) when one is ready, else None (the original is shown)."""
+    items = list(
         Item.objects.raw(
-            "SELECT i.* FROM crowd_item i JOIN crowd_assignmentitem e ON e.item_id = i.id"
+            "SELECT i.*, m.path AS small_path, m.byte_size AS small_bytes, m.width AS small_width,"
+            " m.height AS small_height FROM crowd_item i JOIN crowd_assignmentitem e ON e.item_id = i.id"
+            " LEFT JOIN crowd_itemimage m ON m.item_id = i.id AND m.status = 'ready'"
             " WHERE e.assignment_id = %s ORDER BY e.position",
             [assignment.id],
         )
     )
+    for item in items:
+        item.small_image = (
+            {
+                "url": default_storage.url(item.small_path),
+                "width": item.small_width,
+                "height": item.small_height,
+                "bytes": item.small_bytes,
+            }
+            if item.small_path
+            else None
+        )
+    return items
 
 
 def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
@@ -151,6 +167,7 @@ def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
             "prelabel": item.prelabel,
             "prelabel_model": item.prelabel_model,
             "prelabel_score": item.prelabel_score,
+            "image": item.small_image and {**item.small_image, "path": item.small_path},
         }
         for item in assignment_items(assignment=Assignment(id=assignment_id))
     ]
@@ -537,3 +554,45 @@ def languages_in_demand() -> list[str]:
     for languages in Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list("languages", flat=True):
         tags.update(languages or [])
     return sorted(tags)
+
+
+@dataclass
+class CampaignBarrier:
+    campaign: Campaign
+    code: str  # a NoWork reason code, or "campaign_paused"
+    block_reason: str = ""
+    missing_skills: dict[str, int] = field(default_factory=dict)  # slug -> level needed
+
+
+def campaigns_unavailable_for_worker(*, worker: User) -> list[CampaignBarrier]:
+    """Running (or paused) campaigns the worker can see but not work on, each with the rule that stops them — the
+    same rules routing applies (crowd/eligibility.py), so the explanation never disagrees with the claim."""
+    campaigns = list(
+        Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.PAUSED])
+        .select_related("organization")
+        .order_by("-priority", "name")
+    )
+    context = worker_context(worker_id=worker.id, sensitive=any(c.sensitive for c in campaigns))
+    if not context.has_profile:
+        return []
+    blocks = {
+        (block.organization_id, block.campaign_id): block.reason for block in WorkerBlock.objects.filter(worker=worker)
+    }
+    found = []
+    for campaign in campaigns:
+        reason = campaign_barrier(campaign=campaign, worker=context)
+        if reason is None and campaign.status == Campaign.Status.PAUSED:
+            reason = ("campaign_paused", "")
+        if reason is None:
+            continue
+        barrier = CampaignBarrier(campaign=campaign, code=reason[0])
+        if barrier.code == "blocked":
+            barrier.block_reason = blocks.get((campaign.organization_id, campaign.id)) or blocks.get(
+                (campaign.organization_id, None), ""
+            )
+        elif barrier.code == "missing_skills":
+            barrier.missing_skills = {
+                slug: level for slug, level in campaign.required_skills.items() if context.skills.get(slug, 0) < level
+            }
+        found.append(barrier)
+    return found

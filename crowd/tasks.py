@@ -117,3 +117,19 @@ def campaigns_fair_pay_check() -> list[int]:
     from crowd.services.fairpay import campaigns_fair_pay_check as run
 
     return run()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=4)
+def item_image_resize(self, item_id: int) -> str:
+    from crowd.services.images import ImageTransient, item_image_fail
+    from crowd.services.images import item_image_resize as run
+
+    try:
+        return run(item_id=item_id)
+    except (ImageTransient, OperationalError) as exc:
+        if self.request.retries >= self.max_retries or self.request.is_eager:
+            # Out of retries (or run in process, where Celery cannot retry later): recorded as failed, and the
+            # page keeps showing the original.
+            item_image_fail(item_id=item_id, error=str(exc))
+            return "failed"
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crowd import own_data_views, views
+from crowd import own_data_views, views, why_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("work/assignments/<int:assignment_id>/release/", views.work_release, name="work-release"),
     path("work/assignments/<int:assignment_id>/appeal/", views.work_appeal, name="work-appeal"),
     path("work/earnings/", views.work_earnings, name="work-earnings"),
-    path("work/profile/data/", own_data_views.own_data_download, name="own-data-download"),
-    path("work/profile/delete/", own_data_views.account_delete, name="account-delete"),
+    path("work/why/", why_views.work_why, name="work-why"),
+    path("work/profile/data/", own_data_views.work_my_data, name="work-my-data"),
+    path("work/profile/delete/", own_data_views.work_delete_account, name="work-delete-account"),
 ]

@@ -144,6 +144,11 @@ class AssignmentItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     data = serializers.DictField()
     prelabel = PrelabelSerializer(required=False, help_text="Only when the campaign shows model pre-labels.")
+    image = serializers.DictField(
+        allow_null=True,
+        help_text="The image's phone-friendly copy, once made: `url`, `width`, `height` and `bytes` "
+        "(null until then, or when the item has no image); `data` keeps the original.",
+    )
 
 
 class AssignmentSerializer(serializers.Serializer):

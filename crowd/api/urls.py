@@ -73,9 +73,10 @@ urlpatterns = [
         {"action": "cancel"},
         name="api-payout-cancel",
     ),
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("me/export/", views.MyExportView.as_view(), name="api-my-export"),
     path("me/quality/", views.MyQualityView.as_view(), name="api-my-quality"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
-    path("me/export/", views.MyDataExportView.as_view(), name="api-my-export"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),
     # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).

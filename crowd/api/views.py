@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -22,9 +23,10 @@ from crowd.api import serializers as s
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
-from crowd.own_data import worker_data_export
+from crowd.own_data import own_data_response
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
+from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, appeal_decide, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block, worker_unblock
@@ -333,6 +335,13 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
                 "label": item["prelabel"],
                 "score": item["prelabel_score"],
             }
+        image = item.get("image")  # the phone-friendly copy, once its job has made one
+        entry["image"] = image and {
+            "url": default_storage.url(image["path"]),
+            "width": image["width"],
+            "height": image["height"],
+            "bytes": image["bytes"],
+        }
         shown.append(entry)
     return {
         "id": assignment.id,
@@ -642,13 +651,22 @@ class MyEarningsView(APIView):
         return Response(earnings_summary(worker_id=request.user.id))
 
 
-class MyDataExportView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        """Everything held about the worker (account, profile, answers, earnings and ledger, quality, appeals,
-        blocks): the same document as the profile page's download."""
+class MyExportView(APIView):
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        """Everything held about the worker as one JSON document, streamed (docs/privacy.md)."""
         _require_worker(request)
-        return Response(worker_data_export(user=request.user))
+        return own_data_response(request.user)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def delete(self, request: Request) -> Response:
+        """Delete the worker's account: personal data erased, work and money records kept under a pseudonym."""
+        _require_worker(request)
+        owed = worker_unpaid_balances(worker_id=request.user.id)
+        done = worker_delete_account(worker_id=request.user.id)
+        return Response({"deleted": True, "pseudonym": done.pseudonym, "still_owed": owed})
 
 
 class FundsView(APIView):

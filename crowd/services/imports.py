@@ -19,6 +19,7 @@ from crowd.image_urls import IMAGE_KEYS, image_url_problem
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign, Item
 from crowd.services.campaigns import items_reserve
+from crowd.services.images import items_images_queue
 from workers.languages import InvalidLanguage, language_base, language_normalize
 
 BATCH_SIZE = 2000
@@ -310,5 +311,6 @@ def _insert(batch: list[Item], campaign: Campaign, report: ImportReport) -> None
     )
     fresh = [item for item in batch if item.external_id not in existing]
     Item.objects.bulk_create(fresh, batch_size=BATCH_SIZE)
+    items_images_queue(items=fresh)
     report.created += len(fresh)
     report.skipped += len(existing)

@@ -226,8 +226,11 @@ WITH pick AS ({candidate}), bump AS (
 )
 SELECT lease.id, lease.microtask_id, lease.expires_at, lease.reward_minor, lease.currency,
     (SELECT json_agg(json_build_object('id', i.id, 'data', i.data, 'prelabel', i.prelabel,
-        'prelabel_model', i.prelabel_model, 'prelabel_score', i.prelabel_score) ORDER BY e.position)
-     FROM entries e JOIN crowd_item i ON i.id = e.item_id),
+        'prelabel_model', i.prelabel_model, 'prelabel_score', i.prelabel_score,
+        'image', CASE WHEN m.path IS NOT NULL THEN json_build_object('path', m.path, 'width', m.width,
+            'height', m.height, 'bytes', m.byte_size) END) ORDER BY e.position)
+     FROM entries e JOIN crowd_item i ON i.id = e.item_id
+     LEFT JOIN crowd_itemimage m ON m.item_id = i.id AND m.status = 'ready'),
     EXISTS (SELECT 1 FROM pick)  -- a candidate but no lease: the campaign is no longer active
 FROM (SELECT 1) AS one LEFT JOIN lease ON true
 """

@@ -485,7 +485,7 @@ def test_gold_items_are_mixed_in_and_do_not_count_as_answers(org_api, org_key, m
 
     gold = Item.objects.get(external_id="gold")
     assert sorted(item["id"] for item in body["items"]) == sorted([gold.id, Item.objects.get(external_id="t0").id])
-    assert all(set(item) == {"id", "data"} for item in body["items"])  # gold looks like any other item
+    assert all(set(item) == {"id", "data", "image"} for item in body["items"])  # gold looks like any other item
     assert worker_api.post(_submit_url(body["id"]), _answers(body), format="json").status_code == 200
     assert Answer.objects.get(item=gold).is_gold
     assert Item.objects.get(pk=gold.pk).answer_count == 0
