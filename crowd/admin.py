@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -5,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline, revoke_action
 from config.errors import DomainError
+from crowd.campaign_texts import translations_normalize
 from crowd.models import (
     AggregationRun,
     Annotator,
@@ -24,7 +26,7 @@ from crowd.models import (
     WorkerBlock,
 )
 from crowd.services.accounts import worker_delete_account
-from crowd.services.campaigns import campaign_launch, campaign_pause, campaign_resume
+from crowd.services.campaigns import campaign_launch, campaign_pause, campaign_resume, labels_normalize
 from workers.admin import UserAdmin as BaseUserAdmin
 from workers.models import User
 
@@ -57,7 +59,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 # Once launched, a campaign's money, slots and routing are the services' to change (funds are reserved against them).
-CAMPAIGN_LIVE_EDITABLE = {"name", "instructions"}
+CAMPAIGN_LIVE_EDITABLE = {"name", "instructions", "translations"}
+
+
+class CampaignAdminForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["translations"]  # the admin adds the others
+
+    def clean_translations(self) -> dict:
+        # The same rules as the API (crowd/campaign_texts.py): known language tags, the campaign's label values.
+        labels = self.cleaned_data.get("labels") or (self.instance.labels if self.instance else [])
+        try:
+            return translations_normalize(self.cleaned_data.get("translations") or {}, labels_normalize(labels))
+        except DomainError as exc:
+            raise forms.ValidationError(f"{exc.message} {exc.fields}") from exc
 
 
 @admin.register(Campaign)
@@ -67,6 +83,7 @@ class CampaignAdmin(admin.ModelAdmin):
     launched campaign shows everything but its name and instructions read-only: its pay, redundancy and routing
     change through the API or coordinator pages, which reserve funds and check the pay floor."""
 
+    form = CampaignAdminForm
     list_display = ["name", "organization", "status", "task_type", "redundancy", "reward_minor", "currency", "priority"]
     list_filter = ["status", "task_type", "visibility"]
     search_fields = ["name"]

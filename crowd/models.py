@@ -84,6 +84,9 @@ class Campaign(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     estimated_seconds = models.PositiveIntegerField(default=60)
     languages = models.JSONField(default=list, blank=True)  # normalized BCP 47 base tags; empty = any
+    # Instructions and label texts per interface language: {"sw": {"instructions": "...", "labels": {"v": "..."}}}
+    # (crowd/campaign_texts.py). Answers always store the label's value.
+    translations = models.JSONField(default=dict, blank=True)
     required_skills = models.JSONField(default=dict, blank=True)  # {"slug": min_level}
     lease_seconds = models.PositiveIntegerField(default=600)
     gold_ratio = models.FloatField(default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)])

@@ -8,12 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.limits import FREE_TEXT_ANSWER_MAX
 from crowd import selectors
+from crowd.campaign_texts import localized_texts
 from crowd.exceptions import DomainError, LeaseExpired
 from crowd.models import Assignment, Campaign, CampaignWorker, Membership
 from crowd.services.answers import answer_submit
@@ -118,7 +119,7 @@ def _assignment_context(
         "assignment": assignment,
         "minutes_left": remaining,
         "first_tasks": CampaignWorker.objects.filter(
-            campaign_id=assignment.campaign_id, worker_id=assignment.worker_id, assignments__lte=2
+            campaign_id=assignment.campaign_id, worker_id=assignment.worker_id, assignments__lte=1
         ).exists(),
         "campaign": assignment.campaign,
         "items": items,
@@ -130,7 +131,19 @@ def _assignment_context(
         "multi": assignment.campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
         "free_text": assignment.campaign.task_type == Campaign.TaskType.FREE_TEXT,
         "task_config": _task_config(assignment),
+        **_texts(assignment.campaign),
     }
+
+
+def _texts(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's instructions and label texts in the worker's interface language, when it has them."""
+    instructions, labels, used = localized_texts(
+        instructions=campaign.instructions,
+        labels=campaign.labels,
+        translations=campaign.translations,
+        language=get_language() or "",
+    )
+    return {"instructions": instructions, "labels": labels, "texts_language": used}
 
 
 def _task_config(assignment: Assignment) -> dict[str, Any]:

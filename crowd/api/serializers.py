@@ -26,6 +26,11 @@ class CampaignSerializer(serializers.ModelSerializer):
     labels = serializers.JSONField(required=False, help_text='["a", "b"] or [{"value": "a", "text": "A"}]')
     languages = serializers.ListField(child=serializers.CharField(max_length=35), required=False, max_length=100)
     required_skills = serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=5), required=False)
+    translations = serializers.JSONField(
+        required=False,
+        help_text='Texts per language: {"sw": {"instructions": "...", "labels": {"symptom": "dalili"}}}. Workers see '
+        "the version in their language; answers always store the label's value.",
+    )
     organization = serializers.IntegerField(source="organization_id", required=False)
 
     class Meta:
@@ -35,6 +40,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "organization",
             "name",
             "instructions",
+            "translations",
             "task_type",
             "labels",
             "redundancy",
@@ -161,9 +167,14 @@ class AssignmentSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     reward = serializers.CharField(help_text='Decimal amount in `currency`, e.g. "0.10".')
     currency = serializers.CharField()
-    instructions = serializers.CharField()
+    instructions = serializers.CharField(help_text="In the requested language when the campaign has it.")
     task_type = serializers.CharField()
-    labels = serializers.JSONField()
+    labels = serializers.JSONField(
+        help_text="Texts in the requested language when the campaign has them; answer with `value`."
+    )
+    language = serializers.CharField(
+        allow_null=True, help_text="The campaign translation shown (from Accept-Language), or null for its own texts."
+    )
     items = AssignmentItemSerializer(many=True)
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,6 +21,7 @@ from config.limits import answers_check
 from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
+from crowd.campaign_texts import localized_texts
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
@@ -343,6 +345,13 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
             "bytes": image["bytes"],
         }
         shown.append(entry)
+    # Texts in the language the client asked for (Accept-Language), when the campaign has them.
+    instructions, labels, language = localized_texts(
+        instructions=campaign.instructions,
+        labels=campaign.labels,
+        translations=campaign.translations,
+        language=translation.get_language() or "",
+    )
     return {
         "id": assignment.id,
         "campaign": assignment.campaign_id,
@@ -350,9 +359,10 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
         "expires_at": _TIMESTAMP.to_representation(assignment.expires_at),
         "reward": from_minor(assignment.reward_minor, assignment.currency),
         "currency": assignment.currency,
-        "instructions": campaign.instructions,
+        "instructions": instructions,
         "task_type": campaign.task_type,
-        "labels": campaign.labels,
+        "labels": labels,
+        "language": language or None,
         "items": shown,
     }
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crowd.campaign_texts import translations_normalize
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.models import Campaign, FairPayCheck, Item, MicroTask, MicroTaskItem
 from crowd.selectors import LIVE, campaign_commitment_minor, worker_pool_countries
@@ -24,6 +25,7 @@ EDITABLE_WHILE_ACTIVE = frozenset(
     {
         "name",
         "instructions",
+        "translations",
         "reward",
         "redundancy",
         "max_redundancy",
@@ -105,6 +107,11 @@ def _apply_fields(campaign: Campaign, fields: dict[str, Any]) -> None:
             data["reward_minor"] = to_minor(reward, data.get("currency", campaign.currency))
         except MoneyError as exc:
             raise ValidationFailed(str(exc), fields={"reward": str(exc)}) from exc
+    if "translations" in data or ("labels" in data and campaign.translations):
+        # Checked against the labels the campaign will have, so a translation never names a value that is gone.
+        data["translations"] = translations_normalize(
+            data.get("translations", campaign.translations), data.get("labels", campaign.labels)
+        )
     for name, value in data.items():
         setattr(campaign, name, value)
     _check_consistency(campaign)
