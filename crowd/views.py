@@ -240,13 +240,43 @@ def _inline(request: HttpRequest) -> bool:
     return request.headers.get("X-Crowdloop-Inline") == "1"
 
 
+RELEASE_WORDS = {
+    "skip": gettext_lazy("Skip this task?"),
+    "unclear": gettext_lazy("Is this task unclear?"),
+    "offensive": gettext_lazy("Is this task offensive?"),
+}
+RELEASED_WORDS = {
+    "skip": gettext_lazy("You gave the task back. You will not see it again."),
+    "unclear": gettext_lazy("You marked the task unclear and gave it back. You will not see it again."),
+    "offensive": gettext_lazy(
+        "You marked the task offensive and gave it back. You will not see it again, and the reason is recorded "
+        "for the organization."
+    ),
+}
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def work_release(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Giving a task back asks once: GET shows what will happen (no change), POST gives it back and says so."""
+    reason = (request.POST if request.method == "POST" else request.GET).get("reason", "skip")
+    if reason not in RELEASE_WORDS:
+        reason = "skip"
+    assignment = selectors.assignment_for_worker(worker_id=request.user.id, assignment_id=assignment_id)
+    if request.method == "GET":
+        if assignment.status != Assignment.Status.ACTIVE:
+            return redirect("work-home")
+        context = {"assignment": assignment, "reason": reason, "question": RELEASE_WORDS[reason]}
+        return render(request, "crowd/work_release_confirm.html", context)
+    if assignment.status != Assignment.Status.ACTIVE:
+        messages.info(request, _("That task is already finished."))
+        return redirect("work-home")
     try:
-        assignment_release(worker=request.user, assignment_id=assignment_id, reason=request.POST.get("reason", "skip"))
-    except DomainError as exc:
-        messages.error(request, exc.message)
+        assignment_release(worker=request.user, assignment_id=assignment_id, reason=reason)
+    except DomainError:
+        messages.info(request, _("That task is already finished."))
+    else:
+        messages.success(request, RELEASED_WORDS[reason])
     return redirect("work-home")
 
 

@@ -300,3 +300,38 @@ def test_members_of_an_organization_see_a_link_to_the_coordinator_pages(worker_c
     owner = org_key[1]
     client.force_login(owner)
     assert 'href="/manage/"' in client.get("/work/").content.decode()
+
+
+@pytest.mark.parametrize("reason", ["skip", "unclear", "offensive"])
+def test_giving_a_task_back_asks_once_then_says_what_happened(worker_client, reason):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+
+    page = client.get(f"/work/assignments/{assignment.id}/release/?reason={reason}")
+    assert page.status_code == 200
+    assert "will not see it again" in page.content.decode()
+    assert f'name="reason" value="{reason}"' in page.content.decode()
+    assignment.refresh_from_db()
+    assert assignment.status == Assignment.Status.ACTIVE  # asking changes nothing
+
+    done = client.post(f"/work/assignments/{assignment.id}/release/", {"reason": reason}, follow=True)
+    assert "You will not see it again" in done.content.decode()
+    assignment.refresh_from_db()
+    assert (assignment.status, assignment.release_reason) == (Assignment.Status.RELEASED, reason)
+
+    again = client.post(f"/work/assignments/{assignment.id}/release/", {"reason": reason}, follow=True)
+    assert "That task is already finished." in again.content.decode()
+
+
+def test_an_unknown_reason_is_a_skip_and_another_workers_task_is_not_found(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1)
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    assert 'value="skip"' in client.get(f"/work/assignments/{assignment.id}/release/?reason=nonsense").content.decode()
+    other, _ = factories.worker()
+    client.force_login(other)
+    assert client.get(f"/work/assignments/{assignment.id}/release/").status_code == 404
+    assert client.post(f"/work/assignments/{assignment.id}/release/", {"reason": "skip"}).status_code == 404
