@@ -65,7 +65,8 @@ CAMPAIGN_LIVE_EDITABLE = {"name", "instructions", "translations"}
 class CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["translations"]  # the admin adds the others
+        # Every editable field (the admin narrows them by status); listed, not "__all__", so the form states them.
+        fields = [field.name for field in Campaign._meta.fields if field.editable and not field.auto_created]
 
     def clean_translations(self) -> dict:
         # The same rules as the API (crowd/campaign_texts.py): known language tags, the campaign's label values.

@@ -9,6 +9,7 @@ so a worker who picked Hausa on one phone gets Hausa on the next one too.
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -29,16 +30,27 @@ class AccountLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
         picked = supported_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
-        if user is not None and user.is_authenticated and not picked and not _is_api(request):
-            saved = supported_language(user.preferred_language)
+        if not picked and not _is_api(request):
+            saved = _saved_language(request)
             if saved:
                 translation.activate(saved)
                 request.LANGUAGE_CODE = saved
         response = self.get_response(request)
         patch_vary_headers(response, ("Cookie",))
         return response
+
+
+def _saved_language(request: HttpRequest) -> str | None:
+    try:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return supported_language(user.preferred_language)
+    except DatabaseError:
+        # Reading the session or the user failed here, outside the view: leave it to the view, whose error
+        # handling answers 503 (config/middleware.py); the page is then in the browser's language.
+        return None
 
 
 def _is_api(request: HttpRequest) -> bool:
