@@ -123,3 +123,14 @@ def test_api_errors_stay_english_for_a_worker_who_chose_another_language():
     assert response.status_code == 404
     assert _lang(response) == "en"
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("sw", ["Nikumbuke", "Umesahau nenosiri lako?"]), ("ha", ["Ka tuna da ni"]), ("hi", ["मुझे याद रखें"])],
+)
+def test_allauths_sign_in_page_is_translated_where_allauth_ships_no_catalog(language, words):
+    page = Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for word in words:
+        assert word in page
+    assert "Remember Me" not in page
