@@ -1,5 +1,6 @@
 """Worker pages: server-rendered, tiny, usable with JavaScript off. They call the same services as the API."""
 
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
 from payments.selectors import earnings_for_worker, earnings_summary, history_for_worker
 from workers.models import WorkerProfile
+from workers.terms import terms_accepted
 
 LEASE_EXPIRED_MESSAGE = gettext_lazy(
     "Time ran out on that task before your answers arrived, so it went to someone else and these answers "
@@ -36,7 +38,26 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "crowd/home.html")
 
 
+def terms_required(view):
+    """Work pages wait until a worker has accepted the current terms (workers/terms.py); their data, earnings and
+    account pages do not, so nobody is kept from their own records."""
+
+    @wraps(view)
+    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not terms_accepted(user)
+            and WorkerProfile.objects.filter(user_id=user.id).exists()
+        ):
+            return redirect("signin-welcome")
+        return view(request, *args, **kwargs)
+
+    return gated
+
+
 @login_required
+@terms_required
 def work_home(request: HttpRequest) -> HttpResponse:
     profile = WorkerProfile.objects.filter(user=request.user).first()
     has_languages = profile is not None and profile.languages.exists()
@@ -84,6 +105,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@terms_required
 @require_http_methods(["GET", "POST"])
 def work_next(request: HttpRequest) -> HttpResponse:
     """GET only shows a button (a GET must not lease anything: link prefetchers and crawlers follow links);
@@ -169,6 +191,7 @@ def _task_config(assignment: Assignment) -> dict[str, Any]:
 
 
 @login_required
+@terms_required
 @require_http_methods(["GET", "POST"])
 def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = selectors.assignment_for_worker(worker_id=request.user.id, assignment_id=assignment_id)

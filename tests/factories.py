@@ -13,6 +13,7 @@ from crowd.services.organizations import api_key_create, membership_set
 from payments.services import funds_deposit
 from workers.models import User
 from workers.services import LanguageLevel, SkillLevel, worker_enroll
+from workers.terms import terms_accept
 
 _counter = itertools.count(1)
 
@@ -25,7 +26,12 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
 
 def worker(
-    *, username: str = "", languages=(("en", 5),), skills=(), organization: Organization | None = None
+    *,
+    username: str = "",
+    languages=(("en", 5),),
+    skills=(),
+    organization: Organization | None = None,
+    accept_terms: bool = True,
 ) -> tuple[User, str]:
     organization = organization or OrganizationFactory()
     profile, key = worker_enroll(
@@ -35,6 +41,8 @@ def worker(
         languages=[LanguageLevel(code, level) for code, level in languages],
         skills=[SkillLevel(slug, level) for slug, level in skills],
     )
+    if accept_terms:
+        terms_accept(user=profile.user)
     return profile.user, key
 
 

@@ -135,9 +135,8 @@ def worker_enroll(
             user = User.objects.create_user(username=username, email=email)
             user.set_unusable_password()
             user.save(update_fields=["password"])
-            profile = WorkerProfile.objects.create(
-                user=user, country=country, enrolled_by_id=organization_id, consent_at=timezone.now()
-            )
+            # No consent yet: the worker gives it by accepting the terms (workers/terms.py), not by being enrolled.
+            profile = WorkerProfile.objects.create(user=user, country=country, enrolled_by_id=organization_id)
             _write_qualifications(profile, codes, skills)
             key = worker_token_create(user=user)
     except IntegrityError as exc:

@@ -38,6 +38,8 @@ def test_signup_leads_to_profile_then_work(client):
     assert response.status_code == 302
     user = User.objects.get(username="wanjiru")
     assert dict(WorkerLanguage.objects.filter(profile__user=user).values_list("code", "level")) == {"sw": 5, "en": 3}
+    assert client.get("/work/").url == "/accounts/welcome/"  # the terms, once, before any work
+    client.post("/accounts/welcome/", {"accept": "on"})
     assert client.get("/work/").status_code == 200
 
 

@@ -48,7 +48,7 @@ def test_worker_enroll_creates_profile_and_token(org_api, org_key):
     assert profile.user.username == "wanjiru" and profile.user.email == "wanjiru@example.org"
     assert str(profile.country) == "KE"
     assert profile.enrolled_by_id == org_key[0].id
-    assert profile.consent_at is not None
+    assert profile.consent_at is None  # enrolling is not consenting: the worker accepts the terms themselves
     assert not profile.user.has_usable_password()
     assert dict(profile.languages.values_list("code", "level")) == {"sw": 5, "en": 3}
     assert dict(profile.skills.values_list("slug", "level")) == {"medical-images": 2}

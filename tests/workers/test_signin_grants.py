@@ -46,7 +46,7 @@ def test_link_signs_in_once_and_leads_to_the_terms(org_api):
 
     response = client.post(_path(grant["url"]))
     assert (response.status_code, response["Location"]) == (302, "/accounts/welcome/")
-    assert client.get("/work/").status_code == 200
+    assert client.get("/work/earnings/").status_code == 200  # signed in
 
     again = Client().post(_path(grant["url"]))
     assert again.status_code == 410
@@ -169,3 +169,17 @@ def test_two_simultaneous_uses_of_one_link_sign_in_once(org_api):
 def test_the_sign_in_page_points_to_the_code_form():
     page = Client().get("/accounts/login/").content.decode()
     assert 'href="/accounts/code/"' in page
+
+
+def test_work_pages_wait_for_the_terms_but_own_records_do_not(org_api):
+    worker_id = _enrolled(org_api)
+    assert User.objects.get(pk=worker_id).worker_profile.consent_at is None  # enrolling is not consenting
+    client = Client()
+    client.force_login(User.objects.get(pk=worker_id))
+    assert client.get("/work/")["Location"] == "/accounts/welcome/"
+    assert client.post("/work/next/")["Location"] == "/accounts/welcome/"
+    assert client.get("/work/earnings/").status_code == 200
+    assert client.get("/work/profile/").status_code == 200
+    client.post("/accounts/welcome/", {"accept": "on"})
+    assert client.get("/work/").status_code == 200
+    assert User.objects.get(pk=worker_id).worker_profile.consent_at is not None

@@ -13,6 +13,7 @@ from payments.models import LedgerEntry
 from payments.services import funds_deposit
 from workers.models import User
 from workers.services import LanguageLevel, user_email_verify, worker_enroll
+from workers.terms import terms_accept
 
 
 def coordinator_ensure() -> tuple[User, bool]:
@@ -53,6 +54,7 @@ def worker_ensure(*, organization: Organization, spec: demo.DemoWorker) -> bool:
     user = profile.user
     user.set_password(spec.password)  # enrollment leaves API-only workers without one
     user.save(update_fields=["password"])
+    terms_accept(user=user)  # the demo's people have read the terms: the demo opens on work, not on them
     return True
 
 
