@@ -59,3 +59,16 @@ def test_an_expired_lease_is_a_plain_409_for_the_script_and_a_message_without_it
     assert inline.status_code == 409
     assert "could not be kept" in inline.content.decode()
     assert not Answer.objects.filter(worker=user).exists()
+
+
+def test_a_missing_answer_is_listed_at_the_top_with_a_link_to_its_item():
+    _, client, lease = _started()
+    entries = list(lease.entries.order_by("position"))
+    answered = {f"item-{entries[0].item_id}": "pos", "then": "next"}
+    response = client.post(f"/work/assignments/{lease.id}/", answered)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'role="alert" id="answer-errors"' in page
+    assert f'<a href="#item-{entries[1].item_id}">Item 2</a>' in page
+    assert f'href="#item-{entries[0].item_id}"' not in page
+    assert "Item 1 of 2" in page and "Item 2 of 2" in page
