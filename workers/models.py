@@ -124,3 +124,18 @@ class TermsAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} accepted terms {self.version}"
+
+
+class RecoveryCode(models.Model):
+    """One of a worker's recovery codes, for signing in again without email; shown once, stored as a digest."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "digest"], name="recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"

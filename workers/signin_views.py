@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, password_validation, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from workers.grants import GrantRefused, signin_grant_redeem_code, signin_grant_redeem_link
+from workers.recovery import recovery_code_redeem, recovery_codes_issue, recovery_codes_left
 from workers.signin import client_ip
 from workers.terms import TERMS_VERSION, terms_accept, terms_accepted
 
@@ -120,3 +122,53 @@ def signin_welcome(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "version": TERMS_VERSION, "already": already}
     return render(request, "workers/signin_welcome.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """GET says how many codes are left; POST makes a new set and shows it, once."""
+    codes = recovery_codes_issue(user=request.user) if request.method == "POST" else []
+    context = {"codes": codes, "left": recovery_codes_left(user=request.user)}
+    return render(request, "workers/recovery_codes.html", context)
+
+
+class RecoverForm(forms.Form):
+    username = forms.CharField(max_length=150, label=gettext_lazy("Username"))
+    code = forms.CharField(max_length=40, label=gettext_lazy("Recovery code"))
+    password1 = forms.CharField(label=gettext_lazy("New password"), widget=forms.PasswordInput)
+    password2 = forms.CharField(label=gettext_lazy("The same password again"), widget=forms.PasswordInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords are not the same."))
+        elif cleaned.get("password1"):
+            try:
+                password_validation.validate_password(cleaned["password1"])
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+@require_http_methods(["GET", "POST"])
+def recover(request: HttpRequest) -> HttpResponse:
+    """Sign in with a recovery code and set a new password (for workers without email)."""
+    form = RecoverForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        if _too_many(request):
+            error = _("Too many tries. Wait a minute and try again.")
+            return render(request, "workers/recover.html", {"form": form, "error": error}, status=429)
+        try:
+            user = recovery_code_redeem(username=form.cleaned_data["username"], code=form.cleaned_data["code"])
+        except GrantRefused:
+            error = _("That recovery code does not match, or it was already used.")
+        else:
+            user.set_password(form.cleaned_data["password1"])
+            user.save(update_fields=["password"])
+            login(request, user, backend=BACKEND)
+            messages.success(request, _("Your new password is set."))
+            return redirect("work-home")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "workers/recover.html", {"form": form, "error": error}, status=status)

@@ -8,4 +8,6 @@ urlpatterns = [
     path("accounts/code/", signin_views.signin_code, name="signin-code"),
     path("accounts/link/<str:token>/", signin_views.signin_link, name="signin-link"),
     path("accounts/welcome/", signin_views.signin_welcome, name="signin-welcome"),
+    path("accounts/recovery-codes/", signin_views.recovery_codes, name="recovery-codes"),
+    path("accounts/recover/", signin_views.recover, name="recover"),
 ]

@@ -17,7 +17,7 @@ from crowd.models import Assignment
 from crowd.services.routing import assignment_release
 from payments.models import LedgerEntry
 from payments.selectors import earnings_for_worker
-from workers.models import SignInGrant, User, WorkerLanguage, WorkerProfile, WorkerSkill, WorkerToken
+from workers.models import RecoveryCode, SignInGrant, User, WorkerLanguage, WorkerProfile, WorkerSkill, WorkerToken
 
 PSEUDONYM_PREFIX = "deleted-"
 UNPAID = (LedgerEntry.Status.PENDING, LedgerEntry.Status.AVAILABLE, LedgerEntry.Status.PAYOUT_PENDING)
@@ -64,6 +64,7 @@ def worker_delete_account(*, worker_id: int) -> AccountDeleted:
         EmailAddress.objects.filter(user=user).delete()
         WorkerToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
         SignInGrant.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+        RecoveryCode.objects.filter(user=user).delete()
         WorkerLanguage.objects.filter(profile__user=user).delete()
         WorkerSkill.objects.filter(profile__user=user).delete()
         owed = bool(worker_unpaid_balances(worker_id=user.id))
