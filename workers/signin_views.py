@@ -37,6 +37,20 @@ class CodeForm(forms.Form):
     )
 
 
+def _check_new_password(form: forms.Form, cleaned: dict, user=None) -> None:
+    """The two password fields match and pass Django's validators; errors go on the form's fields."""
+    first, second = cleaned.get("password1") or "", cleaned.get("password2") or ""
+    if not (first or second):
+        return
+    if first != second:
+        form.add_error("password2", _("The two passwords are not the same."))
+        return
+    try:
+        password_validation.validate_password(first, user)
+    except ValidationError as exc:
+        form.add_error("password1", exc)
+
+
 def _too_many(request: HttpRequest) -> bool:
     key = f"signin-code:{client_ip(request)}"
     cache.add(key, 0, timeout=60)
@@ -46,14 +60,18 @@ def _too_many(request: HttpRequest) -> bool:
         return False
 
 
+def _throttled(request: HttpRequest, template: str, form: forms.Form) -> HttpResponse:
+    error = _("Too many tries. Wait a minute and try again.")
+    return render(request, template, {"form": form, "error": error}, status=429)
+
+
 @require_http_methods(["GET", "POST"])
 def signin_code(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
         if _too_many(request):
-            error = _("Too many tries. Wait a minute and try again.")
-            return render(request, "workers/signin_code.html", {"form": form, "error": error}, status=429)
+            return _throttled(request, "workers/signin_code.html", form)
         try:
             user = signin_grant_redeem_code(username=form.cleaned_data["username"], code=form.cleaned_data["code"])
         except GrantRefused as refused:
@@ -94,15 +112,7 @@ class WelcomeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        first, second = cleaned.get("password1") or "", cleaned.get("password2") or ""
-        if first or second:
-            if first != second:
-                self.add_error("password2", _("The two passwords are not the same."))
-            else:
-                try:
-                    password_validation.validate_password(first, self.user)
-                except ValidationError as exc:
-                    self.add_error("password1", exc)
+        _check_new_password(self, cleaned, self.user)
         return cleaned
 
 
@@ -141,13 +151,7 @@ class RecoverForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
-            self.add_error("password2", _("The two passwords are not the same."))
-        elif cleaned.get("password1"):
-            try:
-                password_validation.validate_password(cleaned["password1"])
-            except ValidationError as exc:
-                self.add_error("password1", exc)
+        _check_new_password(self, cleaned)
         return cleaned
 
 
@@ -158,8 +162,7 @@ def recover(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST" and form.is_valid():
         if _too_many(request):
-            error = _("Too many tries. Wait a minute and try again.")
-            return render(request, "workers/recover.html", {"form": form, "error": error}, status=429)
+            return _throttled(request, "workers/recover.html", form)
         try:
             user = recovery_code_redeem(username=form.cleaned_data["username"], code=form.cleaned_data["code"])
         except GrantRefused:
