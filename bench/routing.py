@@ -381,6 +381,7 @@ def _enroll_workers(organization_id: int, count: int, seed: int) -> tuple[list[S
     """`count` eligible workers (45% en, 45% sw, 10% both; all with the skill) plus ineligible ones who
     must never get a lease: 20 without the skill, 10 who read only French."""
     from workers.services import LanguageLevel, SkillLevel, worker_enroll
+    from workers.terms import terms_accept
 
     rng = random.Random(seed)
     eligible: list[SimWorker] = []
@@ -402,6 +403,7 @@ def _enroll_workers(organization_id: int, count: int, seed: int) -> tuple[list[S
             languages=levels,
             skills=skills,
         )
+        terms_accept(user=profile.user)  # consent is an act: a worker who has not accepted gets no work
         (eligible if ok else ineligible).append(SimWorker(profile.user_id, token, tuple(languages), ok))
     return eligible, ineligible
 

@@ -170,6 +170,7 @@ def _seed(workers: int, items_per_campaign: int) -> list[SimWorker]:
     from crowd.services.organizations import organization_ensure
     from payments.services import funds_deposit
     from workers.services import LanguageLevel, SkillLevel, worker_enroll
+    from workers.terms import terms_accept
 
     organization, owner = organization_ensure(name="Soak NGO", owner_email="owner@soak.example")
     funds_deposit(
@@ -213,6 +214,7 @@ def _seed(workers: int, items_per_campaign: int) -> list[SimWorker]:
             languages=[LanguageLevel("en", 5)],
             skills=[SkillLevel("triage", 3)],
         )
+        terms_accept(user=profile.user)  # consent is an act: a worker who has not accepted gets no work
         simulated.append(SimWorker(profile.user_id, token, accuracy=0.6 + 0.35 * (index % 7) / 6))
     return simulated
 

@@ -7,6 +7,8 @@ is the one of the campaign that came closest, so the worker hears the most usefu
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_noop
+
 from crowd.models import Campaign, CampaignWorker
 
 UNSPECIFIED = ""  # microtasks whose items carry no language: the campaign's languages apply
@@ -15,20 +17,30 @@ UNSPECIFIED = ""  # microtasks whose items carry no language: the campaign's lan
 class NoWork:
     """Reason codes for an empty claim, with the sentence the worker sees."""
 
-    NO_PROFILE = ("no_profile", "Add your languages to your profile to get tasks.")
-    NO_CAMPAIGNS = ("no_campaigns", "No campaigns are running right now.")
-    CAMPAIGN_NOT_ACTIVE = ("campaign_paused", "This campaign is paused or finished right now.")
-    BLOCKED = ("blocked", "A coordinator has paused your access to this work.")
-    NO_SKILLS = ("missing_skills", "No running campaign matches your skills.")
-    NO_LANGUAGE = ("no_language_match", "No tasks in your languages right now.")
-    SENSITIVE_OPT_IN = ("sensitive_opt_in_required", "This work has sensitive content; opt in on your profile first.")
+    NO_PROFILE = ("no_profile", gettext_noop("Add your languages to your profile to get tasks."))
+    TERMS_NOT_ACCEPTED = (
+        "terms_not_accepted",
+        gettext_noop("Please read and accept the terms before your first task."),
+    )
+    NO_CAMPAIGNS = ("no_campaigns", gettext_noop("No campaigns are running right now."))
+    CAMPAIGN_NOT_ACTIVE = ("campaign_paused", gettext_noop("This campaign is paused or finished right now."))
+    BLOCKED = ("blocked", gettext_noop("A coordinator has paused your access to this work."))
+    NO_SKILLS = ("missing_skills", gettext_noop("No running campaign matches your skills."))
+    NO_LANGUAGE = ("no_language_match", gettext_noop("No tasks in your languages right now."))
+    SENSITIVE_OPT_IN = (
+        "sensitive_opt_in_required",
+        gettext_noop("This work has sensitive content; opt in on your profile first."),
+    )
     SENSITIVE_CAP = (
         "sensitive_daily_cap",
-        "You reached today's limit for sensitive content. Take care; see you tomorrow.",
+        gettext_noop("You reached today's limit for sensitive content. Take care; see you tomorrow."),
     )
-    LOW_QUALITY = ("low_quality", "Your recent answers did not match the checks closely enough for this campaign.")
-    ALL_LEASED = ("all_leased", "Every open task is being worked on; try again in a few minutes.")
-    ALL_DONE = ("done_everything", "You have done every task you can. Thank you!")
+    LOW_QUALITY = (
+        "low_quality",
+        gettext_noop("Your recent answers did not match the checks closely enough for this campaign."),
+    )
+    ALL_LEASED = ("all_leased", gettext_noop("Every open task is being worked on; try again in a few minutes."))
+    ALL_DONE = ("done_everything", gettext_noop("You have done every task you can. Thank you!"))
 
 
 # Checked in this order; a campaign that fails a later check came closer to fitting.
@@ -50,6 +62,7 @@ class WorkerContext:
     languages: dict[str, int] = field(default_factory=dict)  # base tag -> level 1..5
     skills: dict[str, int] = field(default_factory=dict)
     sensitive_opt_in: bool = False
+    terms_accepted: bool = False  # the current terms (workers/terms.py)
     sensitive_today: int = 0  # leases in sensitive campaigns since midnight UTC
     blocked_campaigns: frozenset[int] = frozenset()
     blocked_organizations: frozenset[int] = frozenset()
@@ -104,6 +117,9 @@ def _languages_for(campaign: Campaign, worker: WorkerContext) -> list[str]:
 def worker_eligibility(*, worker: WorkerContext, campaigns: list[Campaign]) -> Eligibility:
     if not worker.has_profile or not worker.languages:
         return Eligibility({}, NoWork.NO_PROFILE)
+    if not worker.terms_accepted:
+        # Consent is an act (workers/terms.py): no work, through the pages or the API, before it.
+        return Eligibility({}, NoWork.TERMS_NOT_ACCEPTED)
     result: dict[int, list[str]] = {}
     furthest = -1
     for campaign in campaigns:

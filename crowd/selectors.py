@@ -34,6 +34,7 @@ from payments.fairpay import hourly_rate_minor, measured_seconds, wage_report
 from payments.models import LedgerEntry
 from payments.selectors import MissingExchangeRate, funds_for_organization, highest_floor
 from workers.models import User, WorkerProfile
+from workers.terms import TERMS_VERSION
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
 # Each role may do everything the roles after it may do.
@@ -192,8 +193,9 @@ def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item
 # One round trip for everything routing needs about a worker (it runs on every request for work): the profile,
 # languages, skills, blocks, per-campaign stats and the lease they hold, as tagged rows of one UNION ALL.
 _WORKER_FACTS_SQL = (
-    "SELECT 'p', '', p.id, p.enrolled_by_id, CASE WHEN p.sensitive_opt_in THEN 1 ELSE 0 END, 0, 0, 0,"
-    " CAST(NULL AS FLOAT)"
+    "SELECT 'p', '', p.id, p.enrolled_by_id, CASE WHEN p.sensitive_opt_in THEN 1 ELSE 0 END,"
+    " CASE WHEN EXISTS (SELECT 1 FROM workers_termsacceptance t WHERE t.user_id = %(worker)s"
+    " AND t.version = %(terms)s) THEN 1 ELSE 0 END, 0, 0, CAST(NULL AS FLOAT)"
     " FROM workers_workerprofile p WHERE p.user_id = %(worker)s"
     " UNION ALL SELECT 'l', l.code, l.level, 0, 0, 0, 0, 0, CAST(NULL AS FLOAT) FROM workers_workerlanguage l"
     " JOIN workers_workerprofile p ON p.id = l.profile_id WHERE p.user_id = %(worker)s"
@@ -218,13 +220,14 @@ def worker_context(*, worker_id: int, now: datetime | None = None, sensitive: bo
     blocks: list[tuple[int, int | None]] = []
     stats: dict[int, CampaignWorker] = {}
     held: dict[int, int] = {}
-    profile: tuple[int, bool] | None = None
+    profile: tuple[int, bool, bool] | None = None
     with connection.cursor() as cursor:
-        cursor.execute(_WORKER_FACTS_SQL, {"worker": worker_id, "now": connection.ops.adapt_datetimefield_value(now)})
+        now_value = connection.ops.adapt_datetimefield_value(now)
+        cursor.execute(_WORKER_FACTS_SQL, {"worker": worker_id, "now": now_value, "terms": TERMS_VERSION})
         rows = cursor.fetchall()
     for kind, name, first, second, third, fourth, fifth, sixth, quality in rows:
         if kind == "p":
-            profile = (second, bool(third))
+            profile = (second, bool(third), bool(fourth))
         elif kind == "l":
             languages[name] = first
         elif kind == "s":
@@ -258,6 +261,7 @@ def worker_context(*, worker_id: int, now: datetime | None = None, sensitive: bo
         languages=languages,
         skills=skills,
         sensitive_opt_in=profile[1],
+        terms_accepted=profile[2],
         sensitive_today=sensitive_today,
         blocked_campaigns=frozenset(campaign for _, campaign in blocks if campaign),
         blocked_organizations=frozenset(org for org, campaign in blocks if not campaign),

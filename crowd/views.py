@@ -27,8 +27,12 @@ from workers.models import WorkerProfile
 from workers.terms import terms_accepted
 
 LEASE_EXPIRED_MESSAGE = gettext_lazy(
-    "Time ran out on that task before your answers arrived, so it went to someone else and these answers "
-    "could not be kept. Nothing was taken from your earnings."
+    "Time ran out on that task before your answers arrived. Since then it has gone to someone else or the "
+    "campaign has stopped, so these answers could not be kept. Nothing was taken from your earnings."
+)
+LATE_KEPT_MESSAGE = gettext_lazy(
+    "Time ran out on that task before your answers arrived, but nobody else had taken it, so they were kept. "
+    "You earned %(amount)s %(currency)s."
 )
 
 
@@ -199,8 +203,9 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
         if assignment.status != Assignment.Status.ACTIVE:
             return redirect("work-home")
         return render(request, "crowd/work_assignment.html", _assignment_context(assignment))
-    if assignment.status != Assignment.Status.ACTIVE:
-        # Already submitted (a back-button resubmit), released or expired: nothing to do on this form.
+    if assignment.status not in (Assignment.Status.ACTIVE, Assignment.Status.EXPIRED):
+        # Already submitted (a back-button resubmit) or given back: nothing to do on this form. An expired lease
+        # goes on to the submit, which keeps late answers when the slot is still free.
         messages.info(request, _("That task is already finished."))
         return redirect("work-home")
     context = _assignment_context(assignment)
@@ -227,9 +232,9 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
             request, "crowd/work_assignment.html", _assignment_context(assignment, missing, posted), status=400
         )
     try:
-        answer_submit(worker=request.user, assignment_id=assignment.id, raw_answers=answers)
+        submitted = answer_submit(worker=request.user, assignment_id=assignment.id, raw_answers=answers)
     except LeaseExpired:
-        # Said plainly: the answers are not kept, because the microtask went back to others (paying twice for one
+        # Said plainly: the answers are not kept, because the slot went to someone else (paying twice for one
         # slot would be unfair to the organization, and keeping unpaid answers unfair to the worker).
         if _inline(request):
             return HttpResponse(str(LEASE_EXPIRED_MESSAGE), status=409, content_type="text/plain; charset=utf-8")
@@ -247,11 +252,11 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
             _assignment_context(assignment, field_errors, posted),
             status=exc.status if exc.status < 500 else 400,
         )
-    messages.success(
-        request,
-        _("Saved. You earned %(amount)s %(currency)s.")
-        % {"amount": context["reward"], "currency": assignment.currency},
-    )
+    earned = {"amount": context["reward"], "currency": assignment.currency}
+    if submitted.late:
+        messages.success(request, LATE_KEPT_MESSAGE % earned)
+    else:
+        messages.success(request, _("Saved. You earned %(amount)s %(currency)s.") % earned)
     if request.POST.get("then") == "stop":
         return redirect("work-home")
     # "Submit and next" is this POST: the next lease is claimed here. The page's script asks for the next task

@@ -32,6 +32,7 @@ from crowd.services.routing import assignment_claim_next
 from payments.models import PayoutBatch
 from payments.payouts import payout_batch_create
 from tests import factories
+from workers import terms as workers_terms
 from workers.models import User, WorkerProfile
 from workers.services import user_email_verify
 
@@ -300,6 +301,10 @@ API = [
     Operation("GET /api/v1/me/earnings/", worker_only(other_worker=200)),
     Operation("GET /api/v1/me/quality/", worker_only(other_worker=200)),
     Operation("GET /api/v1/me/export/", worker_only(other_worker=200), own_blocks=True),
+    Operation("GET /api/v1/me/terms/", worker_only(other_worker=200)),
+    Operation(
+        "POST /api/v1/me/terms/", worker_only(other_worker=200), body=lambda w: {"version": workers_terms.TERMS_VERSION}
+    ),
     Operation("DELETE /api/v1/me/", worker_only(other_worker=200)),
 ]
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from workers.grants import GrantRefused, signin_grant_redeem_code, signin_grant_redeem_link
 from workers.recovery import recovery_code_redeem, recovery_codes_issue, recovery_codes_left
 from workers.signin import client_ip
-from workers.terms import TERMS_VERSION, terms_accept, terms_accepted
+from workers.terms import TERMS_SECTIONS, TERMS_VERSION, terms_accept, terms_accepted
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -130,7 +130,7 @@ def signin_welcome(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, request.user)
         return redirect("work-home")
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "version": TERMS_VERSION, "already": already}
+    context = {"form": form, "version": TERMS_VERSION, "already": already, "terms": TERMS_SECTIONS}
     return render(request, "workers/signin_welcome.html", context, status=status)
 
 

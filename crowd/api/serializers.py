@@ -187,6 +187,9 @@ class SubmitResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
     replayed = serializers.BooleanField(help_text="True when this exact submission was already stored.")
+    late = serializers.BooleanField(
+        help_text="True when the lease had run out but its slot was still free, so the answers were kept and paid."
+    )
     next = AssignmentSerializer(
         required=False, allow_null=True, help_text='Only with `"next": true`: the next lease, or null.'
     )

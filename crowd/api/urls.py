@@ -75,6 +75,7 @@ urlpatterns = [
     ),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("me/export/", views.MyExportView.as_view(), name="api-my-export"),
+    path("me/terms/", views.MyTermsView.as_view(), name="api-my-terms"),
     path("me/quality/", views.MyQualityView.as_view(), name="api-my-quality"),
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),

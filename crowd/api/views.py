@@ -22,7 +22,7 @@ from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.campaign_texts import localized_texts
-from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
+from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
 from crowd.models import Membership
 from crowd.own_data import own_data_response
@@ -43,6 +43,7 @@ from payments.services import funds_deposit
 from workers.grants import signin_grant_issue
 from workers.models import WorkerToken
 from workers.services import LanguageLevel, SkillLevel, worker_enroll, worker_token_rotate
+from workers.terms import TERMS_SECTIONS, TERMS_VERSION, terms_accept, terms_accepted_at
 
 RESULTS_PAGE = 100
 RESULTS_PAGE_MAX = 1000
@@ -382,6 +383,7 @@ class AssignmentSubmitView(APIView):
         result = answer_submit(worker=request.user, assignment_id=assignment_id, raw_answers=raw)
         body: dict[str, Any] = {"id": result.assignment.id, "status": result.assignment.status}
         body["replayed"] = result.replayed
+        body["late"] = result.late
         if want_next:
             claimed = assignment_claim_next(worker=request.user, campaign_id=result.assignment.campaign_id)
             if claimed.assignment is None:
@@ -667,6 +669,42 @@ class MyExportView(APIView):
         """Everything held about the worker as one JSON document, streamed (docs/privacy.md)."""
         _require_worker(request)
         return own_data_response(request.user)
+
+
+class MyTermsView(APIView):
+    """The terms, for apps that sign workers up themselves: show them, then accept them with the worker's token.
+    Until the current version is accepted, `next` answers 204 with the reason `terms_not_accepted`."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        _require_worker(request)
+        return Response(_terms_body(request.user))
+
+    @extend_schema(
+        request={"application/json": {"type": "object", "properties": {"version": {"type": "string"}}}},
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        """Accept the terms. `version` must name the version the app showed, so nobody accepts unseen terms."""
+        _require_worker(request)
+        version = request.data.get("version") if isinstance(request.data, dict) else None
+        if not isinstance(version, str) or not version:
+            raise ValidationFailed("`version` names the terms shown.", fields={"version": "Required."})
+        if version != TERMS_VERSION:
+            raise Conflict(f"The terms are now at version {TERMS_VERSION}; show them again.", code="terms_changed")
+        terms_accept(user=request.user)
+        return Response(_terms_body(request.user))
+
+
+def _terms_body(user) -> dict[str, Any]:
+    accepted_at = terms_accepted_at(user)
+    return {
+        "version": TERMS_VERSION,
+        "accepted": accepted_at is not None,
+        "accepted_at": accepted_at,
+        "language": translation.get_language(),
+        "sections": [{"key": key, "text": str(text)} for key, text in TERMS_SECTIONS],
+    }
 
 
 class MeView(APIView):

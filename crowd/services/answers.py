@@ -13,7 +13,7 @@ from django.utils import timezone
 from crowd import rows
 from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
 from crowd.labels import LabelChecker, RowError, label_key
-from crowd.models import Answer, Assignment, Campaign, CampaignWorker, Item
+from crowd.models import Answer, Assignment, Campaign, CampaignWorker, Item, MicroTask
 from crowd.services.approvals import reject_locked
 from crowd.services.slots import slots_move
 from crowd.tasks import campaign_aggregate_soon
@@ -27,6 +27,7 @@ FINISHED = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED, Assignment.
 class SubmitResult:
     assignment: Assignment
     replayed: bool
+    late: bool = False  # the lease had run out, but its slot was still free, so the answers were kept
 
 
 def _digest(answers: dict[int, Any]) -> str:
@@ -73,16 +74,18 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
             if assignment.submission_digest == digest:
                 return SubmitResult(assignment, replayed=True)
             raise Conflict("This assignment was already submitted with different answers.", code="already_submitted")
-        if assignment.status == Assignment.Status.EXPIRED or (
+        late = assignment.status == Assignment.Status.EXPIRED or (
             assignment.status == Assignment.Status.ACTIVE and assignment.expires_at <= now
-        ):
-            raise LeaseExpired("The lease on this assignment has expired; ask for a new task.")
-        if assignment.status != Assignment.Status.ACTIVE:
+        )
+        if assignment.status not in (Assignment.Status.ACTIVE, Assignment.Status.EXPIRED):
             raise InvalidState(f"This assignment was {assignment.status} and cannot be submitted.")
         labels = _validate(assignment.campaign, entries, answers)
+        if late:
+            _retake_slot(assignment)
         assignment.status = Assignment.Status.SUBMITTED
         assignment.submitted_at = now
-        assignment.seconds_on_task = max((now - assignment.leased_at).total_seconds(), 0.0)
+        # Time on task ends when the lease ended: answers that waited on the phone for a connection did not work.
+        assignment.seconds_on_task = max((min(now, assignment.expires_at) - assignment.leased_at).total_seconds(), 0.0)
         assignment.submission_digest = digest
         store = _store_statement if connection.vendor == "postgresql" else _store_steps
         store(assignment, entries, labels)
@@ -97,7 +100,24 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         _maybe_reject_on_gold(assignment, failed_gold)
         # Only registers an on-commit hook: no cache or broker call can fail (or roll back) the stored answers.
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
-    return SubmitResult(assignment, replayed=False)
+    return SubmitResult(assignment, replayed=False, late=late)
+
+
+def _retake_slot(assignment: Assignment) -> None:
+    """Answers that arrive after the lease ran out (a phone that was offline) are kept when nobody else has
+    taken the slot since and the campaign still runs: the organization pays for the answer it asked for, once,
+    and the worker's work is not thrown away. Otherwise LeaseExpired, and the worker is told plainly.
+
+    The lease and its microtask are already locked (`_locked_lease`), so the check and the move are one step."""
+    if assignment.campaign.status != Campaign.Status.ACTIVE:
+        raise LeaseExpired("The lease on this assignment has expired and the campaign is no longer running.")
+    if assignment.status == Assignment.Status.ACTIVE:
+        return  # not swept yet: the slot is still counted as this lease's
+    microtask = MicroTask.objects.only("target", "active_count", "done_count").get(pk=assignment.microtask_id)
+    if microtask.target <= microtask.active_count + microtask.done_count:
+        raise LeaseExpired("The lease on this assignment has expired and its place went to someone else.")
+    slots_move(microtask_id=assignment.microtask_id, active_delta=1)
+    assignment.status = Assignment.Status.ACTIVE  # the store below moves the slot from active to done
 
 
 def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool]]:

@@ -221,7 +221,7 @@ def test_submit_stores_answers_and_a_pending_reward(campaign, make_worker):
     response = worker_api.post(_submit_url(body["id"]), _answers(body, "neg"), format="json")
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"id": body["id"], "status": "submitted", "replayed": False}
+    assert response.json() == {"id": body["id"], "status": "submitted", "replayed": False, "late": False}
     answer = Answer.objects.get()
     assert (answer.item_id, answer.worker_id, answer.label, answer.is_gold) == (item_id, worker.id, "neg", False)
     assert Item.objects.get(pk=item_id).answer_count == 1
@@ -256,7 +256,7 @@ def test_submit_same_body_twice_is_stored_once(make_worker):
     again = worker_api.post(_submit_url(body["id"]), reordered, format="json")
 
     assert (first.status_code, again.status_code) == (200, 200)
-    assert again.json() == {"id": body["id"], "status": "submitted", "replayed": True}
+    assert again.json() == {"id": body["id"], "status": "submitted", "replayed": True, "late": False}
     assert Answer.objects.count() == 3
     assert LedgerEntry.objects.filter(worker__isnull=False).count() == 1
     assert set(Item.objects.values_list("answer_count", flat=True)) == {1}
@@ -359,19 +359,26 @@ def test_submit_unknown_assignment_is_not_found(campaign, make_worker):
     assert_error(worker_api.post(_submit_url(999999), answers, format="json"), 404, "not_found")
 
 
-def test_submit_after_the_lease_expired_conflicts(campaign, make_worker):
+def test_answers_after_the_lease_ran_out_are_kept_while_its_slot_is_free(campaign, make_worker):
     _, worker_api = make_worker()
     with time_machine.travel(NOON, tick=False):
         body = worker_api.post(NEXT, {}, format="json").json()
+    expires_at = parse_datetime(body["expires_at"])
 
-    with time_machine.travel(parse_datetime(body["expires_at"]) + timedelta(seconds=1), tick=False):
+    with time_machine.travel(expires_at + timedelta(minutes=30), tick=False):
         response = worker_api.post(_submit_url(body["id"]), _answers(body), format="json")
 
-    assert_error(response, 409, "lease_expired")
-    assert _counts() == (0, 0, 0)
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["late"]) == ("submitted", True)
+    assert _counts() == (len(body["items"]), 1, 1)
+    assignment = Assignment.objects.get(pk=body["id"])
+    # Half an hour on the phone waiting for a connection is not time on task: it ends with the lease.
+    assert assignment.seconds_on_task == (expires_at - assignment.leased_at).total_seconds()
+    microtask = assignment.microtask
+    assert (microtask.active_count, microtask.done_count) == (0, 1)
 
 
-def test_submit_exactly_at_expiry_conflicts(campaign, make_worker):
+def test_answers_exactly_at_expiry_are_kept_as_late(campaign, make_worker):
     _, worker_api = make_worker()
     with time_machine.travel(NOON, tick=False):
         body = worker_api.post(NEXT, {}, format="json").json()
@@ -379,10 +386,33 @@ def test_submit_exactly_at_expiry_conflicts(campaign, make_worker):
     with time_machine.travel(parse_datetime(body["expires_at"]), tick=False):
         response = worker_api.post(_submit_url(body["id"]), _answers(body), format="json")
 
-    assert_error(response, 409, "lease_expired")
+    assert response.status_code == 200, response.content
+    assert response.json()["late"] is True
 
 
-def test_submit_after_the_expiry_job_conflicts_and_frees_the_slot(make_worker):
+def test_answers_after_the_expiry_job_are_kept_and_close_the_slot_when_nobody_took_it(make_worker):
+    factories.campaign(items=1, redundancy=1, max_redundancy=1, launch=True)
+    _, late_api = make_worker()
+    _, next_api = make_worker()
+    with time_machine.travel(NOON, tick=False):
+        body = late_api.post(NEXT, {}, format="json").json()
+
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
+        assert assignment_expire_due() == 1
+        response = late_api.post(_submit_url(body["id"]), _answers(body), format="json")
+        again = late_api.post(_submit_url(body["id"]), _answers(body), format="json")
+        other = next_api.post(NEXT, {}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["late"] is True
+    assert (again.status_code, again.json()["replayed"]) == (200, True)
+    assert _counts() == (1, 1, 1)  # one answer, one reward, however often the phone retries
+    microtask = Assignment.objects.get(pk=body["id"]).microtask
+    assert (microtask.active_count, microtask.done_count, microtask.is_open) == (0, 1, False)
+    assert other.status_code == 204  # the only slot is done
+
+
+def test_answers_after_the_expiry_job_conflict_when_someone_else_took_the_slot(make_worker):
     factories.campaign(items=1, redundancy=1, max_redundancy=1, launch=True)
     _, late_api = make_worker()
     _, next_api = make_worker()
@@ -390,16 +420,31 @@ def test_submit_after_the_expiry_job_conflicts_and_frees_the_slot(make_worker):
         body = late_api.post(NEXT, {}, format="json").json()
         assert next_api.post(NEXT, {}, format="json").status_code == 204
 
-    later = NOON + timedelta(hours=1)
-    with time_machine.travel(later, tick=False):
+    with time_machine.travel(NOON + timedelta(hours=1), tick=False):
         assert assignment_expire_due() == 1
-        response = late_api.post(_submit_url(body["id"]), _answers(body), format="json")
         replacement = next_api.post(NEXT, {}, format="json")
+        response = late_api.post(_submit_url(body["id"]), _answers(body), format="json")
 
-    assert_error(response, 409, "lease_expired")
-    assert Assignment.objects.get(pk=body["id"]).status == "expired"
     assert replacement.status_code == 201
     assert replacement.json()["items"] == body["items"]
+    assert_error(response, 409, "lease_expired")
+    assert Assignment.objects.get(pk=body["id"]).status == "expired"
+    assert _counts() == (0, 0, 0)
+    microtask = Assignment.objects.get(pk=body["id"]).microtask
+    assert (microtask.active_count, microtask.done_count) == (1, 0)
+
+
+def test_answers_after_the_lease_ran_out_conflict_when_the_campaign_stopped(campaign, make_worker):
+    _, worker_api = make_worker()
+    with time_machine.travel(NOON, tick=False):
+        body = worker_api.post(NEXT, {}, format="json").json()
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
+
+    with time_machine.travel(parse_datetime(body["expires_at"]) + timedelta(seconds=1), tick=False):
+        response = worker_api.post(_submit_url(body["id"]), _answers(body), format="json")
+
+    assert_error(response, 409, "lease_expired")
+    assert _counts() == (0, 0, 0)
 
 
 def test_release_frees_the_slot_and_the_worker_never_gets_it_again(make_worker):

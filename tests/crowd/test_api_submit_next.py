@@ -73,7 +73,7 @@ def test_without_next_the_body_is_unchanged(make_worker):
     _, api = make_worker()
     lease = api.post(NEXT, {}, format="json").json()
     body = api.post(_submit_url(lease), {"answers": _answers(lease)}, format="json").json()
-    assert set(body) == {"id", "status", "replayed"}
+    assert set(body) == {"id", "status", "replayed", "late"}
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None, [], {"x": 1}])

@@ -90,7 +90,12 @@ def test_loop_end_to_end_through_the_api(django_capture_on_commit_callbacks):
             format="json",
         )
         assert enrolled.status_code == 201, enrolled.content
-        workers.append(_client(enrolled.json()["token"]))
+        worker = _client(enrolled.json()["token"])
+        # The app shows the terms in the worker's language and the worker accepts them: no work before that.
+        assert worker.post("/api/v1/assignments/next/", {}, format="json")["Crowdloop-Reason"] == "terms_not_accepted"
+        terms = worker.get("/api/v1/me/terms/", HTTP_ACCEPT_LANGUAGE="sw").json()
+        assert worker.post("/api/v1/me/terms/", {"version": terms["version"]}, format="json").status_code == 200
+        workers.append(worker)
 
     done: dict[int, int] = {}
     for index, worker in enumerate(workers):

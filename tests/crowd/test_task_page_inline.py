@@ -6,7 +6,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from crowd.models import Answer, Assignment
+from crowd.models import Answer, Assignment, Campaign
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +52,24 @@ def test_a_resent_submit_is_stored_once():
     assert Answer.objects.filter(worker=user).count() == 2
 
 
-def test_an_expired_lease_is_a_plain_409_for_the_script_and_a_message_without_it():
+def test_late_answers_with_a_free_slot_are_kept_and_the_next_task_follows():
     user, client, lease = _started()
     with time_machine.travel(timezone.now() + timezone.timedelta(seconds=lease.campaign.lease_seconds + 5)):
         inline = client.post(f"/work/assignments/{lease.id}/", _answers(lease), **INLINE)
+    assert inline.status_code == 200
+    assert "nobody else had taken it, so they were kept" in inline.content.decode()
+    assert Answer.objects.filter(worker=user).count() == 2
+
+
+def test_late_answers_without_a_place_are_a_plain_409_for_the_script_and_a_message_without_it():
+    user, client, lease = _started()
+    Campaign.objects.filter(pk=lease.campaign_id).update(status=Campaign.Status.PAUSED)
+    with time_machine.travel(timezone.now() + timezone.timedelta(seconds=lease.campaign.lease_seconds + 5)):
+        inline = client.post(f"/work/assignments/{lease.id}/", _answers(lease), **INLINE)
+        plain = client.post(f"/work/assignments/{lease.id}/", _answers(lease), follow=True)
     assert inline.status_code == 409
     assert "could not be kept" in inline.content.decode()
+    assert "could not be kept" in plain.content.decode()
     assert not Answer.objects.filter(worker=user).exists()
 
 

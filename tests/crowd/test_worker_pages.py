@@ -9,7 +9,7 @@ from django.urls import reverse
 from crowd.models import Answer, Appeal, Assignment
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import assignment_reject
-from crowd.services.routing import assignment_claim_next
+from crowd.services.routing import assignment_claim_next, assignment_expire_due
 from payments.models import LedgerEntry
 from tests import factories
 from workers.models import User, WorkerLanguage
@@ -144,15 +144,30 @@ def test_work_assignment_of_someone_else_is_404(worker_client):
     assert client.post(f"/work/assignments/{theirs.id}/", {}).status_code == 404
 
 
-def test_work_assignment_expired_lease_says_so(worker_client):
+def test_work_assignment_late_answers_are_kept_when_the_slot_is_free(worker_client):
     user, client = worker_client
     campaign = factories.campaign(launch=True, items=1, lease_seconds=60)
     client.post("/work/next/", {"campaign": campaign.id})
     assignment = Assignment.objects.get(worker=user)
     item_id = assignment.entries.get().item_id
-    with time_machine.travel(assignment.expires_at + dt.timedelta(seconds=1), tick=False):
+    with time_machine.travel(assignment.expires_at + dt.timedelta(minutes=5), tick=False):
+        assert assignment_expire_due() == 1
         response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "pos"}, follow=True)
-    assert "Time ran out" in response.content.decode()
+    assert "nobody else had taken it, so they were kept" in response.content.decode()
+    assert Answer.objects.filter(worker=user).count() == 1
+
+
+def test_work_assignment_late_answers_are_refused_plainly_when_the_slot_was_taken(worker_client):
+    user, client = worker_client
+    campaign = factories.campaign(launch=True, items=1, redundancy=1, max_redundancy=1, lease_seconds=60)
+    other, _ = factories.worker()
+    client.post("/work/next/", {"campaign": campaign.id})
+    assignment = Assignment.objects.get(worker=user)
+    item_id = assignment.entries.get().item_id
+    with time_machine.travel(assignment.expires_at + dt.timedelta(minutes=5), tick=False):
+        assert assignment_claim_next(worker=other, campaign_id=campaign.id).assignment is not None
+        response = client.post(f"/work/assignments/{assignment.id}/", {f"item-{item_id}": "pos"}, follow=True)
+    assert "could not be kept" in response.content.decode()
     assert not Answer.objects.exists()
 
 
@@ -162,6 +177,13 @@ def test_work_next_with_nothing_explains_why(worker_client):
     response = client.post("/work/next/")
     assert response.status_code == 200
     assert 'data-reason="no_language_match"' in response.content.decode()
+
+
+def test_work_next_says_why_in_the_workers_language(worker_client):
+    _, client = worker_client
+    factories.campaign(launch=True, items=1, languages=["fr"])
+    response = client.post("/work/next/", HTTP_ACCEPT_LANGUAGE="sw")
+    assert "Hakuna kazi katika lugha zako kwa sasa." in response.content.decode()
 
 
 def test_work_release_frees_the_slot(worker_client):
