@@ -186,6 +186,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Calls to addresses others typed in (item images, webhooks, model backends): config/outbound.py ---
+# Private, loopback and link-local targets are refused unless the deployment is local and says so.
+OUTBOUND_ALLOW_PRIVATE = env_bool("CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE")
+
 # --- Cache, sessions, Celery and health: how the service behaves when Redis, a worker or the database fails ---
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # A Redis call gives up after this long: a request never hangs on the cache or the broker.

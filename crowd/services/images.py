@@ -6,17 +6,15 @@ decompression bomb) is recorded on the ItemImage as a failure and the task page 
 """
 
 import io
-import ipaddress
-import socket
-import urllib.request
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from PIL import Image, UnidentifiedImageError
 
+from config.outbound import OutboundFailed, OutboundRefused, outbound_request
 from crowd.image_urls import IMAGE_KEYS, image_url_safe
 from crowd.models import Item, ItemImage
 
@@ -57,35 +55,59 @@ def items_images_queue(*, items: list[Item]) -> int:
     return len(pending)
 
 
-def _refuse_private(host: str) -> None:
-    # Checked after resolution so a name cannot point the server at its own network.
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise ImageTransient(f"Cannot resolve {host}.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global and not getattr(settings, "IMAGE_FETCH_ALLOW_PRIVATE", False):
-            raise ImageRejected("The image's address is on a private network.")
+def items_images_backfill(*, campaign_id: int | None = None, retry_failed: bool = False, batch: int = 1000) -> int:
+    """Queue phone-friendly copies for items imported before copies existed (and, when asked, retry failed ones);
+    returns how many were queued. Safe to run again: items that have a copy or a pending one are left alone."""
+    from crowd.tasks import item_image_resize
+
+    queued = 0
+    if retry_failed:
+        failed = ItemImage.objects.filter(status=ItemImage.Status.FAILED)
+        if campaign_id is not None:
+            failed = failed.filter(item__campaign_id=campaign_id)
+        with transaction.atomic():
+            ids = list(failed.values_list("item_id", flat=True))
+            ItemImage.objects.filter(item_id__in=ids).update(status=ItemImage.Status.PENDING, error="")
+            for item_id in ids:
+                item_image_resize.delay_on_commit(item_id)
+        queued += len(ids)
+    with_image = Q(data__has_key=IMAGE_KEYS[0])
+    for key in IMAGE_KEYS[1:]:
+        with_image |= Q(data__has_key=key)
+    missing = Item.objects.filter(with_image, image__isnull=True)
+    if campaign_id is not None:
+        missing = missing.filter(campaign_id=campaign_id)
+    last_id = 0
+    while True:
+        chunk = list(missing.filter(id__gt=last_id).order_by("id").only("id", "data")[:batch])
+        if not chunk:
+            return queued
+        with transaction.atomic():
+            queued += items_images_queue(items=chunk)
+        last_id = chunk[-1].id
 
 
 def image_fetch(url: str) -> bytes:
-    """The original's bytes, at most SOURCE_MAX_BYTES (the outside world: tests replace this)."""
-    parts = urlsplit(url)
-    _refuse_private(parts.hostname or "")
-    request = urllib.request.Request(url, headers={"User-Agent": "Crowdloop image resizer"})
+    """The original's bytes, at most SOURCE_MAX_BYTES (the outside world: tests replace this). Through the one
+    outbound door (config/outbound.py): no private address, no redirect followed."""
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
-            body = response.read(SOURCE_MAX_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500 or exc.code == 429:
-            raise ImageTransient(f"The image server answered {exc.code}.") from exc
-        raise ImageRejected(f"The image server answered {exc.code}.") from exc
-    except (OSError, ValueError) as exc:
-        raise ImageTransient(f"The image could not be fetched: {exc}.") from exc
-    if len(body) > SOURCE_MAX_BYTES:
-        raise ImageRejected("The image is larger than 20 MB.")
-    return body
+        response = outbound_request(
+            "GET",
+            url,
+            headers={"User-Agent": "Crowdloop image resizer"},
+            timeout=FETCH_TIMEOUT_SECONDS,
+            max_bytes=SOURCE_MAX_BYTES,
+        )
+    except OutboundRefused as exc:
+        raise ImageRejected(str(exc)) from exc
+    except OutboundFailed as exc:
+        raise ImageTransient(str(exc)) from exc
+    if response.status >= 500 or response.status == 429:
+        raise ImageTransient(f"The image server answered {response.status}.")
+    if response.status != 200:
+        # 3xx too: a redirect is not followed, since it could point anywhere, the private network included.
+        raise ImageRejected(f"The image server answered {response.status}.")
+    return response.body
 
 
 def _read_source(source: str) -> bytes:

@@ -6,6 +6,8 @@ from unittest import mock
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from PIL import Image
 
 from crowd.models import Item, ItemImage
@@ -220,3 +222,59 @@ def test_item_image_resize_job_retries_a_transient_failure_on_a_worker():
         job.run(item.id)
     assert retry.call_args.kwargs["countdown"] == 30
     assert ItemImage.objects.get(item=item).status == "pending"
+
+
+def test_backfill_makes_copies_for_items_imported_before_copies_existed(django_capture_on_commit_callbacks):
+    campaign = factories.campaign()
+    other = factories.campaign()
+    with mock.patch.object(images, "image_fetch", return_value=_png(1280, 960)):
+        _import(
+            campaign,
+            [{"external_id": "new", "data": {"image": "https://img.example.org/new.png"}}],
+            django_capture_on_commit_callbacks,
+        )
+    # Older rows: saved straight to the table, as imports did before copies were made.
+    old = [
+        Item.objects.create(
+            campaign=campaign, external_id=f"old{n}", data={"image_url": f"https://img.example.org/{n}.png"}
+        )
+        for n in range(3)
+    ]
+    Item.objects.create(campaign=campaign, external_id="text", data={"text": "no image here"})
+    Item.objects.create(campaign=other, external_id="elsewhere", data={"image": "https://img.example.org/x.png"})
+    out = io.StringIO()
+    with (
+        mock.patch.object(images, "image_fetch", return_value=_png(1280, 960)) as fetch,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("images_backfill", "--campaign", str(campaign.id), stdout=out)
+    assert "3 image copies queued." in out.getvalue()
+    assert fetch.call_count == 3  # the item that had a copy is left alone, the other campaign too
+    assert set(ItemImage.objects.filter(item__in=old).values_list("status", flat=True)) == {"ready"}
+    assert not ItemImage.objects.filter(item__campaign=other).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("images_backfill", "--campaign", str(campaign.id), stdout=out)
+    assert out.getvalue().endswith("0 image copies queued.\n")  # a second run finds nothing to do
+
+
+def test_backfill_can_retry_failed_copies(django_capture_on_commit_callbacks):
+    campaign = factories.campaign()
+    with mock.patch.object(images, "image_fetch", side_effect=images.ImageRejected("The image server answered 404.")):
+        _import(
+            campaign,
+            [{"external_id": "a", "data": {"image": "https://img.example.org/a.png"}}],
+            django_capture_on_commit_callbacks,
+        )
+    assert ItemImage.objects.get().status == "failed"
+    with (
+        mock.patch.object(images, "image_fetch", return_value=_png(800, 600)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("images_backfill", "--retry-failed", stdout=io.StringIO())
+    copy = ItemImage.objects.get()
+    assert (copy.status, copy.error, copy.width) == ("ready", "", 640)
+
+
+def test_backfill_for_an_unknown_campaign_is_a_clear_error():
+    with pytest.raises(CommandError, match="No campaign 999999"):
+        call_command("images_backfill", "--campaign", "999999")
