@@ -571,9 +571,12 @@ class CampaignBarrier:
 def campaigns_unavailable_for_worker(*, worker: User) -> list[CampaignBarrier]:
     """Running (or paused) campaigns the worker can see but not work on, each with the rule that stops them — the
     same rules routing applies (crowd/eligibility.py), so the explanation never disagrees with the claim."""
+    latest_check = FairPayCheck.objects.filter(campaign=OuterRef("pk")).order_by("-checked_at")
     campaigns = list(
         Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.PAUSED])
         .select_related("organization")
+        # The fair-pay check pauses a campaign whose funds cannot pay the floor; resuming runs a new check.
+        .annotate(paused_for_funds=Subquery(latest_check.values("paused_for_funds")[:1]))
         .order_by("-priority", "name")
     )
     context = worker_context(worker_id=worker.id, sensitive=any(c.sensitive for c in campaigns))
@@ -586,7 +589,7 @@ def campaigns_unavailable_for_worker(*, worker: User) -> list[CampaignBarrier]:
     for campaign in campaigns:
         reason = campaign_barrier(campaign=campaign, worker=context)
         if reason is None and campaign.status == Campaign.Status.PAUSED:
-            reason = ("campaign_paused", "")
+            reason = ("campaign_paused_funds" if campaign.paused_for_funds else "campaign_paused", "")
         if reason is None:
             continue
         barrier = CampaignBarrier(campaign=campaign, code=reason[0])

@@ -1,7 +1,11 @@
 """Why a worker cannot get work: each campaign they can see but not work on, with the rule that stops them."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from crowd.models import FairPayCheck
 from crowd.selectors import campaigns_unavailable_for_worker
 from crowd.services.blocks import worker_block
 from crowd.services.campaigns import campaign_pause
@@ -75,3 +79,34 @@ def test_work_why_page_explains_in_the_workers_language(client):
     assert "Arabic texts" in page and blocked.name in page
     assert "Answers copied" in page
     assert "Kiarabu" in page  # the language's name in the reader's language
+
+
+def _check(campaign, *, at, paused_for_funds: bool) -> None:
+    FairPayCheck.objects.create(
+        campaign=campaign,
+        checked_at=at,
+        submissions=20,
+        median_seconds=60,
+        median_hourly_minor=300,
+        floor_hourly_minor=400,
+        currency="USD",
+        below_floor=True,
+        paused_for_funds=paused_for_funds,
+    )
+
+
+def test_a_campaign_paused_for_lack_of_funds_says_so_and_a_later_manual_pause_does_not(client):
+    user, _ = factories.worker()
+    campaign = factories.campaign(name="Short of funds", items=1, launch=True)
+    noon = timezone.now()
+    _check(campaign, at=noon - timedelta(hours=2), paused_for_funds=False)
+    _check(campaign, at=noon - timedelta(hours=1), paused_for_funds=True)  # the check paused it
+    campaign_pause(campaign_id=campaign.id)
+    assert _codes(user) == {"Short of funds": "campaign_paused_funds"}
+    client.force_login(user)
+    page = client.get("/work/why/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "paused until the organization adds funds" in page
+    assert "Work you already did is still paid." in page
+
+    _check(campaign, at=noon, paused_for_funds=False)  # resumed after a deposit (a new check), paused by hand later
+    assert _codes(user) == {"Short of funds": "campaign_paused"}
