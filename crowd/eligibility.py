@@ -67,7 +67,8 @@ class WorkerContext:
     blocked_campaigns: frozenset[int] = frozenset()
     blocked_organizations: frozenset[int] = frozenset()
     stats: dict[int, CampaignWorker] = field(default_factory=dict)  # campaign id -> stats
-    held: dict[int, int] = field(default_factory=dict)  # campaign id -> the active lease held there
+    held: dict[int, int] = field(default_factory=dict)  # campaign id -> the current lease held there
+    queued: dict[int, int] = field(default_factory=dict)  # campaign id -> the lease fetched ahead there
 
 
 @dataclass(frozen=True)

@@ -251,6 +251,9 @@ class Assignment(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     # SHA-256 of the canonical submitted answers: the same body again is a no-op, a different one a 409.
     submission_digest = models.CharField(max_length=64, blank=True)
+    # Fetched ahead while the worker answers their current lease in the campaign (a slow link then waits for
+    # nothing); it becomes the current one, its clock starting then, when the current one ends.
+    queued = models.BooleanField(default=False, db_default=False)
     decided_at = models.DateTimeField(null=True, blank=True)  # approved or rejected
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -259,10 +262,13 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [
-            # One lease per worker per campaign, held by the database: two requests for work racing for the
-            # same worker cannot both insert one (the claim code returns the lease that won).
+            # One current lease per worker per campaign, and at most one queued behind it, held by the database:
+            # two requests for work racing for the same worker cannot both insert one (the claim code returns the
+            # lease that won).
             models.UniqueConstraint(
-                fields=["campaign", "worker"], condition=Q(status="active"), name="assignment_one_active_per_campaign"
+                fields=["campaign", "worker", "queued"],
+                condition=Q(status="active"),
+                name="assignment_one_active_per_campaign",
             ),
         ]
         indexes = [

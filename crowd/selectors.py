@@ -206,7 +206,8 @@ _WORKER_FACTS_SQL = (
     " UNION ALL SELECT 'w', '', w.id, w.campaign_id, w.assignments, w.quality_answers, w.gold_answers,"
     " w.gold_correct, w.quality"
     " FROM crowd_campaignworker w WHERE w.worker_id = %(worker)s"
-    " UNION ALL SELECT 'h', '', a.id, a.campaign_id, 0, 0, 0, 0, CAST(NULL AS FLOAT) FROM crowd_assignment a"
+    " UNION ALL SELECT 'h', '', a.id, a.campaign_id, CASE WHEN a.queued THEN 1 ELSE 0 END, 0, 0, 0,"
+    " CAST(NULL AS FLOAT) FROM crowd_assignment a"
     " WHERE a.worker_id = %(worker)s AND a.status = 'active' AND a.expires_at > %(now)s"
 )
 
@@ -220,6 +221,7 @@ def worker_context(*, worker_id: int, now: datetime | None = None, sensitive: bo
     blocks: list[tuple[int, int | None]] = []
     stats: dict[int, CampaignWorker] = {}
     held: dict[int, int] = {}
+    queued: dict[int, int] = {}
     profile: tuple[int, bool, bool] | None = None
     with connection.cursor() as cursor:
         now_value = connection.ops.adapt_datetimefield_value(now)
@@ -245,10 +247,12 @@ def worker_context(*, worker_id: int, now: datetime | None = None, sensitive: bo
                 gold_correct=sixth,
                 quality=quality,
             )
+        elif kind == "h" and third:
+            queued[second] = first
         elif kind == "h":
             held[second] = min(first, held.get(second, first))
     if profile is None:
-        return WorkerContext(has_profile=False, held=held)
+        return WorkerContext(has_profile=False, held=held, queued=queued)
     sensitive_today = 0
     if sensitive:
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -267,6 +271,7 @@ def worker_context(*, worker_id: int, now: datetime | None = None, sensitive: bo
         blocked_organizations=frozenset(org for org, campaign in blocks if not campaign),
         stats=stats,
         held=held,
+        queued=queued,
     )
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("work/", views.work_home, name="work-home"),
     path("work/next/", views.work_next, name="work-next"),
     path("work/assignments/<int:assignment_id>/", views.work_assignment, name="work-assignment"),
+    path("work/assignments/<int:assignment_id>/ahead/", views.work_ahead, name="work-ahead"),
     path("work/assignments/<int:assignment_id>/release/", views.work_release, name="work-release"),
     path("work/assignments/<int:assignment_id>/appeal/", views.work_appeal, name="work-appeal"),
     path("work/earnings/", views.work_earnings, name="work-earnings"),

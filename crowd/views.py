@@ -179,8 +179,13 @@ def _task_config(assignment: Assignment) -> dict[str, Any]:
         "assignment": assignment.id,
         "expires_at": assignment.expires_at.isoformat(),
         "heartbeat_url": reverse("api-assignment-heartbeat", args=[assignment.id]),
+        "ahead_url": reverse("work-ahead", args=[assignment.id]),
+        "queued": assignment.queued,
         "words": {
             "pays": _("Pays %(reward)s %(currency)s") % {"reward": reward, "currency": assignment.currency},
+            # Shown by the next task's page once these answers, sent behind it, are stored.
+            "saved": _("Saved. You earned %(amount)s %(currency)s.")
+            % {"amount": reward, "currency": assignment.currency},
             # The script puts the number in: "%(n)s" stays as it is in every language.
             "minutes_left": _("about %(n)s min left"),
             "hurry": _("Time is almost up: submit soon."),
@@ -190,6 +195,7 @@ def _task_config(assignment: Assignment) -> dict[str, Any]:
                 "No connection. Your answers are saved on this phone and will be sent when you are back online."
             ),
             "expired": str(LEASE_EXPIRED_MESSAGE),
+            "not_saved": _("The answers to your last task could not be saved. Please do it again if it comes back."),
         },
     }
 
@@ -252,6 +258,10 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
             _assignment_context(assignment, field_errors, posted),
             status=exc.status if exc.status < 500 else 400,
         )
+    if request.POST.get("then") == "ahead" and _inline(request):
+        # The phone already shows the task fetched ahead, which became current as this one ended, and says "saved"
+        # itself: nothing to send, and no message left in the session for a later page.
+        return HttpResponse(status=204)
     earned = {"amount": context["reward"], "currency": assignment.currency}
     if submitted.late:
         messages.success(request, LATE_KEPT_MESSAGE % earned)
@@ -262,6 +272,26 @@ def work_assignment(request: HttpRequest, assignment_id: int) -> HttpResponse:
     # "Submit and next" is this POST: the next lease is claimed here. The page's script asks for the next task
     # in the answer itself (one round trip); without the script the browser follows a redirect as usual.
     return _claim_and_show(request, str(assignment.campaign_id), inline=_inline(request))
+
+
+@login_required
+@terms_required
+@require_POST
+def work_ahead(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """The page's script fetches the next task while the worker answers this one, so a slow link waits for nothing
+    after Submit. Answers with that task's page (Crowdloop-Location names it), or 204 when there is none."""
+    assignment = selectors.assignment_for_worker(worker_id=request.user.id, assignment_id=assignment_id)
+    if assignment.status != Assignment.Status.ACTIVE or assignment.queued:
+        return HttpResponse(status=204)
+    try:
+        result = assignment_claim_next(worker=request.user, campaign_id=assignment.campaign_id, ahead=True)
+    except DomainError:
+        return HttpResponse(status=204)
+    if result.assignment is None or not result.assignment.queued:
+        return HttpResponse(status=204)
+    response = render(request, "crowd/work_assignment.html", _assignment_context(result.assignment))
+    response["Crowdloop-Location"] = reverse("work-assignment", args=[result.assignment.id])
+    return response
 
 
 def _inline(request: HttpRequest) -> bool:

@@ -176,6 +176,10 @@ class AssignmentSerializer(serializers.Serializer):
         allow_null=True, help_text="The campaign translation shown (from Accept-Language), or null for its own texts."
     )
     items = AssignmentItemSerializer(many=True)
+    queued = serializers.BooleanField(
+        help_text="Fetched ahead (`ahead: true`) behind the current lease: it becomes current, its clock starting, "
+        "when the current one is submitted or given back, or at its first heartbeat once none is current."
+    )
 
 
 class NoWorkReasonSerializer(serializers.Serializer):

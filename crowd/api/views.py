@@ -298,7 +298,19 @@ def _require_worker(request: Request) -> None:
 
 class AssignmentNextView(APIView):
     @extend_schema(
-        request={"application/json": {"type": "object", "properties": {"campaign": {"type": "integer"}}}},
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {
+                    "campaign": {"type": "integer"},
+                    "ahead": {
+                        "type": "boolean",
+                        "description": "Fetch the next lease while the worker answers the current one (needs "
+                        "`campaign`); at most one waits behind the current lease.",
+                    },
+                },
+            }
+        },
         responses={
             201: s.AssignmentSerializer,
             200: s.AssignmentSerializer,
@@ -307,10 +319,14 @@ class AssignmentNextView(APIView):
     )
     def post(self, request: Request) -> Response:
         _require_worker(request)
-        campaign_id = request.data.get("campaign") if isinstance(request.data, dict) else None
+        data = request.data if isinstance(request.data, dict) else {}
+        campaign_id = data.get("campaign")
         if campaign_id is not None and (not isinstance(campaign_id, int) or isinstance(campaign_id, bool)):
             raise ValidationFailed("`campaign` must be a campaign id.", fields={"campaign": "Must be an integer."})
-        result = assignment_claim_next(worker=request.user, campaign_id=campaign_id)
+        ahead = data.get("ahead", False)
+        if not isinstance(ahead, bool):
+            raise ValidationFailed("`ahead` must be true or false.", fields={"ahead": "Must be a boolean."})
+        result = assignment_claim_next(worker=request.user, campaign_id=campaign_id, ahead=ahead)
         if result.assignment is None:
             code, message = result.reason or ("none", "")
             response = Response(status=status.HTTP_204_NO_CONTENT)
@@ -365,6 +381,7 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
         "labels": labels,
         "language": language or None,
         "items": shown,
+        "queued": assignment.queued,
     }
 
 
@@ -409,7 +426,8 @@ class AssignmentHeartbeatView(APIView):
         """The worker is still working: extends the lease and counts active time."""
         _require_worker(request)
         assignment = assignment_heartbeat(worker=request.user, assignment_id=assignment_id)
-        return Response({"id": assignment.id, "status": assignment.status, "expires_at": assignment.expires_at})
+        body = {"id": assignment.id, "status": assignment.status, "expires_at": assignment.expires_at}
+        return Response(body | {"queued": assignment.queued})
 
 
 def _block_body(block) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, Val
 from crowd.labels import LabelChecker, RowError, label_key
 from crowd.models import Answer, Assignment, Campaign, CampaignWorker, Item, MicroTask
 from crowd.services.approvals import reject_locked
+from crowd.services.queued import queued_promote
 from crowd.services.slots import slots_move
 from crowd.tasks import campaign_aggregate_soon
 from payments.services import ledger_credit_reward
@@ -69,7 +70,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
     digest = _digest(answers)
     now = timezone.now()
     with transaction.atomic():
-        assignment, entries = _locked_lease(assignment_id, worker.id)
+        assignment, entries, queued_behind = _locked_lease(assignment_id, worker.id)
         if assignment.status in FINISHED:
             if assignment.submission_digest == digest:
                 return SubmitResult(assignment, replayed=True)
@@ -85,7 +86,9 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         assignment.status = Assignment.Status.SUBMITTED
         assignment.submitted_at = now
         # Time on task ends when the lease ended: answers that waited on the phone for a connection did not work.
-        assignment.seconds_on_task = max((min(now, assignment.expires_at) - assignment.leased_at).total_seconds(), 0.0)
+        # A lease fetched ahead that never became current starts at its last sign of life, not at its claim.
+        started = (assignment.last_activity_at or assignment.leased_at) if assignment.queued else assignment.leased_at
+        assignment.seconds_on_task = max((min(now, assignment.expires_at) - started).total_seconds(), 0.0)
         assignment.submission_digest = digest
         store = _store_statement if connection.vendor == "postgresql" else _store_steps
         store(assignment, entries, labels)
@@ -98,6 +101,9 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
             currency=assignment.currency,
         )
         _maybe_reject_on_gold(assignment, failed_gold)
+        if queued_behind is not None and not assignment.queued:
+            # The lease fetched ahead becomes the current one as this one ends (the phone already shows it).
+            queued_promote(lease_id=queued_behind, lease_seconds=assignment.campaign.lease_seconds, now=now)
         # Only registers an on-commit hook: no cache or broker call can fail (or roll back) the stored answers.
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
     return SubmitResult(assignment, replayed=False, late=late)
@@ -120,9 +126,10 @@ def _retake_slot(assignment: Assignment) -> None:
     assignment.status = Assignment.Status.ACTIVE  # the store below moves the slot from active to done
 
 
-def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool]]:
-    """The worker's lease, locked, with its campaign and its items ({item id: is gold}), in one read;
-    NotFound otherwise. Plain SQL on the hot path: building the ORM's queries cost more than running them."""
+def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool], int | None]:
+    """The worker's lease, locked, with its campaign, its items ({item id: is gold}) and the id of a live lease
+    fetched ahead behind it, in one read; NotFound otherwise. Plain SQL on the hot path: building the ORM's
+    queries cost more than running them."""
     postgres = connection.vendor == "postgresql"
     aggregate = "string_agg" if postgres else "group_concat"
     # The lease and its microtask, in that order (as release and expiry lock them), before any item row: the
@@ -133,25 +140,27 @@ def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {rows.columns(Assignment, 'a')}, {rows.columns(Campaign, 'c')},"
+            " (SELECT q.id FROM crowd_assignment q WHERE q.worker_id = a.worker_id AND q.campaign_id = a.campaign_id"
+            " AND q.status = 'active' AND q.queued AND q.id <> a.id AND q.expires_at > %s LIMIT 1),"
             f" (SELECT {aggregate}({item_text} || CASE WHEN e.is_gold THEN ':1' ELSE ':0' END, ',')"
             " FROM crowd_assignmentitem e WHERE e.assignment_id = a.id)"
             " FROM crowd_assignment a JOIN crowd_campaign c ON c.id = a.campaign_id"
             " JOIN crowd_microtask m ON m.id = a.microtask_id"
             f" WHERE a.id = %s AND a.worker_id = %s{lock}",
-            [assignment_id, worker_id],
+            [connection.ops.adapt_datetimefield_value(timezone.now()), assignment_id, worker_id],
         )
         row = cursor.fetchone()
     if row is None:
         raise NotFound("No such assignment.")
     split = rows.width(Assignment)
     assignment = rows.instance(Assignment, "a", row[:split])
-    assignment.campaign = rows.instance(Campaign, "c", row[split:-1])
+    assignment.campaign = rows.instance(Campaign, "c", row[split:-2])
     entries = {}
     for entry in (row[-1] or "").split(","):
         if entry:
             item_id, gold = entry.split(":")
             entries[int(item_id)] = gold == "1"
-    return assignment, entries
+    return assignment, entries, row[-2]
 
 
 # The submit's writes in one statement (PostgreSQL): the answers, the lease marked submitted, the microtask's

@@ -17,7 +17,8 @@ from itertools import groupby
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from crowd import rows
@@ -33,6 +34,7 @@ from crowd.models import (
     MicroTaskItem,
 )
 from crowd.selectors import worker_context
+from crowd.services.queued import queued_lease_id, queued_promote
 from crowd.services.slots import slots_move
 from workers.models import User
 
@@ -82,26 +84,56 @@ def _campaign_order(campaigns: list[Campaign], eligible: dict[int, list[str]]) -
     return ordered
 
 
-def _held(context: WorkerContext, campaign_id: int | None) -> Assignment | None:
-    lease_id = context.held.get(campaign_id) if campaign_id is not None else min(context.held.values(), default=None)
+def _lease(lease_id: int | None) -> Assignment | None:
     if lease_id is None:
         return None
     return Assignment.objects.select_related("campaign").filter(pk=lease_id, status=Assignment.Status.ACTIVE).first()
 
 
-def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> ClaimResult:
+def _held(context: WorkerContext, campaign_id: int | None) -> Assignment | None:
+    return _lease(
+        context.held.get(campaign_id) if campaign_id is not None else min(context.held.values(), default=None)
+    )
+
+
+def _promoted(context: WorkerContext, campaigns: list[Campaign], campaign_id: int | None, now: datetime):
+    """With no current lease, a lease fetched ahead becomes the current one (instead of a new claim)."""
+    for campaign in campaigns:
+        lease_id = context.queued.get(campaign.id)
+        if lease_id is None or (campaign_id is not None and campaign.id != campaign_id):
+            continue
+        if not queued_promote(lease_id=lease_id, lease_seconds=campaign.lease_seconds, now=now):
+            # A current lease that ran out but was not swept yet still holds the place: expire it, then again.
+            assignment_expire_due(campaign_ids=[campaign.id], limit=LAZY_EXPIRY_BATCH)
+            if not queued_promote(lease_id=lease_id, lease_seconds=campaign.lease_seconds, now=now):
+                continue
+        return _lease(lease_id)
+    return None
+
+
+def assignment_claim_next(*, worker: User, campaign_id: int | None = None, ahead: bool = False) -> ClaimResult:
     """Lease the next eligible microtask to `worker`, or say why there is none.
 
-    Returns the worker's current unexpired lease if they hold one (one per campaign). Locks one
-    MicroTask row; raises NotFound for a named campaign that does not exist or is not launched.
-    On PostgreSQL the common case is three statements: the worker's facts, the active campaigns, the claim.
+    Returns the worker's current unexpired lease if they hold one (one per campaign), or makes the lease fetched
+    ahead the current one. `ahead` (with a campaign): a lease queued behind the current one, fetched while the
+    worker answers it; with no current lease it is the current one. Locks one MicroTask row; raises NotFound for a
+    named campaign that does not exist or is not launched. On PostgreSQL the common case is three statements:
+    the worker's facts, the active campaigns, the claim.
     """
+    if ahead and campaign_id is None:
+        raise ValidationFailed("A lease fetched ahead needs its campaign.", fields={"campaign": "Required with ahead."})
     now = timezone.now()
     campaigns = _active_campaigns(campaign_id)
     context = worker_context(worker_id=worker.id, now=now, sensitive=any(c.sensitive for c in campaigns))
-    held = _held(context, campaign_id)
-    if held:
-        return ClaimResult(held, created=False)
+    ahead = ahead and campaign_id in context.held
+    if ahead and campaign_id in context.queued:
+        queued = _lease(context.queued[campaign_id])
+        if queued:
+            return ClaimResult(queued, created=False)
+    if not ahead:
+        held = _held(context, campaign_id) or _promoted(context, campaigns, campaign_id, now)
+        if held:
+            return ClaimResult(held, created=False)
     if not campaigns:
         return ClaimResult(None, reason=NoWork.CAMPAIGN_NOT_ACTIVE if campaign_id else NoWork.NO_CAMPAIGNS)
     eligibility = worker_eligibility(worker=context, campaigns=campaigns)
@@ -109,10 +141,10 @@ def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> Cl
         return ClaimResult(None, reason=eligibility.reason)
     eligible = dict(eligibility.languages_by_campaign)
     for campaign in _campaign_order(campaigns, eligible):
-        claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
+        claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now, ahead)
         if claimed is None and assignment_expire_due(campaign_ids=[campaign.id], limit=LAZY_EXPIRY_BATCH):
             # Expired leases free their slots lazily, at the next claim that needs them.
-            claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now)
+            claimed = _claim_in_campaign(worker, campaign, eligible[campaign.id], context, now, ahead)
         if claimed is _CLOSED:
             del eligible[campaign.id]  # paused or finished since we read it
         elif claimed is not None:
@@ -123,9 +155,10 @@ def assignment_claim_next(*, worker: User, campaign_id: int | None = None) -> Cl
 
 
 def _claim_in_campaign(
-    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime
+    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime, queued: bool
 ) -> ClaimResult | None:
-    """A lease in `campaign`, None when nothing fits, or _CLOSED when the campaign is no longer active."""
+    """A lease in `campaign` (queued: fetched ahead), None when nothing fits, or _CLOSED when the campaign is no
+    longer active."""
     stats = context.stats.get(campaign.id)
     previous = stats.assignments if stats is not None else 0
     claim = _claim_statement if connection.vendor == "postgresql" else _claim_steps
@@ -133,13 +166,13 @@ def _claim_in_campaign(
         gold = random.random() < gold_ratio_for(campaign_ratio=campaign.gold_ratio, previous_assignments=previous)
         try:
             with _statement_scope():
-                return claim(worker, campaign, languages, context, now, gold)
+                return claim(worker, campaign, languages, context, now, gold, queued)
         except IntegrityError:
             # A concurrent request by the same worker won: either it leased in this campaign (the unique
             # active lease per campaign) and that lease is the answer, or it took an overlapping item.
             won = (
                 Assignment.objects.select_related("campaign")
-                .filter(worker=worker, campaign=campaign, status=Assignment.Status.ACTIVE)
+                .filter(worker=worker, campaign=campaign, status=Assignment.Status.ACTIVE, queued=queued)
                 .first()
             )
             if won is not None:
@@ -199,9 +232,10 @@ WITH pick AS ({candidate}), bump AS (
     RETURNING m.id
 ), lease AS (
     INSERT INTO crowd_assignment (campaign_id, microtask_id, worker_id, status, leased_at, expires_at,
-        release_reason, reward_minor, currency, active_seconds, last_activity_at, submission_digest, reject_reason)
+        release_reason, reward_minor, currency, active_seconds, last_activity_at, submission_digest, reject_reason,
+        queued)
     SELECT c.id, bump.id, %(worker)s, 'active', %(now)s, %(now)s + make_interval(secs => c.lease_seconds),
-        '', c.reward_minor, c.currency, 0, %(now)s, '', ''
+        '', c.reward_minor, c.currency, 0, %(now)s, '', '', %(queued)s
     FROM bump JOIN crowd_campaign c ON c.id = %(campaign)s
     RETURNING id, microtask_id, expires_at, reward_minor, currency
 ), gold AS (
@@ -243,7 +277,13 @@ def _gold_languages(languages: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _claim_statement(
-    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime, gold: bool
+    worker: User,
+    campaign: Campaign,
+    languages: list[str],
+    context: WorkerContext,
+    now: datetime,
+    gold: bool,
+    queued: bool,
 ) -> ClaimResult | None:
     """PostgreSQL: one statement per (campaign, language) probe. SKIP LOCKED first, so workers never queue
     behind each other; when every candidate is locked at that instant (the tail of a small campaign), wait
@@ -257,6 +297,7 @@ def _claim_statement(
         "breadth": breadth_first,
         "now": now,
         "gold": gold,
+        "queued": queued,
         "gold_languages": gold_languages,
         "gold_prefixes": gold_prefixes,
         # A gold item takes a random place among the microtask's items (positions only order the page).
@@ -279,13 +320,13 @@ def _claim_statement(
                     cursor.execute(claim_sql, params)
                     row = cursor.fetchone()
             if row[0] is not None:
-                return _claimed(worker, campaign, row, now)
+                return _claimed(worker, campaign, row, now, queued)
             if row[-1]:
                 return _CLOSED
     return None
 
 
-def _claimed(worker: User, campaign: Campaign, row: tuple, now: datetime) -> ClaimResult:
+def _claimed(worker: User, campaign: Campaign, row: tuple, now: datetime, queued: bool) -> ClaimResult:
     lease_id, microtask_id, expires_at, reward_minor, currency, items, _picked = row
     assignment = Assignment(
         id=lease_id,
@@ -298,6 +339,7 @@ def _claimed(worker: User, campaign: Campaign, row: tuple, now: datetime) -> Cla
         last_activity_at=now,
         reward_minor=reward_minor,
         currency=currency,
+        queued=queued,
     )
     assignment._state.adding = False  # a stored row, as if loaded
     payload = json.loads(items) if isinstance(items, str) else items
@@ -315,7 +357,13 @@ def _probe(campaign: Campaign, language: str, worker: User) -> int | None:
 
 
 def _claim_steps(
-    worker: User, campaign: Campaign, languages: list[str], context: WorkerContext, now: datetime, gold: bool
+    worker: User,
+    campaign: Campaign,
+    languages: list[str],
+    context: WorkerContext,
+    now: datetime,
+    gold: bool,
+    queued: bool,
 ) -> ClaimResult | None:
     """Other databases (SQLite for `make run`): the same claim as separate statements in one transaction."""
     live = (
@@ -338,6 +386,7 @@ def _claim_steps(
         last_activity_at=now,
         reward_minor=live["reward_minor"],
         currency=live["currency"],
+        queued=queued,
     )
     _count_lease(worker, campaign, context)
     gold_id = _pick_gold(worker, campaign, languages) if gold else None
@@ -435,6 +484,8 @@ def assignment_heartbeat(*, worker: User, assignment_id: int) -> Assignment:
             raise LeaseExpired("The lease on this assignment has expired; ask for a new task.")
         if assignment.status != Assignment.Status.ACTIVE:
             raise InvalidState(f"This assignment is {assignment.status}.")
+        if assignment.queued:
+            return _queued_heartbeat(assignment, now)
         gap = (now - (assignment.last_activity_at or assignment.leased_at)).total_seconds()
         if 0 < gap <= IDLE_GAP_SECONDS:
             assignment.active_seconds += gap
@@ -444,6 +495,22 @@ def assignment_heartbeat(*, worker: User, assignment_id: int) -> Assignment:
         )
         assignment.last_activity_at = now
         assignment.save(update_fields=["active_seconds", "expires_at", "last_activity_at"])
+        # The lease fetched ahead waits as long as the worker is busy with this one (it has no page to beat yet).
+        Assignment.objects.filter(
+            worker=worker, campaign_id=assignment.campaign_id, status=Assignment.Status.ACTIVE, queued=True
+        ).update(expires_at=Greatest(F("expires_at"), Value(assignment.expires_at)))
+    return assignment
+
+
+def _queued_heartbeat(assignment: Assignment, now: datetime) -> Assignment:
+    """A sign of life on a lease fetched ahead: the worker is looking at it, so it becomes the current one when
+    none is (its clock starts now); while the current one is still open, the time is not counted twice."""
+    lease_seconds = assignment.campaign.lease_seconds
+    if not queued_promote(lease_id=assignment.id, lease_seconds=lease_seconds, now=now):
+        Assignment.objects.filter(pk=assignment.id).update(
+            last_activity_at=now, expires_at=max(assignment.expires_at, now + timedelta(seconds=lease_seconds))
+        )
+    assignment.refresh_from_db()
     return assignment
 
 
@@ -469,7 +536,17 @@ def assignment_release(*, worker: User, assignment_id: int, reason: str = "") ->
         assignment.ended_at = timezone.now()
         assignment.save(update_fields=["status", "release_reason", "ended_at"])
         slots_move(microtask_id=assignment.microtask_id, active_delta=-1)
+        if not assignment.queued:
+            _promote_behind(assignment, assignment.ended_at)
     return assignment
+
+
+def _promote_behind(assignment: Assignment, now: datetime) -> None:
+    """The current lease ended: the one fetched ahead behind it, if any, becomes current."""
+    queued_id = queued_lease_id(worker_id=assignment.worker_id, campaign_id=assignment.campaign_id, now=now)
+    if queued_id is not None:
+        lease_seconds = Campaign.objects.values_list("lease_seconds", flat=True).get(pk=assignment.campaign_id)
+        queued_promote(lease_id=queued_id, lease_seconds=lease_seconds, now=now)
 
 
 def assignment_expire_due(

@@ -200,3 +200,20 @@ def test_one_worker_claiming_in_parallel_holds_one_lease_per_campaign(named):
     # Every racing request was answered with the one lease that won, and the slot counters agree.
     assert set(leases) == {active.get().id}
     assert sum(MicroTask.objects.filter(campaign=campaign).values_list("active_count", flat=True)) == 1
+
+
+def test_fetching_ahead_from_many_requests_at_once_queues_one_lease_and_over_assigns_nothing():
+    campaign = factories.campaign(launch=True, items=10, redundancy=1, max_redundancy=1, items_per_task=1)
+    worker, _ = factories.worker()
+    current = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    answered: list[int] = []
+
+    def ahead(index: int) -> None:
+        answered.append(assignment_claim_next(worker=worker, campaign_id=campaign.id, ahead=True).assignment.id)
+
+    assert _run_threads(ahead, 6) == []
+    queued = Assignment.objects.get(worker=worker, status=Assignment.Status.ACTIVE, queued=True)
+    assert set(answered) == {queued.id}  # every request got the one lease that won
+    assert Assignment.objects.filter(worker=worker, status=Assignment.Status.ACTIVE).count() == 2
+    counted = {m.id: m.active_count for m in MicroTask.objects.filter(campaign=campaign) if m.active_count}
+    assert counted == {current.microtask_id: 1, queued.microtask_id: 1}

@@ -1,5 +1,9 @@
 """The task page on a phone: answer groups named by item, errors tied to inputs, time left, a hook for a script."""
 
+import base64
+import hashlib
+import re
+
 import pytest
 
 from crowd.models import Answer, Assignment
@@ -39,3 +43,14 @@ def test_task_page_missing_answer_is_tied_to_its_input_and_focused(leased):
     assert page.count("autofocus") == 1  # the first choice of the missing item, so the page scrolls there
     assert f'aria-describedby="item-{first}-error"' not in page
     assert not Answer.objects.exists()
+
+
+def test_the_task_script_is_allowed_by_its_hash_so_a_page_swapped_in_by_it_keeps_working(leased):
+    """The script writes the next task's page into the document, which keeps the first response's policy and nonce;
+    the policy also names the script's hash, computed from what the page really carries."""
+    client, assignment = leased
+    response = client.get(f"/work/assignments/{assignment.id}/")
+    page = response.content.decode()
+    script = re.search(r'<script nonce="[^"]+">(.*?)</script>', page, flags=re.DOTALL).group(1)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response["Content-Security-Policy"]

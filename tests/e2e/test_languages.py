@@ -47,7 +47,7 @@ def test_three_microtasks_by_touch_in_kiswahili_then_arabic(live_server, phone, 
         page.locator("fieldset").get_by_text("chanya", exact=True).tap()
         _tap_and_load(page, page.get_by_role("button", name="Tuma na uendelee"))
         if done < 2:
-            assert page.get_by_role("status").filter(has_text="Imehifadhiwa").is_visible()
+            page.get_by_role("status").filter(has_text="Imehifadhiwa").wait_for()
     assert page.get_by_role("heading", name="Hakuna kazi kwako kwa sasa").is_visible()
     assert Answer.objects.filter(worker=user, campaign=campaign).count() == 3
     assert set(Answer.objects.filter(worker=user).values_list("label", flat=True)) == {"chanya"}

@@ -20,7 +20,7 @@ LABELS = [{"value": "pos", "text": "Positive"}, {"value": "neg", "text": "Negati
 TASK_URL = re.compile(r"/work/assignments/\d+/$")
 SCREENSHOT = "/tmp/e2e-task.png"
 PAGE_BUDGET_BYTES = 30 * 1024
-INLINE_SCRIPT_BUDGET_BYTES = 6 * 1024  # raw; about 2 KB gzipped
+INLINE_SCRIPT_BUDGET_BYTES = 8 * 1024  # raw; under 3 KB gzipped (the whole page's gzip budget is 8 KB)
 
 
 def _worker(username: str):
@@ -90,7 +90,8 @@ def test_worker_flow_sign_in_label_and_next(live_server, phone, sign_in):
     _tap_and_load(page, page.get_by_role("button", name="Submit and next"))
     assert TASK_URL.search(page.url)
     assert f"/work/assignments/{first.id}/" not in page.url
-    assert page.get_by_role("status").filter(has_text="Saved. You earned 0.25 USD.").is_visible()
+    # The next task was fetched ahead and shown at once; the answers went behind it, and the page says so.
+    page.get_by_role("status").filter(has_text="Saved. You earned 0.25 USD.").wait_for()
     second_texts = _answer_shown_items(page, "Negative")
     assert not set(first_texts) & set(second_texts)
     assert sorted(first_texts + second_texts) == [f"text {i}" for i in range(4)]

@@ -2,7 +2,9 @@
  * - heartbeats while the worker is active keep the lease alive and count active time;
  * - the time left counts down, with a warning near the end;
  * - a submit that cannot reach the server is kept on this phone and sent when the connection returns
- *   (the submit is idempotent on the server, so a retry never counts twice).
+ *   (the submit is idempotent on the server, so a retry never counts twice);
+ * - once the worker starts answering, the next task is fetched in the background; Submit then shows it at once
+ *   and sends these answers behind it (through the same kept-on-the-phone queue).
  * Words come from the page (a JSON element rendered in the worker's language). No framework, no build step. */
 (function () {
   "use strict";
@@ -48,7 +50,9 @@
     if (document.hidden || Date.now() - lastActive > 120000 || !navigator.onLine) return;
     fetch(config.heartbeat_url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) { if (body && body.expires_at) { expiresAt = Date.parse(body.expires_at); tick(); } })
+      .then(function (body) {
+        if (body && body.expires_at) { expiresAt = Date.parse(body.expires_at); config.queued = body.queued; tick(); }
+      })
       .catch(function () { /* offline: the next beat tries again */ });
   }
   tick();
@@ -79,17 +83,48 @@
       keep(pending().slice(1));
       if (response.status === 409) { say(words.expired, "error"); return; }
       if (entry.assignment === config.assignment) return show(response);
-      say(words.sent);
+      if (!response.ok) { say(words.not_saved, "error"); return; }
+      say(entry.done || words.sent);
+      if (config.queued) beat();  // that task has ended, so this one is now the current one
       flush();
     }).catch(function () { say(words.saved_offline); });
   }
+
+  // ---- the next task, fetched while the worker answers this one
+  var ahead = null;
+  var asking = false;
+  function fetchAhead() {
+    if (ahead || asking || config.queued || !navigator.onLine) return;
+    asking = true;
+    fetch(config.ahead_url, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf(), "X-Crowdloop-Inline": "1" }
+    }).then(function (response) {
+      var where = response.headers.get("Crowdloop-Location");
+      if (response.status !== 200 || !where) return;
+      return response.text().then(function (html) { ahead = { html: html, where: where }; });
+    }).catch(function () { /* offline: the next answer tries again */ }).then(function () { asking = false; });
+  }
+  function showAhead(entry) {
+    // The answers wait in the phone's queue; the next page sends them first thing, whatever the connection.
+    keep(pending().concat([entry]));
+    document.open(); document.write(ahead.html); document.close();
+    if (history.replaceState) history.replaceState(null, "", ahead.where);
+  }
+
   if (form && window.fetch && window.URLSearchParams) {
+    form.addEventListener("change", fetchAhead);
     form.addEventListener("submit", function (event) {
       var fields = [];
+      var then = event.submitter && event.submitter.name === "then" ? event.submitter.value : "next";
       new FormData(form).forEach(function (value, name) { fields.push([name, value]); });
-      if (event.submitter && event.submitter.name) fields.push([event.submitter.name, event.submitter.value]);
       var entry = { url: form.action, fields: fields, assignment: config.assignment };
       event.preventDefault();
+      if (ahead && then === "next") {
+        entry.fields.push(["then", "ahead"]);
+        entry.done = words.saved;
+        return showAhead(entry);
+      }
+      if (event.submitter && event.submitter.name) fields.push([event.submitter.name, event.submitter.value]);
       say(words.sending);
       send(entry).then(show).catch(function () {
         keep(pending().concat([entry]));
@@ -97,7 +132,9 @@
       });
     });
   }
+  if (config.queued) beat();  // shown from the queue: tell the server it is now the one being worked on
   addEventListener("online", flush);
   addEventListener("offline", function () { if (pending().length) say(words.saved_offline); });
+  if (pending().length && !navigator.onLine) say(words.saved_offline);
   flush();
 })();
