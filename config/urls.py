@@ -15,7 +15,7 @@ urlpatterns = [
     path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("crowd.api.urls")),
-    path("manage/", include("crowd.coordinator_urls")),
+    path("manage/", include("crowd.coordinator.urls")),
     path("", include("workers.urls")),
     path("", include("crowd.urls")),
 ]

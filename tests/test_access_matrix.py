@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from crowd import coordinator_urls
+from crowd.coordinator import urls as coordinator_urls
 from crowd.models import Appeal, Assignment, Campaign, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
@@ -185,6 +185,10 @@ API = [
     Operation("POST /api/v1/campaigns/{campaign_id}/pause/", changes_campaign(), campaign_id),
     # Resuming a campaign that is already active answers 200 with it (the move is idempotent).
     Operation("POST /api/v1/campaigns/{campaign_id}/resume/", changes_campaign(), campaign_id),
+    Operation("POST /api/v1/campaigns/{campaign_id}/close/", changes_campaign(), campaign_id),
+    Operation(
+        "POST /api/v1/campaigns/{campaign_id}/archive/", changes_campaign(), lambda w: {"campaign_id": w.draft.id}
+    ),
     Operation("POST /api/v1/campaigns/{campaign_id}/aggregate/", changes_campaign(202), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/results/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/export/", reads_campaign(), campaign_id, query="?format=jsonl"),

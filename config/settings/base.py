@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "workers",
     "payments",
     "crowd",
+    "crowd.coordinator",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,18 @@ urlpatterns = [
         name="api-campaign-resume",
     ),
     path(
+        "campaigns/<int:campaign_id>/close/",
+        views.CampaignMoveView.as_view(),
+        {"move": "close"},
+        name="api-campaign-close",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/archive/",
+        views.CampaignMoveView.as_view(),
+        {"move": "archive"},
+        name="api-campaign-archive",
+    ),
+    path(
         "campaigns/<int:campaign_id>/aggregate/", views.CampaignAggregateView.as_view(), name="api-campaign-aggregate"
     ),
     path("campaigns/<int:campaign_id>/results/", views.CampaignResultsView.as_view(), name="api-campaign-results"),

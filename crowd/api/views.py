@@ -147,11 +147,19 @@ class CampaignLaunchView(APIView):
 
 
 class CampaignMoveView(APIView):
-    """Lifecycle moves of a launched campaign (owner or coordinator): pause (active -> paused) and resume
-    (paused -> active, once the reward meets the pay floor, no fair-pay top-up is owed and the funds cover what
-    the campaign can still cost; 400 `not_ready` or `insufficient_funds` says what to fix). Both idempotent."""
+    """Lifecycle moves of a campaign (owner or coordinator): pause (active -> paused; held leases can still be
+    submitted), resume (paused -> active, once the reward meets the pay floor, no fair-pay top-up is owed and the
+    funds cover what the campaign can still cost; 400 `not_ready` or `insufficient_funds` says what to fix), close
+    (active or paused -> completed before every item is done: no new work, held leases still paid, the funds stop
+    holding unstarted work) and archive (completed or draft -> archived; 409 `work_pending` while answers wait
+    for approval). All idempotent."""
 
-    moves = {"pause": campaign_services.campaign_pause, "resume": campaign_services.campaign_resume}
+    moves = {
+        "pause": campaign_services.campaign_pause,
+        "resume": campaign_services.campaign_resume,
+        "close": campaign_services.campaign_close,
+        "archive": campaign_services.campaign_archive,
+    }
 
     @extend_schema(
         request=None,

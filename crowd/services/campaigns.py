@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crowd.campaign_texts import translations_normalize
 from crowd.exceptions import InvalidState, ValidationFailed
-from crowd.models import Campaign, FairPayCheck, Item, MicroTask, MicroTaskItem
+from crowd.models import Assignment, Campaign, FairPayCheck, Item, MicroTask, MicroTaskItem
 from crowd.selectors import LIVE, campaign_commitment_minor, worker_pool_countries
 from crowd.services.fairpay import campaign_fair_pay_check
 from crowd.services.funds import funds_require
@@ -301,17 +301,52 @@ def campaign_resume(*, campaign_id: int) -> Campaign:
     return _move(campaign_id, Campaign.Status.PAUSED, Campaign.Status.ACTIVE, "resumed", check=_resume_check)
 
 
+def campaign_close(*, campaign_id: int) -> Campaign:
+    """active or paused -> completed, before every item is done: routing offers no new work, held leases can still
+    be submitted (and are paid), results keep what was answered, and the funds stop holding the unstarted work.
+    Locks the campaign. Idempotent; raises InvalidState for a draft or an archived campaign."""
+    return _move(campaign_id, (Campaign.Status.ACTIVE, Campaign.Status.PAUSED), Campaign.Status.COMPLETED, "closed")
+
+
+def campaign_archive(*, campaign_id: int) -> Campaign:
+    """completed or draft -> archived: out of the lists, read-only; results and exports stay. Refused while a
+    submitted answer still waits for approval, so no worker's pay is left hanging. Locks the campaign."""
+    return _move(
+        campaign_id,
+        (Campaign.Status.COMPLETED, Campaign.Status.DRAFT),
+        Campaign.Status.ARCHIVED,
+        "archived",
+        check=_archive_check,
+    )
+
+
+def _archive_check(campaign: Campaign) -> None:
+    waiting = Assignment.objects.filter(
+        campaign=campaign, status__in=[Assignment.Status.ACTIVE, Assignment.Status.SUBMITTED]
+    ).count()
+    if waiting:
+        raise InvalidState(
+            f"{waiting} assignments are still open or waiting for approval; approve or reject them first.",
+            code="work_pending",
+        )
+
+
 def _move(
-    campaign_id: int, source: str, target: str, verb: str, check: Callable[[Campaign], None] | None = None
+    campaign_id: int,
+    source: str | tuple[str, ...],
+    target: str,
+    verb: str,
+    check: Callable[[Campaign], None] | None = None,
 ) -> Campaign:
-    """Move a campaign from `source` to `target` under its row lock; already at `target` is a no-op. `check` runs
-    after the move, in its transaction: raising refuses the move and rolls it back."""
+    """Move a campaign from `source` (one status or several) to `target` under its row lock; already at `target`
+    is a no-op. `check` runs after the move, in its transaction: raising refuses the move and rolls it back."""
+    sources = (source,) if isinstance(source, str) else source
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status == target:
             return campaign
-        if campaign.status != source:
-            raise InvalidState(f"Only {source} campaigns can be {verb}; this one is {campaign.status}.")
+        if campaign.status not in sources:
+            raise InvalidState(f"Only {' or '.join(sources)} campaigns can be {verb}; this one is {campaign.status}.")
         campaign.status = target
         campaign.save(update_fields=["status"])
         if check is not None:

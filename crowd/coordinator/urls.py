@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crowd import coordinator_views
+from crowd.coordinator import views as coordinator_views
 
 urlpatterns = [
     path("", coordinator_views.manage_home, name="manage-home"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crowd import selectors
-from crowd.coordinator_selectors import appeal_queue_for_actor, organizations_for_actor
+from crowd.coordinator.selectors import appeal_queue_for_actor, organizations_for_actor
 from crowd.exceptions import DomainError, NotFound
 from crowd.models import Appeal
 from crowd.selectors import WRITE_ROLES, Actor
@@ -37,7 +37,7 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         actor = Actor.for_user(user_id=request.user.id)
         if not actor.roles:
             context = {"awaiting_email_verification": actor.awaiting_email_verification, "email": request.user.email}
-            return render(request, "crowd/coordinator/not_member.html", context, status=403)
+            return render(request, "coordinator/not_member.html", context, status=403)
         return view(request, actor, *args, **kwargs)
 
     return wrapped
@@ -81,7 +81,7 @@ def manage_home(request: HttpRequest, actor: Actor) -> HttpResponse:
     ]
     return render(
         request,
-        "crowd/coordinator/home.html",
+        "coordinator/home.html",
         {
             "organizations": organizations,
             "campaigns": rows,
@@ -108,7 +108,7 @@ def campaign_fairness(request: HttpRequest, actor: Actor, campaign_id: int) -> H
     latest = report["latest_check"]
     return render(
         request,
-        "crowd/coordinator/fairness.html",
+        "coordinator/fairness.html",
         {
             "campaign": campaign,
             "currency": currency,
@@ -147,7 +147,7 @@ def _appeals_page(request: HttpRequest, actor: Actor, *, error: str = "", status
     appeals = list(appeal_queue_for_actor(actor=actor)[:200])
     return render(
         request,
-        "crowd/coordinator/appeals.html",
+        "coordinator/appeals.html",
         {
             "appeals": appeals,
             "can_decide": {
