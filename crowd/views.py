@@ -64,6 +64,9 @@ def terms_required(view):
 @terms_required
 def work_home(request: HttpRequest) -> HttpResponse:
     profile = WorkerProfile.objects.filter(user=request.user).first()
+    if profile is None and Membership.objects.filter(user=request.user).exists():
+        # A coordinator who does no labeling lands on their own pages, not on an empty worker page.
+        return redirect("manage-home")
     has_languages = profile is not None and profile.languages.exists()
     if not has_languages and not Membership.objects.filter(user=request.user).exists():
         # A new worker first says which languages they know; that decides every task they see.

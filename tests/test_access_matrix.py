@@ -329,6 +329,27 @@ PAGES = [
         campaign_id,
     ),
     Operation("GET /manage/appeals/", page_row(403, (200, (*MEMBER_PAGES, OTHER_OWNER_SESSION)))),
+    # Anyone signed in may start an organization (the form says what is needed: a confirmed address).
+    Operation("GET /manage/organizations/new/", page_row(200)),
+    Operation(
+        "GET /manage/campaigns/new/", page_row(403, (200, (COORDINATOR_SESSION, OWNER_SESSION, OTHER_OWNER_SESSION)))
+    ),
+    Operation(
+        "GET /manage/campaigns/{campaign_id}/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+    ),
+    Operation(
+        "GET /manage/campaigns/{campaign_id}/edit/",
+        page_row(403, (200, (COORDINATOR_SESSION, OWNER_SESSION)), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+    ),
+    Operation(
+        # A move redirects back to the campaign page with what happened; a viewer may not move it.
+        "POST /manage/campaigns/{campaign_id}/pause/",
+        page_row(403, (302, (COORDINATOR_SESSION, OWNER_SESSION)), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+    ),
     Operation(
         # Deciding redirects back to the queue; a viewer may read the queue but not decide.
         "POST /manage/appeals/{appeal_id}/decide/",
@@ -339,6 +360,11 @@ PAGES = [
 ]
 PAGE_NAMES = {
     "manage-home": "GET /manage/",
+    "manage-organization-new": "GET /manage/organizations/new/",
+    "manage-campaign-new": "GET /manage/campaigns/new/",
+    "manage-campaign": "GET /manage/campaigns/{campaign_id}/",
+    "manage-campaign-edit": "GET /manage/campaigns/{campaign_id}/edit/",
+    "manage-campaign-move": "POST /manage/campaigns/{campaign_id}/pause/",
     "manage-fairness": "GET /manage/campaigns/{campaign_id}/fairness/",
     "manage-appeals": "GET /manage/appeals/",
     "manage-appeal-decide": "POST /manage/appeals/{appeal_id}/decide/",

@@ -1,9 +1,19 @@
-from django.urls import path
+from django.urls import path, re_path
 
+from crowd.coordinator import campaign_views, organization_views
 from crowd.coordinator import views as coordinator_views
 
 urlpatterns = [
     path("", coordinator_views.manage_home, name="manage-home"),
+    path("organizations/new/", organization_views.organization_new, name="manage-organization-new"),
+    path("campaigns/new/", campaign_views.campaign_new, name="manage-campaign-new"),
+    path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="manage-campaign"),
+    path("campaigns/<int:campaign_id>/edit/", campaign_views.campaign_edit, name="manage-campaign-edit"),
+    re_path(
+        r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<move>launch|pause|resume|close|archive)/$",
+        campaign_views.campaign_move,
+        name="manage-campaign-move",
+    ),
     path("campaigns/<int:campaign_id>/fairness/", coordinator_views.campaign_fairness, name="manage-fairness"),
     path("appeals/", coordinator_views.appeal_queue, name="manage-appeals"),
     path("appeals/<int:appeal_id>/decide/", coordinator_views.appeal_decide_form, name="manage-appeal-decide"),

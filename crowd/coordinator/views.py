@@ -87,6 +87,7 @@ def manage_home(request: HttpRequest, actor: Actor) -> HttpResponse:
             "campaigns": rows,
             "more_campaigns": len(campaigns) > CAMPAIGNS_SHOWN,
             "open_appeals": selectors.appeals_for_actor(actor=actor).filter(status=Appeal.Status.OPEN).count(),
+            "can_create": bool(actor.writable_organizations()),
             "reviewers": reviewers,
         },
     )

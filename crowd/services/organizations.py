@@ -67,6 +67,27 @@ def organization_ensure(*, name: str, owner_email: str) -> tuple[Organization, U
     return organization, owner
 
 
+def organization_create(*, name: str, owner_id: int) -> Organization:
+    """A new organization, owned by the signed-in user who makes it. Owners handle money and keys, so the user
+    must have verified an email address. Raises ValidationFailed (no name, or the name is taken: names are
+    unique) or OwnerNotVerified."""
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise ValidationFailed("An organization needs a name of at most 200 characters.", fields={"name": "Required."})
+    if not EmailAddress.objects.filter(user_id=owner_id, verified=True, user__is_active=True).exists():
+        raise OwnerNotVerified("Confirm your email address first: owners of an organization must have one.")
+    taken = ValidationFailed("An organization with this name exists already.", fields={"name": "Taken."})
+    if Organization.objects.filter(name__iexact=name).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            organization = Organization.objects.create(name=name)
+            Membership.objects.create(organization=organization, user_id=owner_id, role=Membership.Role.OWNER)
+    except IntegrityError as exc:  # the same name, created at this very moment
+        raise taken from exc
+    return organization
+
+
 def membership_set(*, organization_id: int, user_id: int, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         organization_id=organization_id, user_id=user_id, defaults={"role": role}

@@ -323,7 +323,7 @@ def test_members_of_an_organization_see_a_link_to_the_coordinator_pages(worker_c
     assert 'href="/manage/"' not in client.get("/work/").content.decode()
     owner = org_key[1]
     client.force_login(owner)
-    assert 'href="/manage/"' in client.get("/work/").content.decode()
+    assert 'href="/manage/"' in client.get("/work/earnings/").content.decode()
 
 
 @pytest.mark.parametrize("reason", ["skip", "unclear", "offensive"])

@@ -1,0 +1,264 @@
+"""A campaign from the web: create, edit, see, and move through its life (launch, pause, resume, close, archive).
+Validation is the API's serializer and the services' rules (crowd/coordinator/forms.py), so both agree."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crowd import selectors
+from crowd.api.serializers import CampaignSerializer
+from crowd.coordinator import forms
+from crowd.coordinator.views import member_required
+from crowd.exceptions import DomainError, NotFound
+from crowd.models import Campaign, Organization
+from crowd.selectors import WRITE_ROLES, Actor, worker_pool_countries
+from crowd.services import campaigns as campaign_services
+from payments.money import from_minor
+from payments.selectors import MissingExchangeRate, highest_floor
+from workers import demand
+from workers.languages import language_label, language_suggestions
+
+MOVES = {
+    "launch": (campaign_services.campaign_launch, gettext_lazy("Launched: workers can start on it now.")),
+    "pause": (campaign_services.campaign_pause, gettext_lazy("Paused: no new work goes out.")),
+    "resume": (campaign_services.campaign_resume, gettext_lazy("Resumed: workers can get its work again.")),
+    "close": (campaign_services.campaign_close, gettext_lazy("Closed: no new work goes out, and its results stay.")),
+    "archive": (campaign_services.campaign_archive, gettext_lazy("Archived.")),
+}
+# Which moves each status offers, in the order the page shows them.
+MOVES_BY_STATUS = {
+    Campaign.Status.DRAFT: ("launch", "archive"),
+    Campaign.Status.ACTIVE: ("pause", "close"),
+    Campaign.Status.PAUSED: ("resume", "close"),
+    Campaign.Status.COMPLETED: ("archive",),
+    Campaign.Status.ARCHIVED: (),
+}
+
+
+def _campaign(actor: Actor, campaign_id: int) -> Campaign:
+    try:
+        return selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id)
+    except NotFound:
+        raise Http404(_("No such campaign.")) from None
+
+
+def _floor(campaign: Campaign) -> dict[str, Any] | None:
+    """The highest pay floor of the campaign's worker pool, for the form's live check (None: no floor applies)."""
+    try:
+        floor = highest_floor(countries=worker_pool_countries(campaign), currency=campaign.currency)
+    except MissingExchangeRate:
+        return None
+    if floor is None:
+        return None
+    return {"hourly": from_minor(floor.hourly_minor, campaign.currency), "currency": campaign.currency}
+
+
+def _form_context(
+    request: HttpRequest,
+    form: forms.CampaignForm,
+    campaign: Campaign,
+    *,
+    labels: list[dict[str, str]],
+    languages: list[str],
+    skills: dict[str, int],
+    translations: dict[str, Any],
+    problems: dict[str, str],
+    organizations: list[Organization] | None = None,
+) -> dict[str, Any]:
+    interface = get_language() or "en"
+    return {
+        "form": form,
+        "campaign": campaign,
+        "organizations": organizations,
+        "label_rows": forms.label_rows(labels),
+        "language_rows": forms.language_rows(languages, interface),
+        "skill_rows": forms.skill_rows(skills),
+        "translation_blocks": forms.translation_blocks(translations, labels),
+        "language_suggestions": language_suggestions(interface, tuple(demand.wanted("languages"))),
+        "skill_suggestions": sorted(set(demand.wanted("skills"))),
+        "problems": problems,
+        "fixed": campaign.pk is not None and campaign.status != Campaign.Status.DRAFT,
+        "pay_check": {"floor": _floor(campaign), "words": _pay_words()},
+    }
+
+
+def _pay_words() -> dict[str, str]:
+    # The script fills in the numbers; "%(rate)s" and "%(floor)s" stay as they are in every language.
+    return {
+        "rate": _("About %(rate)s per hour at the expected time."),
+        "below": _("Below the pay floor of %(floor)s per hour: launch will refuse it."),
+        "ok": _("At or above the pay floor of %(floor)s per hour."),
+    }
+
+
+def _errors(exc_or_errors: Any) -> dict[str, str]:
+    """Field errors from the serializer ({field: [messages]}) or a domain error's fields, as one line each."""
+    if isinstance(exc_or_errors, DomainError):
+        fields = exc_or_errors.fields or {}
+        found = {name: str(value) for name, value in fields.items()}
+        return found or {"__all__": exc_or_errors.message}
+    return {
+        name: " ".join(str(m) for m in (messages_ if isinstance(messages_, list) else [messages_]))
+        for name, messages_ in exc_or_errors.items()
+    }
+
+
+def _changed(campaign: Campaign, data: dict[str, Any]) -> dict[str, Any]:
+    """Only what the coordinator changed: a launched campaign refuses edits to the fields it locks, even unchanged."""
+    current = CampaignSerializer(campaign).data
+    return {name: value for name, value in data.items() if current.get(name) != value}
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def campaign_new(request: HttpRequest, actor: Actor) -> HttpResponse:
+    organizations = list(Organization.objects.filter(id__in=actor.writable_organizations()).order_by("name"))
+    if not organizations:
+        return render(request, "coordinator/read_only.html", status=403)
+    blank = Campaign(organization=organizations[0])
+    if request.method == "GET":
+        form = forms.CampaignForm(initial=forms.initial_for(blank))
+        context = _form_context(
+            request,
+            form,
+            blank,
+            labels=[],
+            languages=[],
+            skills={},
+            translations={},
+            problems={},
+            organizations=organizations,
+        )
+        return render(request, "coordinator/campaign_form.html", context)
+    chosen = next((o for o in organizations if str(o.id) == request.POST.get("organization")), organizations[0])
+    blank.organization = chosen
+    return _save(request, actor, blank, organizations=organizations)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(actor, campaign_id)
+    if actor.roles.get(campaign.organization_id) not in WRITE_ROLES:
+        return render(request, "coordinator/read_only.html", status=403)
+    if request.method == "GET":
+        form = _locked(forms.CampaignForm(initial=forms.initial_for(campaign)), campaign)
+        context = _form_context(
+            request,
+            form,
+            campaign,
+            labels=campaign.labels,
+            languages=campaign.languages,
+            skills=campaign.required_skills,
+            translations=campaign.translations,
+            problems={},
+        )
+        return render(request, "coordinator/campaign_form.html", context)
+    return _save(request, actor, campaign)
+
+
+def _locked(form: forms.CampaignForm, campaign: Campaign) -> forms.CampaignForm:
+    """After launch only some fields may change: the others are shown, not editable."""
+    if campaign.status != Campaign.Status.DRAFT:
+        for name, field in form.fields.items():
+            if name not in campaign_services.EDITABLE_WHILE_ACTIVE:
+                field.disabled = True
+    return form
+
+
+def _save(
+    request: HttpRequest, actor: Actor, campaign: Campaign, organizations: list[Organization] | None = None
+) -> HttpResponse:
+    creating = campaign.pk is None
+    form = forms.CampaignForm(request.POST, initial=None if creating else forms.initial_for(campaign))
+    if not creating:
+        _locked(form, campaign)
+    problems: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    if form.is_valid():
+        launched = not creating and campaign.status != Campaign.Status.DRAFT
+        data, problems = forms.campaign_payload(form, request.POST, campaign.labels if launched else None)
+        if not creating:
+            if campaign.status != Campaign.Status.DRAFT:
+                data = {k: v for k, v in data.items() if k in campaign_services.EDITABLE_WHILE_ACTIVE}
+            data = _changed(campaign, data)
+        serializer = CampaignSerializer(data=data, partial=not creating)
+        if not problems and serializer.is_valid():
+            fields = dict(serializer.validated_data)
+            try:
+                if creating:
+                    saved = campaign_services.campaign_create(
+                        organization_id=campaign.organization_id, created_by_id=request.user.id, fields=fields
+                    )
+                else:
+                    saved = campaign_services.campaign_update(campaign_id=campaign.id, fields=fields)
+            except DomainError as exc:
+                problems.update(_errors(exc))
+            else:
+                messages.success(request, _("Saved."))
+                floor_problem = campaign_services.campaign_pay_floor_problem(saved)
+                if floor_problem:
+                    messages.warning(request, floor_problem)
+                return redirect("manage-campaign", campaign_id=saved.id)
+        elif not problems:
+            problems.update(_errors(serializer.errors))
+    launched = not creating and campaign.status != Campaign.Status.DRAFT
+    labels = campaign.labels if launched else forms.labels_from_post(request.POST)
+    languages, _problem = forms.languages_from_post(request.POST)
+    skills, _problem = forms.skills_from_post(request.POST)
+    context = _form_context(
+        request,
+        form,
+        campaign,
+        labels=labels,
+        languages=campaign.languages if launched else languages,
+        skills=campaign.required_skills if launched else skills,
+        translations=forms.translations_from_post(request.POST, labels),
+        problems=problems,
+        organizations=organizations,
+    )
+    return render(request, "coordinator/campaign_form.html", context, status=400)
+
+
+@member_required
+def campaign_detail(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(actor, campaign_id)
+    progress = selectors.campaign_progress(campaign=campaign)
+    interface = get_language() or "en"
+    return render(
+        request,
+        "coordinator/campaign.html",
+        {
+            "campaign": campaign,
+            "progress": progress,
+            "to_label": progress["items"] - progress["gold_items"],
+            "reward": from_minor(campaign.reward_minor, campaign.currency),
+            "languages": [language_label(tag, interface) for tag in campaign.languages],
+            "can_write": actor.roles.get(campaign.organization_id) in WRITE_ROLES,
+            "moves": MOVES_BY_STATUS.get(campaign.status, ()),
+        },
+    )
+
+
+@member_required
+@require_POST
+def campaign_move(request: HttpRequest, actor: Actor, campaign_id: int, move: str) -> HttpResponse:
+    campaign = _campaign(actor, campaign_id)
+    if move not in MOVES:
+        raise Http404(_("No such action."))
+    if actor.roles.get(campaign.organization_id) not in WRITE_ROLES:
+        return render(request, "coordinator/read_only.html", status=403)
+    service, done = MOVES[move]
+    try:
+        service(campaign_id=campaign.id)
+    except DomainError as exc:
+        details = [str(v) for v in (exc.fields or {}).values()]
+        messages.error(request, " ".join([exc.message, *details]))
+    else:
+        messages.success(request, done)
+    return redirect("manage-campaign", campaign_id=campaign.id)

@@ -1,0 +1,215 @@
+"""A campaign from the web: the form makes the same campaign the API would (same serializer, same services),
+refuses bad input with the fields named and nothing stored, and the campaign page moves it through its life."""
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.test import Client
+
+from crowd.models import Campaign, Membership, Organization
+from crowd.services.organizations import membership_set, organization_ensure
+from tests import factories
+from workers.models import User
+from workers.services import user_email_verify
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org():
+    return organization_ensure(name="Health NGO", owner_email="owner@ngo.example")
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _member(organization, role: str) -> User:
+    user = User.objects.create_user(username=f"{role}-{organization.id}", email=f"{role}@org{organization.id}.example")
+    user_email_verify(user=user)
+    membership_set(organization_id=organization.id, user_id=user.id, role=role)
+    return user
+
+
+def _form(**overrides) -> dict:
+    body = {
+        "name": "Clinic feedback",
+        "instructions": "Is the message about a health problem?",
+        "task_type": "single_choice",
+        "reward": "0.30",
+        "currency": "USD",
+        "estimated_seconds": "30",
+        "redundancy": "3",
+        "max_redundancy": "5",
+        "target_confidence": "0.9",
+        "items_per_task": "2",
+        "lease_seconds": "600",
+        "gold_ratio": "0.1",
+        "visibility": "public",
+        "priority": "0",
+        "order": "depth_first",
+        "min_language_level": "3",
+        "min_quality": "0",
+        "min_quality_answers": "10",
+        "approval_hours": "72",
+        "sensitive_daily_cap": "50",
+        "auto_reject_min_gold_failed": "2",
+        # Rows as the page sends them: the order numbers decide, empty rows are dropped.
+        "label_position": ["2", "1", "3"],
+        "label_value": ["symptom", "other", ""],
+        "label_text": ["A symptom", "Something else", ""],
+        "language": ["Kiswahili", "en", ""],
+        "skill": ["medical", ""],
+        "skill_level": ["2", "3"],
+        "translation_language": ["sw"],
+        "translation_instructions": ["Je, ujumbe unahusu tatizo la afya?"],
+        "translation_label_symptom": ["Dalili"],
+        "translation_label_other": ["Kitu kingine"],
+    }
+    body.update(overrides)
+    return body
+
+
+def test_an_owner_creates_a_campaign_from_the_web_with_every_part(org):
+    organization, owner = org
+    client = _client(owner)
+    assert client.get("/manage/campaigns/new/").status_code == 200
+
+    response = client.post("/manage/campaigns/new/", _form())
+
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/manage/campaigns/{campaign.id}/"
+    assert (campaign.organization_id, campaign.status, campaign.created_by_id) == (organization.id, "draft", owner.id)
+    assert campaign.labels == [{"value": "other", "text": "Something else"}, {"value": "symptom", "text": "A symptom"}]
+    assert sorted(campaign.languages) == ["en", "sw"]
+    assert campaign.required_skills == {"medical": 2}
+    assert (campaign.reward_minor, campaign.items_per_task, campaign.gold_ratio) == (30, 2, 0.1)
+    assert campaign.translations == {
+        "sw": {
+            "instructions": "Je, ujumbe unahusu tatizo la afya?",
+            "labels": {"symptom": "Dalili", "other": "Kitu kingine"},
+        }
+    }
+    page = client.get(response["Location"]).content.decode()
+    assert "Clinic feedback" in page and 'id="move-launch"' in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"max_redundancy": "2"}, "max_redundancy"),
+        ({"language": ["12345"]}, "is not a language we know"),
+        ({"skill": ["medical"], "skill_level": ["9"]}, "from 1 to 5"),
+        ({"reward": "-1"}, "id_reward"),
+        ({"name": ""}, "id_name"),
+        ({"translation_language": ["!!"]}, "translations"),
+    ],
+)
+def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(org, overrides, named):
+    _, owner = org
+    response = _client(owner).post("/manage/campaigns/new/", _form(**overrides))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="form-errors"' in page and named in page
+    assert not Campaign.objects.exists()
+
+
+def test_a_viewer_cannot_create_or_move_a_campaign(org):
+    organization, _ = org
+    viewer = _member(organization, "viewer")
+    campaign = factories.campaign(organization=organization, items=2)
+    client = _client(viewer)
+    assert client.get("/manage/campaigns/new/").status_code == 403
+    assert client.post("/manage/campaigns/new/", _form()).status_code == 403
+    page = client.get(f"/manage/campaigns/{campaign.id}/").content.decode()
+    assert 'id="move-launch"' not in page
+    assert client.post(f"/manage/campaigns/{campaign.id}/launch/").status_code == 403
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+def test_another_organizations_campaign_does_not_exist_here(org):
+    _, owner = org
+    elsewhere = factories.campaign(items=1)
+    client = _client(owner)
+    assert client.get(f"/manage/campaigns/{elsewhere.id}/").status_code == 404
+    assert client.get(f"/manage/campaigns/{elsewhere.id}/edit/").status_code == 404
+    assert client.post(f"/manage/campaigns/{elsewhere.id}/launch/").status_code == 404
+    assert Campaign.objects.get(pk=elsewhere.pk).status == "draft"
+
+
+def test_launch_says_what_is_missing_then_the_lifecycle_runs_from_the_page(org):
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, items=4, labels=["only"])
+    client = _client(owner)
+
+    refused = client.post(f"/manage/campaigns/{campaign.id}/launch/", follow=True).content.decode()
+    assert "at least two labels" in refused
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+    Campaign.objects.filter(pk=campaign.pk).update(labels=[{"value": "a", "text": "A"}, {"value": "b", "text": "B"}])
+    for move, status in (("launch", "active"), ("pause", "paused"), ("resume", "active"), ("close", "completed")):
+        page = client.post(f"/manage/campaigns/{campaign.id}/{move}/", follow=True).content.decode()
+        assert Campaign.objects.get(pk=campaign.pk).status == status, page
+    client.post(f"/manage/campaigns/{campaign.id}/archive/")
+    assert Campaign.objects.get(pk=campaign.pk).status == "archived"
+    assert client.post(f"/manage/campaigns/{campaign.id}/explode/").status_code in (404, 405)
+
+
+def test_after_launch_only_the_editable_fields_change(org):
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, items=2, launch=True)
+    client = _client(owner)
+    page = client.get(f"/manage/campaigns/{campaign.id}/edit/").content.decode()
+    assert 'name="task_type"' in page and "disabled" in page
+
+    body = _form(name="Clinic feedback, round 2", task_type="free_text", items_per_task="7")
+    response = client.post(f"/manage/campaigns/{campaign.id}/edit/", body)
+
+    assert response.status_code == 302, response.content.decode().split("form-errors")[-1][:1500]
+    campaign.refresh_from_db()
+    assert campaign.name == "Clinic feedback, round 2"
+    assert (campaign.task_type, campaign.items_per_task) == ("single_choice", 1)  # fixed after launch
+
+
+def test_a_member_without_a_worker_profile_lands_on_the_coordinator_pages(org):
+    _, owner = org
+    response = _client(owner).get("/work/")
+    assert (response.status_code, response["Location"]) == (302, "/manage/")
+
+
+def test_a_signed_in_user_with_a_confirmed_address_starts_an_organization_and_owns_it():
+    user = User.objects.create_user(username="amina", email="amina@ngo.example")
+    user_email_verify(user=user)
+    client = _client(user)
+    assert client.get("/manage/").status_code == 403  # not a member yet: the page offers to start one
+    assert client.get("/manage/organizations/new/").status_code == 200
+
+    response = client.post("/manage/organizations/new/", {"name": "  Afya   Yetu "})
+
+    assert response.status_code == 302
+    organization = Organization.objects.get(name="Afya Yetu")
+    assert Membership.objects.get(organization=organization).role == "owner"
+    assert client.get("/manage/").status_code == 200
+    taken = client.post("/manage/organizations/new/", {"name": "afya yetu"})
+    assert taken.status_code == 400 and "exists already" in taken.content.decode()
+    assert client.post("/manage/organizations/new/", {"name": "  "}).status_code == 400
+    assert Organization.objects.count() == 1
+
+
+def test_an_unconfirmed_address_cannot_own_an_organization():
+    user = User.objects.create_user(username="someone", email="someone@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+    response = _client(user).post("/manage/organizations/new/", {"name": "Mine"})
+    assert response.status_code == 400 and "Confirm your email address" in response.content.decode()
+    assert not Organization.objects.exists()
+
+
+def test_the_form_has_every_field_the_api_has():
+    from crowd.api.serializers import CampaignSerializer
+    from crowd.coordinator.forms import NOT_SCALAR, CampaignForm
+
+    writable = set(CampaignSerializer.Meta.fields) - set(CampaignSerializer.Meta.read_only_fields) - {"organization"}
+    edited_apart = {"labels", "languages", "required_skills", "translations"}  # their own editors on the page
+    assert writable - edited_apart == set(CampaignForm.base_fields)
+    assert edited_apart < NOT_SCALAR
