@@ -119,7 +119,9 @@ def work_next(request: HttpRequest) -> HttpResponse:
     the plain form's POST claims the next microtask."""
     if request.method == "GET":
         return render(request, "crowd/work_next.html", {"campaign": request.GET.get("campaign", "")[:20]})
-    return _claim_and_show(request, request.POST.get("campaign"))
+    # The task page comes in this answer, not after a redirect: one round trip less between a tap on Start and
+    # the first task, which is 400 ms on a slow link. Sent again (a reload), the POST finds the same lease.
+    return _claim_and_show(request, request.POST.get("campaign"), inline=True)
 
 
 def _claim_and_show(request: HttpRequest, campaign_id: str | None, inline: bool = False) -> HttpResponse:
@@ -180,6 +182,7 @@ def _task_config(assignment: Assignment) -> dict[str, Any]:
     reward = from_minor(assignment.reward_minor, assignment.currency)
     return {
         "assignment": assignment.id,
+        "url": reverse("work-assignment", args=[assignment.id]),
         "expires_at": assignment.expires_at.isoformat(),
         "heartbeat_url": reverse("api-assignment-heartbeat", args=[assignment.id]),
         "ahead_url": reverse("work-ahead", args=[assignment.id]),

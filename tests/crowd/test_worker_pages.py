@@ -64,8 +64,14 @@ def test_work_next_leases_and_shows_form(worker_client):
     campaign = factories.campaign(launch=True, items=3, items_per_task=2)
     response = client.post("/work/next/", {"campaign": campaign.id})
     assignment = Assignment.objects.get(worker=user)
-    assert response.url == f"/work/assignments/{assignment.id}/"
-    page = client.get(response.url).content.decode()
+    # The task comes in the answer itself (no redirect to wait for); its address travels with it.
+    assert response.status_code == 200
+    assert response["Crowdloop-Location"] == f"/work/assignments/{assignment.id}/"
+    assert f'"url": "/work/assignments/{assignment.id}/"' in response.content.decode()
+    again = client.post("/work/next/", {"campaign": campaign.id})  # a reload sends the POST again
+    assert Assignment.objects.filter(worker=user).count() == 1
+    assert again.content.decode().count('type="radio"') == 4
+    page = client.get(response["Crowdloop-Location"]).content.decode()
     assert page.count('type="radio"') == 4  # two items, two labels each
     assert "<script src" not in page  # one inline heartbeat script at most, no framework
     assert "/heartbeat/" in page
@@ -97,7 +103,7 @@ def test_work_next_get_only_shows_a_button_and_leases_nothing(worker_client):
     assert f'name="campaign" value="{campaign.id}"' in html
     assert not Assignment.objects.filter(worker=user).exists()
     claimed = client.post("/work/next/", {"campaign": campaign.id})
-    assert claimed.url == f"/work/assignments/{Assignment.objects.get(worker=user).id}/"
+    assert claimed["Crowdloop-Location"] == f"/work/assignments/{Assignment.objects.get(worker=user).id}/"
 
 
 def test_work_next_post_needs_the_csrf_token(worker_client):

@@ -16,6 +16,8 @@
   var KEY = "crowdloop-pending";
   var expiresAt = Date.parse(config.expires_at);
   var lastActive = Date.now();
+  // Start answers with the task itself: show the task's own address, so a reload or a shared link finds it.
+  if (history.replaceState && location.pathname !== config.url) history.replaceState(null, "", config.url);
 
   function csrf() {
     var field = document.querySelector("[name=csrfmiddlewaretoken]");
