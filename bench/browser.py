@@ -50,32 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._harness import Gunicorn, ServerConfig, database_drop, database_recreate, dsn_for  # noqa: E402
+from tests.e2e.phone import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Copied from tests/e2e/conftest.py, which cannot be imported outside pytest (it defines fixtures).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium phones home to Google on start and stalls where there is no network.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE: dict[str, Any] = {
-    # A cheap Android phone: small screen, touch, mobile Chrome user agent.
-    "viewport": {"width": 360, "height": 640},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "user_agent": (
-        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/124.0.0.0 Mobile Safari/537.36"
-    ),
-    "locale": "en-US",
-}
 # The slow link: DevTools adds `latency` to every request (a round trip) and paces bodies at these byte rates.
 LATENCY_MS = 400
 THROUGHPUT_BYTES_PER_S = 400_000 // 8  # 400 kbit/s

@@ -9,38 +9,15 @@ CROWDLOOP_BROWSER_MISSING and the browser tests are reported as skipped with tha
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.phone import CHROMIUM, CHROMIUM_ARGS, PHONE
+
 # Playwright's sync API runs an asyncio loop in the test thread; Django would otherwise refuse ORM calls there.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium phones home to Google on start and stalls where there is no network.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE: dict[str, Any] = {
-    # A cheap Android phone: small screen, touch, mobile Chrome user agent.
-    "viewport": {"width": 360, "height": 640},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "user_agent": (
-        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/124.0.0.0 Mobile Safari/537.36"
-    ),
-    "locale": "en-US",
-}
 TIMEOUT_MS = 10_000
 PASSWORD = "e2e-Pass-word-42"
 
