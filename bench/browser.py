@@ -181,8 +181,10 @@ def sign_in(page: Any, base: str, username: str) -> None:
     page.goto(f"{base}/accounts/login/", wait_until="domcontentloaded")
     page.locator("input[name=login]").fill(username)
     page.locator("input[name=password]").fill(PASSWORD)
-    with page.expect_navigation(url=f"{base}/work/", wait_until="domcontentloaded"):
+    # The sign-in's answer is the work home itself (the page then puts /work/ in the address bar).
+    with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("form button[type=submit]").first.tap()
+    page.locator("#work-home").wait_for(state="visible")
 
 
 def is_task_url(url: str) -> bool:
@@ -321,8 +323,9 @@ def cold_start_once(browser: Any, base: str, username: str) -> ColdStart:
         mark("sign-in form shown")
         page.locator("input[name=login]").fill(username)
         page.locator("input[name=password]").fill(PASSWORD)
-        with page.expect_navigation(url=f"{base}/work/", wait_until="domcontentloaded"):
+        with page.expect_navigation(wait_until="domcontentloaded"):
             page.locator("form button[type=submit]").first.tap()
+        page.locator("#work-home").wait_for(state="visible")
         mark("work home shown")
         start_task(page)
         page.locator("#answer-form input[name^='item-']").first.wait_for(state="visible")
@@ -419,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         # Every variant is shown against the budget; the verdict is on the one-round-trip path (see the docstring).
         series = {mode.name: Series(mode.name, SUBMIT_BUDGET_MS) for mode in modes}
         cold = Series("cold_start", COLD_START_BUDGET_MS)
+        # The same runs, counted from the moment the sign-in form is on the screen (the worker signs in there).
+        cold_form = Series("cold_start_from_form", COLD_START_BUDGET_MS)
         cold_runs: list[ColdStart] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
@@ -434,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = cold_start_once(browser, base, cold_users[run])
                     if run:
                         cold.values_ms.append(result.total_ms)
+                        cold_form.values_ms.append(result.total_ms - result.steps_ms["sign-in form shown"])
                         cold_runs.append(result)
             finally:
                 for mode in modes:
@@ -460,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':26s} no-JS / JS (fetched ahead)  = {nojs.median / series['submit_and_next_js_ahead'].median:.2f}")
     print()
     print(cold.line())
+    print(cold_form.line())
     counts = sorted({len(r.requests) for r in cold_runs})
     print(f"{'':26s} requests (round trips) per run: {', '.join(map(str, counts))}")
     step_names: list[str] = list(cold_runs[0].steps_ms)
@@ -477,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     missed = []
-    for judged in (js, cold):
+    for judged in (js, cold, cold_form):
         verdict = "PASS" if judged.median <= judged.budget_ms else "FAIL"
         print(f"{verdict} {judged.name}: median {judged.median:.0f} ms, budget {judged.budget_ms:.0f} ms")
         if verdict == "FAIL":

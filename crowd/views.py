@@ -3,6 +3,7 @@
 from functools import wraps
 from typing import Any
 
+from allauth.account.views import LoginView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from crowd.services.approvals import appeal_create
 from crowd.services.routing import assignment_claim_next, assignment_release
 from payments.money import from_minor
 from payments.selectors import earnings_for_worker, earnings_summary, history_for_worker
+from workers.locale import account_language_activate
 from workers.models import WorkerProfile
 from workers.terms import terms_accepted
 
@@ -107,6 +109,8 @@ def work_home(request: HttpRequest) -> HttpResponse:
                 row for row in selectors.quality_for_worker(worker_id=request.user.id) if row["quality"] is not None
             ],
             "needs_profile": not has_languages,
+            # Shown as the answer to the sign-in POST too (SignInView): the page then puts /work/ in the address bar.
+            "canonical_path": reverse("work-home"),
         },
     )
 
@@ -373,3 +377,22 @@ def work_appeal(request: HttpRequest, assignment_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Your appeal was sent to the coordinators."))
     return redirect("work-earnings")
+
+
+class SignInView(LoginView):
+    """allauth's sign-in, answering a successful sign-in with the work home itself rather than a redirect to it:
+    one round trip less on a slow link (400 ms on 3G). The page puts its own address back (`canonical_path`), so a
+    reload asks for /work/ and never sends the password again. Any other outcome (a `next` page, a required step
+    such as the terms or the profile) is allauth's or the home's own answer, unchanged."""
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        home = reverse("work-home")
+        if response.status_code != 302 or response.get("Location") != home or not self.request.user.is_authenticated:
+            return response
+        account_language_activate(self.request)  # signed in now: the home speaks the account's language
+        shown = work_home(self.request)
+        if shown.status_code != 200:
+            return shown  # the home sends this user elsewhere (terms, profile, coordinator pages): follow that
+        shown["Crowdloop-Location"] = home
+        return shown

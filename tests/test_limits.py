@@ -115,7 +115,7 @@ def test_nul_in_a_page_form_is_a_400_page_and_stores_nothing(client):
     claimed = client.post("/work/next/", {"campaign": campaign.id})
     assignment = Assignment.objects.get(worker=user)
     item_id = assignment.entries.get().item_id
-    response = client.post(claimed.url, {f"item-{item_id}": "hello\x00", "then": "stop"})
+    response = client.post(claimed["Crowdloop-Location"], {f"item-{item_id}": "hello\x00", "then": "stop"})
     assert response.status_code == 400
     assert "cannot be saved" in response.content.decode()
     assert not Answer.objects.exists()
@@ -230,7 +230,7 @@ def test_image_url_is_checked_again_when_the_task_is_shown(client):
     Item.objects.filter(pk=first.pk).update(data={"image": "javascript:alert(1)"})
     Item.objects.filter(pk=second.pk).update(data={"image": "/media/items/cat.png"})
     claimed = client.post("/work/next/", {"campaign": campaign.id})
-    page = client.get(claimed.url).content.decode()
+    page = client.get(claimed["Crowdloop-Location"]).content.decode()
     assert "javascript:" not in page
     assert '<img src="/media/items/cat.png"' in page
     assert "This image cannot be shown." in page
@@ -297,7 +297,7 @@ def test_the_task_page_script_carries_the_policy_nonce(client):
     user, _ = factories.worker(languages=(("en", 5),))
     client.force_login(user)
     campaign = factories.campaign(launch=True, items=1)
-    response = client.get(client.post("/work/next/", {"campaign": campaign.id}).url)
+    response = client.get(client.post("/work/next/", {"campaign": campaign.id})["Crowdloop-Location"])
     nonce = re.search(r"'nonce-([^']+)'", _policy(response)["script-src"]).group(1)
     scripts = re.findall(r"<script([^>]*)>", response.content.decode())
     # Every script that runs carries the nonce; the page's data (json_script) is not run and needs none.

@@ -30,15 +30,22 @@ class AccountLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        picked = supported_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
-        if not picked and not _is_api(request):
-            saved = _saved_language(request)
-            if saved:
-                translation.activate(saved)
-                request.LANGUAGE_CODE = saved
+        if not _is_api(request):
+            account_language_activate(request)
         response = self.get_response(request)
         patch_vary_headers(response, ("Cookie",))
         return response
+
+
+def account_language_activate(request: HttpRequest) -> None:
+    """Serve this request in the signed-in person's saved language, unless the picker chose one. Also called by
+    a view that signs someone in and answers with a page in the same response."""
+    if supported_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
+        return
+    saved = _saved_language(request)
+    if saved:
+        translation.activate(saved)
+        request.LANGUAGE_CODE = saved
 
 
 def _saved_language(request: HttpRequest) -> str | None:

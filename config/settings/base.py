@@ -113,6 +113,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
+# Argon2 first (memory-hard, and here half the time of PBKDF2 per check: a sign-in on a slow link waits for it);
+# accounts with an older PBKDF2 hash keep working and are moved to Argon2 at their next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 LOGIN_REDIRECT_URL = "/work/"
 ACCOUNT_SIGNUP_REDIRECT_URL = "/work/profile/"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}

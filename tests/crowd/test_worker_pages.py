@@ -365,3 +365,32 @@ def test_an_unknown_reason_is_a_skip_and_another_workers_task_is_not_found(worke
     client.force_login(other)
     assert client.get(f"/work/assignments/{assignment.id}/release/").status_code == 404
     assert client.post(f"/work/assignments/{assignment.id}/release/", {"reason": "skip"}).status_code == 404
+
+
+def test_signing_in_answers_with_the_work_home_in_the_accounts_language(client):
+    """One round trip less on a slow link: the sign-in's answer is the home itself, in the account's language,
+    and the page puts /work/ back in the address bar so a reload never sends the password again."""
+    user, _ = factories.worker(username="halima")
+    user.set_password("a-Long-pass-phrase-9")
+    user.preferred_language = "ha"
+    user.save(update_fields=["password", "preferred_language"])
+    response = client.post(
+        "/accounts/login/", {"login": "halima", "password": "a-Long-pass-phrase-9"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response["Crowdloop-Location"] == "/work/"
+    assert 'id="work-home"' in page and '<html lang="ha"' in page
+    assert 'history.replaceState(null, "", "/work/")' in page
+    assert client.get("/work/").status_code == 200  # signed in for the requests that follow
+
+
+def test_signing_in_with_a_next_page_or_a_wrong_password_behaves_as_before(client):
+    user, _ = factories.worker(username="idris")
+    user.set_password("a-Long-pass-phrase-9")
+    user.save(update_fields=["password"])
+    wrong = client.post("/accounts/login/", {"login": "idris", "password": "nope"})
+    assert wrong.status_code == 200 and 'id="work-home"' not in wrong.content.decode()
+    credentials = {"login": "idris", "password": "a-Long-pass-phrase-9"}
+    onward = client.post("/accounts/login/?next=/work/earnings/", credentials)
+    assert (onward.status_code, onward["Location"]) == (302, "/work/earnings/")
