@@ -525,3 +525,39 @@ class ItemImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.status}"
+
+
+class ImportJob(models.Model):
+    """An uploaded file imported by a Celery job (crowd/services/import_jobs.py), with what it did. All or nothing:
+    a failed job leaves no item behind, and its first row errors say what to fix."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        FINISHED = "finished"
+        FAILED = "failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    path = models.CharField(max_length=300)  # the upload, in default storage
+    filename = models.CharField(max_length=200)
+    size = models.BigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # the first row errors: {row, field, message}
+    error_code = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.campaign_id}: {self.status}"

@@ -25,6 +25,7 @@ from crowd.models import (
     Campaign,
     CampaignWorker,
     FairPayCheck,
+    ImportJob,
     Item,
     Membership,
     MicroTask,
@@ -117,6 +118,18 @@ def campaign_for_actor(*, actor: Actor, campaign_id: int, write: bool = False) -
     if write:
         actor.require_role(campaign.organization_id, WRITE_ROLES)
     return campaign
+
+
+def import_jobs_for_campaign(*, campaign: Campaign, limit: int = 50) -> list[ImportJob]:
+    return list(ImportJob.objects.filter(campaign=campaign).order_by("-created_at", "-id")[:limit])
+
+
+def import_job_for_actor(*, actor: Actor, job_id: int) -> ImportJob:
+    """A background import of one of the actor's organizations; NotFound otherwise (no leak of existence)."""
+    job = ImportJob.objects.filter(pk=job_id, campaign__organization_id__in=list(actor.roles)).first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
 
 
 def campaign_progress(*, campaign: Campaign) -> dict[str, int]:

@@ -133,3 +133,11 @@ def item_image_resize(self, item_id: int) -> str:
             item_image_fail(item_id=item_id, error=str(exc))
             return "failed"
         raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+
+
+@shared_task(**RETRYING)
+def import_job_run(job_id: int) -> str:
+    """Run a background import (idempotent: see crowd/services/import_jobs.py)."""
+    from crowd.services.import_jobs import import_job_run as run
+
+    return run(job_id=job_id)

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crowd.coordinator import urls as coordinator_urls
-from crowd.models import Appeal, Assignment, Campaign, Membership
+from crowd.models import Appeal, Assignment, Campaign, ImportJob, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
@@ -142,19 +143,25 @@ class Operation:
     # The worker's own export names the organizations that blocked them (with the reason): the other worker is
     # blocked by organization A, so there, and only there, A's name is theirs to see.
     own_blocks: bool = False
+    multipart: bool = False  # an upload
 
     def request(self, client: APIClient, world: World):
         method, path = self.key.split(" ", 1)
         url = path.format(**self.args(world)) + self.query
         if method == "GET":
             return client.get(url)
-        # The API takes JSON; pages take forms.
-        format = "json" if path.startswith("/api/") else "multipart"
+        # The API takes JSON (and uploads); pages take forms.
+        format = "json" if path.startswith("/api/") and not self.multipart else "multipart"
         return getattr(client, method.lower())(url, self.body(world), format=format)
 
 
 def campaign_id(w: World) -> dict[str, int]:
     return {"campaign_id": w.campaign.id}
+
+
+def _import_job(w: World) -> ImportJob:
+    job, _ = ImportJob.objects.get_or_create(campaign=w.campaign, filename="items.csv", path="imports/items.csv")
+    return job
 
 
 API = [
@@ -192,6 +199,15 @@ API = [
     Operation("POST /api/v1/campaigns/{campaign_id}/aggregate/", changes_campaign(202), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/results/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/export/", reads_campaign(), campaign_id, query="?format=jsonl"),
+    Operation("GET /api/v1/campaigns/{campaign_id}/imports/", reads_campaign(), campaign_id),
+    Operation(
+        "POST /api/v1/campaigns/{campaign_id}/imports/",
+        changes_campaign(202),
+        campaign_id,
+        body=lambda w: {"file": SimpleUploadedFile("more.csv", b"external_id,text\nmatrix-1,hello\n")},
+        multipart=True,
+    ),
+    Operation("GET /api/v1/imports/{job_id}/", reads_campaign(), lambda w: {"job_id": _import_job(w).id}),
     Operation("GET /api/v1/campaigns/{campaign_id}/annotators/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/fairness/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/blocks/", reads_campaign(), campaign_id),
@@ -345,6 +361,18 @@ PAGES = [
         campaign_id,
     ),
     Operation(
+        # Uploading redirects to the import's page; a viewer may not upload.
+        "POST /manage/campaigns/{campaign_id}/imports/",
+        page_row(403, (302, (COORDINATOR_SESSION, OWNER_SESSION)), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+        body=lambda w: {"file": SimpleUploadedFile("more.csv", b"external_id,text\npage-1,hello\n")},
+    ),
+    Operation(
+        "GET /manage/imports/{job_id}/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        lambda w: {"job_id": _import_job(w).id},
+    ),
+    Operation(
         # A move redirects back to the campaign page with what happened; a viewer may not move it.
         "POST /manage/campaigns/{campaign_id}/pause/",
         page_row(403, (302, (COORDINATOR_SESSION, OWNER_SESSION)), (404, (OTHER_OWNER_SESSION,))),
@@ -365,6 +393,8 @@ PAGE_NAMES = {
     "manage-campaign": "GET /manage/campaigns/{campaign_id}/",
     "manage-campaign-edit": "GET /manage/campaigns/{campaign_id}/edit/",
     "manage-campaign-move": "POST /manage/campaigns/{campaign_id}/pause/",
+    "manage-import-start": "POST /manage/campaigns/{campaign_id}/imports/",
+    "manage-import": "GET /manage/imports/{job_id}/",
     "manage-fairness": "GET /manage/campaigns/{campaign_id}/fairness/",
     "manage-appeals": "GET /manage/appeals/",
     "manage-appeal-decide": "POST /manage/appeals/{appeal_id}/decide/",

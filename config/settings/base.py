@@ -307,6 +307,9 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
 
 # Largest import file accepted in one request (multipart `file`); bigger files belong in the background job.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+# The synchronous import (POST /campaigns/{id}/items/) answers within the request, so it takes small files only;
+# larger ones go to the background job (POST /campaigns/{id}/imports/), up to IMPORT_MAX_BYTES.
+IMPORT_SYNC_MAX_BYTES = int(os.environ.get("IMPORT_SYNC_MAX_BYTES", str(10 * 1024 * 1024)))
 # Every other request body (JSON, forms): larger ones get a 413 from config.middleware.RequestLimitsMiddleware.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("REQUEST_MAX_BYTES", str(10 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads are spooled to a temporary file

@@ -24,7 +24,7 @@ from crowd.api import serializers as s
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
-from crowd.models import Membership
+from crowd.models import ImportJob, Membership
 from crowd.own_data import own_data_response
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
@@ -32,6 +32,7 @@ from crowd.services.accounts import worker_delete_account, worker_unpaid_balance
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, appeal_decide, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block, worker_unblock
+from crowd.services.import_jobs import import_job_create, import_job_progress
 from crowd.services.imports import items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
 from crowd.tasks import campaign_aggregate_queue
@@ -122,10 +123,12 @@ class CampaignItemsView(APIView):
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
         upload = request.FILES.get("file")
         if upload is not None:
-            if upload.size > settings.IMPORT_MAX_BYTES:
+            if upload.size > settings.IMPORT_SYNC_MAX_BYTES:
                 raise UploadTooLarge(
-                    f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes; use the background import.",
-                    fields={"file": f"At most {settings.IMPORT_MAX_BYTES} bytes."},
+                    f"The file is larger than {settings.IMPORT_SYNC_MAX_BYTES} bytes, the most this endpoint imports "
+                    f"within one request; send it to POST /api/v1/campaigns/{campaign.id}/imports/, which imports "
+                    f"up to {settings.IMPORT_MAX_BYTES} bytes in the background and reports its progress.",
+                    fields={"file": f"At most {settings.IMPORT_SYNC_MAX_BYTES} bytes here."},
                 )
             rows = rows_from_upload(upload.file, upload.name, campaign)
         elif isinstance(request.data, list):
@@ -136,6 +139,64 @@ class CampaignItemsView(APIView):
             )
         report = items_import(campaign_id=campaign.id, rows=rows)
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
+
+
+def _import_job_body(job: ImportJob) -> dict[str, Any]:
+    rows_read, bytes_read = import_job_progress(job)
+    return {
+        "id": job.id,
+        "campaign": job.campaign_id,
+        "status": job.status,
+        "filename": job.filename,
+        "size": job.size,
+        "rows_read": rows_read,
+        "bytes_read": bytes_read,
+        "created": job.created,
+        "skipped": job.skipped,
+        "error_count": job.error_count,
+        "errors": job.errors,
+        "error_code": job.error_code or None,
+        "message": job.message or None,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+class CampaignImportsView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """The campaign's background imports, newest first (at most 50)."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response([_import_job_body(job) for job in selectors.import_jobs_for_campaign(campaign=campaign)])
+
+    @extend_schema(
+        request={"multipart/form-data": s.ItemFileSerializer},
+        responses={202: OpenApiTypes.OBJECT},
+        description="Import a file (.csv, .json, .jsonl) in the background: 202 with the job; follow it at "
+        "`GET /api/v1/imports/{id}/`. All or nothing, as the synchronous import; existing external_ids are skipped.",
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationFailed("Send the file as the multipart field `file`.", fields={"file": "Required."})
+        job = import_job_create(campaign_id=campaign.id, created_by_id=request.user.id, upload=upload)
+        job.refresh_from_db()  # run already when Celery runs in process
+        response = Response(_import_job_body(job), status=status.HTTP_202_ACCEPTED)
+        response["Location"] = reverse("api-import-job", args=[job.id])
+        return response
+
+
+class ImportJobView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, job_id: int) -> Response:
+        """A background import: status (queued, running, finished, failed), rows read so far, created, skipped, and
+        the first row errors of a failed one (nothing of a failed import is stored)."""
+        job = selectors.import_job_for_actor(actor=Actor.for_request(request), job_id=job_id)
+        return Response(_import_job_body(job))
 
 
 class CampaignLaunchView(APIView):

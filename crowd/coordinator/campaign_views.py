@@ -228,21 +228,24 @@ def _save(
 @member_required
 def campaign_detail(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
     campaign = _campaign(actor, campaign_id)
+    return render(request, "coordinator/campaign.html", campaign_page_context(request, campaign, actor))
+
+
+def campaign_page_context(request: HttpRequest, campaign: Campaign, actor: Actor | None = None) -> dict[str, Any]:
+    actor = actor or Actor.for_user(user_id=request.user.id)
     progress = selectors.campaign_progress(campaign=campaign)
     interface = get_language() or "en"
-    return render(
-        request,
-        "coordinator/campaign.html",
-        {
-            "campaign": campaign,
-            "progress": progress,
-            "to_label": progress["items"] - progress["gold_items"],
-            "reward": from_minor(campaign.reward_minor, campaign.currency),
-            "languages": [language_label(tag, interface) for tag in campaign.languages],
-            "can_write": actor.roles.get(campaign.organization_id) in WRITE_ROLES,
-            "moves": MOVES_BY_STATUS.get(campaign.status, ()),
-        },
-    )
+    return {
+        "campaign": campaign,
+        "progress": progress,
+        "to_label": progress["items"] - progress["gold_items"],
+        "reward": from_minor(campaign.reward_minor, campaign.currency),
+        "languages": [language_label(tag, interface) for tag in campaign.languages],
+        "can_write": actor.roles.get(campaign.organization_id) in WRITE_ROLES,
+        "moves": MOVES_BY_STATUS.get(campaign.status, ()),
+        "imports": selectors.import_jobs_for_campaign(campaign=campaign, limit=5),
+        "can_import": campaign.status not in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED),
+    }
 
 
 @member_required

@@ -284,7 +284,7 @@ def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
             where = f"Row {first['row']}" + (f", field '{first['field']}'" if first["field"] else "")
             raise ValidationFailed(
                 f"{where}: {first['message'].rstrip('.')}{more}. Nothing was imported.",
-                fields={"rows": report.errors},
+                fields={"rows": report.errors, "error_count": report.error_count},
                 code="invalid_rows",
             )
         if not seen:

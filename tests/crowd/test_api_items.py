@@ -331,12 +331,13 @@ def test_items_import_into_finished_campaign_conflicts(org_api, org_key, status)
 
 
 def test_items_import_file_over_the_size_limit_is_refused(org_api, campaign, settings):
-    settings.IMPORT_MAX_BYTES = 40
+    settings.IMPORT_SYNC_MAX_BYTES = 40
     content = "external_id,text\n" + "".join(f"r{i},some text\n" for i in range(10))
 
     error = assert_error(_upload(org_api, campaign, "items.csv", content), 413, "too_large")
 
     assert "file" in error["fields"]
+    assert f"/api/v1/campaigns/{campaign.id}/imports/" in error["message"]  # where such a file goes instead
     assert not Item.objects.exists()
     assert _upload(org_api, campaign, "items.csv", "external_id,text\nr1,ok\n").status_code == 201
 

@@ -213,3 +213,58 @@ def test_the_form_has_every_field_the_api_has():
     edited_apart = {"labels", "languages", "required_skills", "translations"}  # their own editors on the page
     assert writable - edited_apart == set(CampaignForm.base_fields)
     assert edited_apart < NOT_SCALAR
+
+
+def test_uploading_from_the_campaign_page_runs_in_the_background_and_shows_its_progress(
+    org, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crowd.models import ImportJob, Item
+
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, labels=["pos", "neg"])
+    client = _client(owner)
+    assert 'id="upload"' in client.get(f"/manage/campaigns/{campaign.id}/").content.decode()
+
+    csv = b"external_id,text\nm1,Homa kali\nm2,Kichwa kinauma\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile("messages.csv", csv)}
+        )
+    job = ImportJob.objects.get()
+    assert response["Location"] == f"/manage/imports/{job.id}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Done: 2 items added, 0 already there." in page
+    assert 'http-equiv="refresh"' not in page  # finished: nothing to wait for
+    assert Item.objects.filter(campaign=campaign).count() == 2
+
+    broken = b"external_id,text\n,no id\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile("b.csv", broken)}
+        )
+    page = client.get(response["Location"]).content.decode()
+    assert "Nothing was imported." in page and "Row 1" in page
+    assert Item.objects.filter(campaign=campaign).count() == 2
+
+    waiting = ImportJob.objects.create(campaign=campaign, path="imports/x.csv", filename="x.csv", size=10)
+    assert 'http-equiv="refresh"' in client.get(f"/manage/imports/{waiting.id}/").content.decode()
+
+    refused = client.post(f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile("x.xlsx", b"PK")})
+    assert refused.status_code == 400 and 'id="upload-error"' in refused.content.decode()
+
+
+def test_a_viewer_cannot_upload_and_nobody_sees_another_organizations_uploads(org):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crowd.models import ImportJob
+
+    organization, _ = org
+    viewer = _member(organization, "viewer")
+    campaign = factories.campaign(organization=organization)
+    upload = {"file": SimpleUploadedFile("m.csv", b"external_id,text\nm1,x\n")}
+    assert _client(viewer).post(f"/manage/campaigns/{campaign.id}/imports/", upload).status_code == 403
+    elsewhere = ImportJob.objects.create(campaign=factories.campaign(), path="imports/y.csv", filename="y.csv")
+    assert _client(viewer).get(f"/manage/imports/{elsewhere.id}/").status_code == 404
+    assert ImportJob.objects.count() == 1
