@@ -9,7 +9,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -118,6 +118,43 @@ def campaign_for_actor(*, actor: Actor, campaign_id: int, write: bool = False) -
     if write:
         actor.require_role(campaign.organization_id, WRITE_ROLES)
     return campaign
+
+
+REVIEWABLE = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED, Assignment.Status.REJECTED)
+
+
+def submissions_for_campaign(
+    *,
+    campaign: Campaign,
+    status: str | None = None,
+    worker_id: int | None = None,
+    submitted_after: datetime | None = None,
+    submitted_before: datetime | None = None,
+    failed_gold: bool | None = None,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[Assignment]:
+    """Submitted work of a campaign in id order from `after_id` (cursor pages), with its answers, their items and
+    the worker's quality in the campaign (`worker_quality`). `failed_gold`: only work that got a check item wrong."""
+    wrong_gold = Answer.objects.filter(assignment=OuterRef("pk"), is_gold=True).exclude(label=F("item__gold"))
+    quality = CampaignWorker.objects.filter(campaign=campaign, worker=OuterRef("worker_id")).values("quality")[:1]
+    query = (
+        Assignment.objects.filter(campaign=campaign, status__in=REVIEWABLE, id__gt=after_id)
+        .annotate(failed_gold=Exists(wrong_gold), worker_quality=Subquery(quality))
+        .prefetch_related(Prefetch("answers", queryset=Answer.objects.select_related("item").order_by("item_id")))
+        .order_by("id")
+    )
+    if status:
+        query = query.filter(status=status)
+    if worker_id is not None:
+        query = query.filter(worker_id=worker_id)
+    if submitted_after is not None:
+        query = query.filter(submitted_at__gte=submitted_after)
+    if submitted_before is not None:
+        query = query.filter(submitted_at__lt=submitted_before)
+    if failed_gold is not None:
+        query = query.filter(failed_gold=failed_gold)
+    return list(query[:limit])
 
 
 def import_jobs_for_campaign(*, campaign: Campaign, limit: int = 50) -> list[ImportJob]:

@@ -200,6 +200,13 @@ API = [
     Operation("GET /api/v1/campaigns/{campaign_id}/results/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/export/", reads_campaign(), campaign_id, query="?format=jsonl"),
     Operation("GET /api/v1/campaigns/{campaign_id}/imports/", reads_campaign(), campaign_id),
+    Operation("GET /api/v1/campaigns/{campaign_id}/submissions/", reads_campaign(), campaign_id),
+    Operation(
+        "POST /api/v1/campaigns/{campaign_id}/submissions/decide/",
+        changes_campaign(),
+        campaign_id,
+        body=lambda w: {"ids": [w.submitted.id], "decision": "approve"},
+    ),
     Operation(
         "POST /api/v1/campaigns/{campaign_id}/imports/",
         changes_campaign(202),
@@ -368,6 +375,11 @@ PAGES = [
         body=lambda w: {"file": SimpleUploadedFile("more.csv", b"external_id,text\npage-1,hello\n")},
     ),
     Operation(
+        "GET /manage/campaigns/{campaign_id}/review/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+    ),
+    Operation(
         "GET /manage/imports/{job_id}/",
         page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
         lambda w: {"job_id": _import_job(w).id},
@@ -395,6 +407,7 @@ PAGE_NAMES = {
     "manage-campaign-move": "POST /manage/campaigns/{campaign_id}/pause/",
     "manage-import-start": "POST /manage/campaigns/{campaign_id}/imports/",
     "manage-import": "GET /manage/imports/{job_id}/",
+    "manage-review": "GET /manage/campaigns/{campaign_id}/review/",
     "manage-fairness": "GET /manage/campaigns/{campaign_id}/fairness/",
     "manage-appeals": "GET /manage/appeals/",
     "manage-appeal-decide": "POST /manage/appeals/{appeal_id}/decide/",

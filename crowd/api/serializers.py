@@ -349,3 +349,24 @@ class PayoutBatchSerializer(serializers.Serializer):
     threshold = serializers.CharField()
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImportJobSerializer(serializers.Serializer):
+    """The schema of a background import as `GET /imports/{id}/` returns it (built by `_import_job_body`)."""
+
+    id = serializers.IntegerField()
+    campaign = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["queued", "running", "finished", "failed"])
+    filename = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes in the uploaded file.")
+    rows_read = serializers.IntegerField(help_text="So far, while it runs.")
+    bytes_read = serializers.IntegerField(help_text="So far, while it runs: the share of `size` done.")
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Rows whose external_id the campaign had already.")
+    error_count = serializers.IntegerField()
+    errors = serializers.JSONField(help_text="The first 50 row errors of a failed import: {row, field, message}.")
+    error_code = serializers.CharField(allow_null=True)
+    message = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)

@@ -6,6 +6,16 @@ urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
     path("campaigns/<int:campaign_id>/", views.CampaignDetailView.as_view(), name="api-campaign"),
     path("campaigns/<int:campaign_id>/items/", views.CampaignItemsView.as_view(), name="api-campaign-items"),
+    path(
+        "campaigns/<int:campaign_id>/submissions/",
+        views.CampaignSubmissionsView.as_view(),
+        name="api-campaign-submissions",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/submissions/decide/",
+        views.CampaignSubmissionsDecideView.as_view(),
+        name="api-campaign-submissions-decide",
+    ),
     path("campaigns/<int:campaign_id>/imports/", views.CampaignImportsView.as_view(), name="api-campaign-imports"),
     path("imports/<int:job_id>/", views.ImportJobView.as_view(), name="api-import-job"),
     path("campaigns/<int:campaign_id>/launch/", views.CampaignLaunchView.as_view(), name="api-campaign-launch"),

@@ -30,11 +30,18 @@ from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
 from crowd.services.answers import answer_submit
-from crowd.services.approvals import appeal_create, appeal_decide, assignment_approve, assignment_reject
+from crowd.services.approvals import (
+    appeal_create,
+    appeal_decide,
+    assignment_approve,
+    assignment_reject,
+    assignments_decide,
+)
 from crowd.services.blocks import worker_block, worker_unblock
 from crowd.services.import_jobs import import_job_create, import_job_progress
 from crowd.services.imports import items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
+from crowd.submissions import submission_body, submission_filters
 from crowd.tasks import campaign_aggregate_queue
 from payments.models import PayoutBatch
 from payments.money import from_minor
@@ -166,7 +173,7 @@ def _import_job_body(job: ImportJob) -> dict[str, Any]:
 class CampaignImportsView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: s.ImportJobSerializer(many=True)})
     def get(self, request: Request, campaign_id: int) -> Response:
         """The campaign's background imports, newest first (at most 50)."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
@@ -174,7 +181,7 @@ class CampaignImportsView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": s.ItemFileSerializer},
-        responses={202: OpenApiTypes.OBJECT},
+        responses={202: s.ImportJobSerializer},
         description="Import a file (.csv, .json, .jsonl) in the background: 202 with the job; follow it at "
         "`GET /api/v1/imports/{id}/`. All or nothing, as the synchronous import; existing external_ids are skipped.",
     )
@@ -191,12 +198,81 @@ class CampaignImportsView(APIView):
 
 
 class ImportJobView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: s.ImportJobSerializer})
     def get(self, request: Request, job_id: int) -> Response:
         """A background import: status (queued, running, finished, failed), rows read so far, created, skipped, and
         the first row errors of a failed one (nothing of a failed import is stored)."""
         job = selectors.import_job_for_actor(actor=Actor.for_request(request), job_id=job_id)
         return Response(_import_job_body(job))
+
+
+SUBMISSION_FILTERS = {
+    "status": OpenApiParameter("status", str, enum=["submitted", "approved", "rejected"]),
+    "worker": OpenApiParameter("worker", int),
+    "submitted_after": OpenApiParameter("submitted_after", OpenApiTypes.DATETIME),
+    "submitted_before": OpenApiParameter("submitted_before", OpenApiTypes.DATETIME),
+    "failed_gold": OpenApiParameter("failed_gold", bool),
+    "after": OpenApiParameter("after", int, description="Cursor: the last id of the previous page."),
+    "limit": OpenApiParameter("limit", int, description="1 to 200, default 50."),
+}
+
+
+class CampaignSubmissionsView(APIView):
+    @extend_schema(parameters=list(SUBMISSION_FILTERS.values()), responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """Submitted work with its answers, the items' current labels and confidences and the worker's quality, in
+        id order; `next` is the URL of the following page (null at the end)."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        filters = submission_filters(request.query_params)
+        limit = filters.pop("limit", 50)
+        after = filters.pop("after", 0)
+        worker = filters.pop("worker", None)
+        page = selectors.submissions_for_campaign(
+            campaign=campaign, worker_id=worker, after_id=after, limit=limit, **filters
+        )
+        next_url = None
+        if len(page) == limit:
+            query = request.query_params.copy()
+            query["after"] = str(page[-1].id)
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": [submission_body(a) for a in page], "next": next_url})
+
+
+class CampaignSubmissionsDecideView(APIView):
+    @extend_schema(
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {
+                    "ids": {"type": "array", "items": {"type": "integer"}},
+                    "decision": {"type": "string", "enum": ["approve", "reject"]},
+                    "reason": {"type": "string"},
+                },
+                "required": ["ids", "decision"],
+            }
+        },
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        """Approve or reject many submissions at once (one reason for a rejected batch): all of them or none."""
+        actor = Actor.for_request(request)
+        campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id, write=True)
+        data = request.data if isinstance(request.data, dict) else {}
+        ids = data.get("ids")
+        if not isinstance(ids, list):
+            raise ValidationFailed("`ids` lists assignment ids.", fields={"ids": "A list of assignment ids."})
+        reason = data.get("reason", "")
+        if not isinstance(reason, str):
+            raise ValidationFailed("`reason` is text.", fields={"reason": "Text."})
+        decided = assignments_decide(
+            campaign_id=campaign.id,
+            assignment_ids=ids,
+            decision=str(data.get("decision", "")),
+            reason=reason,
+            decided_by_id=request.user.id,
+            organization_ids=actor.writable_organizations(),
+        )
+        return Response({"decided": [{"id": a.id, "status": a.status} for a in decided]})
 
 
 class CampaignLaunchView(APIView):

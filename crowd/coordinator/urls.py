@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.coordinator import campaign_views, import_views, organization_views
+from crowd.coordinator import campaign_views, import_views, organization_views, review_views
 from crowd.coordinator import views as coordinator_views
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
         campaign_views.campaign_move,
         name="manage-campaign-move",
     ),
+    path("campaigns/<int:campaign_id>/review/", review_views.campaign_review, name="manage-review"),
     path("campaigns/<int:campaign_id>/imports/", import_views.import_start, name="manage-import-start"),
     path("imports/<int:job_id>/", import_views.import_detail, name="manage-import"),
     path("campaigns/<int:campaign_id>/fairness/", coordinator_views.campaign_fairness, name="manage-fairness"),

@@ -183,3 +183,55 @@ def appeal_decide(
                 action="Overturning this rejection",
             )
     return appeal
+
+
+BATCH_DECISION_MAX = 500
+
+
+def assignments_decide(
+    *,
+    campaign_id: int,
+    assignment_ids: list[int],
+    decision: str,
+    reason: str = "",
+    decided_by_id: int,
+    organization_ids: list[int],
+) -> list[Assignment]:
+    """Approve or reject many submissions of one campaign at once, one reason for a rejected batch. All or nothing:
+    every one is decided or none is (NotFound for an id outside the campaign, InvalidState for work that is not
+    submitted; work already decided the same way is left as it is). Locks the assignments in id order."""
+    if decision not in ("approve", "reject"):
+        raise ValidationFailed("`decision` is approve or reject.", fields={"decision": "approve or reject"})
+    ids = sorted({i for i in assignment_ids if isinstance(i, int) and not isinstance(i, bool)})
+    if not ids or len(ids) != len(set(assignment_ids)) or len(ids) > BATCH_DECISION_MAX:
+        raise ValidationFailed(
+            f"`ids` lists 1 to {BATCH_DECISION_MAX} assignment ids.", fields={"ids": "A list of assignment ids."}
+        )
+    if decision == "reject" and not (reason or "").strip():
+        raise ValidationFailed("A rejection needs a reason the worker can read.", fields={"reason": "Required."})
+    with transaction.atomic():
+        found = set(
+            Assignment.objects.filter(
+                pk__in=ids, campaign_id=campaign_id, campaign__organization_id__in=organization_ids
+            ).values_list("id", flat=True)
+        )
+        if found != set(ids):
+            raise NotFound(f"No such assignment in this campaign: {min(set(ids) - found)}.")
+        decided = []
+        for assignment_id in ids:  # each locks its row; an error rolls the whole batch back
+            if decision == "approve":
+                decided.append(
+                    assignment_approve(
+                        assignment_id=assignment_id, decided_by_id=decided_by_id, organization_ids=organization_ids
+                    )
+                )
+            else:
+                decided.append(
+                    assignment_reject(
+                        assignment_id=assignment_id,
+                        decided_by_id=decided_by_id,
+                        organization_ids=organization_ids,
+                        reason=reason,
+                    )
+                )
+    return decided

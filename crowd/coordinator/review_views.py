@@ -1,0 +1,104 @@
+"""Reviewing work from the web: submitted work with its answers, the items' current labels and confidences and
+each worker's quality; approve or reject what is ticked, with one reason for a rejected batch."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crowd import selectors
+from crowd.coordinator.campaign_views import _campaign
+from crowd.coordinator.views import member_required
+from crowd.exceptions import DomainError
+from crowd.selectors import WRITE_ROLES, Actor
+from crowd.services.approvals import assignments_decide
+from crowd.submissions import submission_body, submission_filters
+
+PAGE_SIZE = 50
+
+
+@member_required
+def campaign_review(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(actor, campaign_id)
+    can_decide = actor.roles.get(campaign.organization_id) in WRITE_ROLES
+    if request.method == "POST":
+        if not can_decide:
+            return render(request, "coordinator/read_only.html", status=403)
+        return _decide(request, actor, campaign)
+    query = request.GET.copy()
+    query.setdefault("status", "submitted")
+    try:
+        filters = submission_filters(query)
+    except DomainError:
+        filters, query = {"status": "submitted"}, query.__class__("status=submitted", mutable=True)
+    after = filters.pop("after", 0)
+    filters.pop("limit", None)
+    worker = filters.pop("worker", None)
+    page = selectors.submissions_for_campaign(
+        campaign=campaign, worker_id=worker, after_id=after, limit=PAGE_SIZE, **filters
+    )
+    following = None
+    if len(page) == PAGE_SIZE:
+        onward = query.copy()
+        onward["after"] = str(page[-1].id)
+        following = f"?{onward.urlencode()}"
+    return render(
+        request,
+        "coordinator/review.html",
+        {
+            "campaign": campaign,
+            "submissions": [_shown(submission_body(a), a) for a in page],
+            "status": query.get("status"),
+            "failed_gold": query.get("failed_gold") in ("1", "true"),
+            "can_decide": can_decide,
+            "following": following,
+        },
+    )
+
+
+def _shown(body: dict, assignment) -> dict:
+    """The API's view of the work plus each item's text, so the reviewer reads what the worker read."""
+    texts = {}
+    for answer in assignment.answers.all():
+        data = answer.item.data if isinstance(answer.item.data, dict) else {}
+        texts[answer.item_id] = data.get("text") if isinstance(data.get("text"), str) else ""
+    for answer in body["answers"]:
+        answer["text"] = texts.get(answer["item"], "")
+    return body
+
+
+def _decide(request: HttpRequest, actor: Actor, campaign) -> HttpResponse:
+    decision = request.POST.get("decision", "")
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    back = f"?{urlencode({'status': request.POST.get('status', 'submitted')})}"
+    if not ids:
+        messages.error(request, _("Tick the work to approve or reject first."))
+        return redirect(f"{request.path}{back}")
+    try:
+        decided = assignments_decide(
+            campaign_id=campaign.id,
+            assignment_ids=ids,
+            decision=decision,
+            reason=request.POST.get("reason", ""),
+            decided_by_id=request.user.id,
+            organization_ids=actor.writable_organizations(),
+        )
+    except DomainError as exc:
+        if exc.fields.get("reason"):
+            messages.error(request, _("A rejection needs a reason the worker can read. Nothing was changed."))
+        else:
+            messages.error(request, _("Nothing was changed: %(problem)s") % {"problem": exc.message})
+        return redirect(f"{request.path}{back}")
+    if decision == "approve":
+        text = ngettext("%(n)s submission approved.", "%(n)s submissions approved.", len(decided))
+    else:
+        text = ngettext(
+            "%(n)s submission rejected; the worker sees your reason.",
+            "%(n)s submissions rejected; the workers see your reason.",
+            len(decided),
+        )
+    messages.success(request, text % {"n": len(decided)})
+    return redirect(f"{request.path}{back}")

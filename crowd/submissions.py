@@ -1,0 +1,63 @@
+"""Submitted work as the review API and the review page show it, and the review filters read from a query string:
+one definition for both."""
+
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from crowd.exceptions import ValidationFailed
+from payments.money import from_minor
+
+
+def submission_body(assignment) -> dict[str, Any]:
+    """One piece of submitted work as the API and the review page show it."""
+    return {
+        "id": assignment.id,
+        "worker": assignment.worker_id,
+        "worker_quality": assignment.worker_quality,
+        "status": assignment.status,
+        "submitted_at": assignment.submitted_at,
+        "seconds_on_task": assignment.seconds_on_task,
+        "reward": from_minor(assignment.reward_minor, assignment.currency),
+        "currency": assignment.currency,
+        "reject_reason": assignment.reject_reason or None,
+        "failed_gold": assignment.failed_gold,
+        "answers": [
+            {
+                "item": answer.item_id,
+                "external_id": answer.item.external_id,
+                "label": answer.label,
+                "gold": answer.item.gold if answer.is_gold else None,
+                "result_label": answer.item.result_label,
+                "confidence": answer.item.confidence,
+            }
+            for answer in assignment.answers.all()
+        ],
+    }
+
+
+def submission_filters(query: Any) -> dict[str, Any]:
+    """The review filters from a query string, checked (ValidationFailed names the bad one)."""
+    filters: dict[str, Any] = {}
+    status = query.get("status")
+    if status:
+        if status not in ("submitted", "approved", "rejected"):
+            raise ValidationFailed("Unknown status.", fields={"status": "submitted, approved or rejected"})
+        filters["status"] = status
+    for name, parse in (("worker", int), ("after", int), ("limit", int)):
+        if query.get(name):
+            try:
+                filters[name] = parse(query.get(name))
+            except ValueError:
+                raise ValidationFailed(f"`{name}` must be a whole number.", fields={name: "A whole number."}) from None
+    if not 1 <= filters.get("limit", 50) <= 200:
+        raise ValidationFailed("`limit` is 1 to 200.", fields={"limit": "1 to 200."})
+    for name in ("submitted_after", "submitted_before"):
+        if query.get(name):
+            moment = parse_datetime(query.get(name))
+            if moment is None:
+                raise ValidationFailed(f"`{name}` must be an ISO 8601 time.", fields={name: "An ISO 8601 time."})
+            filters[name] = moment
+    if query.get("failed_gold") in ("1", "true", "0", "false"):
+        filters["failed_gold"] = query.get("failed_gold") in ("1", "true")
+    return filters
