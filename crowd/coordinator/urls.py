@@ -1,11 +1,16 @@
 from django.urls import path, re_path
 
-from crowd.coordinator import campaign_views, import_views, organization_views, review_views
+from crowd.coordinator import campaign_views, import_views, organization_views, people_views, review_views
 from crowd.coordinator import views as coordinator_views
 
 urlpatterns = [
     path("", coordinator_views.manage_home, name="manage-home"),
     path("organizations/new/", organization_views.organization_new, name="manage-organization-new"),
+    path(
+        "organizations/<int:organization_id>/people/",
+        people_views.organization_people,
+        name="manage-people",
+    ),
     path("campaigns/new/", campaign_views.campaign_new, name="manage-campaign-new"),
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="manage-campaign"),
     path("campaigns/<int:campaign_id>/edit/", campaign_views.campaign_edit, name="manage-campaign-edit"),

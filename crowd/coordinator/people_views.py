@@ -1,0 +1,101 @@
+"""An organization's people and keys, for its owners: add members by their confirmed email address, change roles,
+remove members (never the last owner), and issue or revoke API keys (a new key is shown once, on the answer page
+itself, never stored in the session)."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from crowd.coordinator.views import member_required
+from crowd.exceptions import DomainError, NotFound
+from crowd.models import ApiKey, Membership, Organization
+from crowd.selectors import Actor
+from crowd.services.members import LastOwner, api_key_revoke, member_add, member_remove, member_set_role
+from crowd.services.organizations import api_key_create
+
+KEY_DAYS_MAX = 3650
+
+
+def _context(organization: Organization, **extra) -> dict:
+    return {
+        "organization": organization,
+        "members": Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__username"),
+        "keys": ApiKey.objects.filter(organization=organization).select_related("created_by").order_by("-created_at"),
+        "roles": Membership.Role.choices,
+        "now": timezone.now(),
+        **extra,
+    }
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def organization_people(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    role = actor.roles.get(organization_id)
+    if role is None:
+        raise Http404(_("No such organization."))
+    if role != Membership.Role.OWNER:
+        return render(request, "coordinator/read_only.html", status=403)
+    organization = Organization.objects.get(pk=organization_id)
+    if request.method == "GET":
+        return render(request, "coordinator/people.html", _context(organization))
+    action = request.POST.get("action", "")
+    try:
+        if action == "key_create":
+            return _key_create(request, organization)
+        _act(request, organization, action)
+    except LastOwner:
+        messages.error(request, _("An organization keeps at least one owner: make someone else owner first."))
+    except NotFound:
+        messages.error(request, _("No account has confirmed this email address: ask them to sign up first."))
+    except DomainError:
+        messages.error(request, _("That did not work: check the role and try again."))
+    return redirect("manage-people", organization_id=organization.id)
+
+
+def _act(request: HttpRequest, organization: Organization, action: str) -> None:
+    user_id = int(request.POST["user"]) if request.POST.get("user", "").isdigit() else 0
+    if action == "add":
+        member_add(organization_id=organization.id, email=request.POST.get("email", ""), role=request.POST.get("role"))
+        messages.success(request, _("Member added."))
+    elif action == "role":
+        if not Membership.objects.filter(organization=organization, user_id=user_id).exists():
+            raise NotFound("Not a member.")
+        member_set_role(organization_id=organization.id, user_id=user_id, role=request.POST.get("role", ""))
+        messages.success(request, _("Role changed."))
+    elif action == "remove":
+        member_remove(organization_id=organization.id, user_id=user_id)
+        messages.success(request, _("Member removed. Keys they issued stop working."))
+    elif action == "key_revoke":
+        key_id = int(request.POST["key"]) if request.POST.get("key", "").isdigit() else 0
+        api_key_revoke(organization_id=organization.id, key_id=key_id)
+        messages.success(request, _("Key revoked: it stops working now."))
+    else:
+        raise DomainError("Unknown action.")
+
+
+def _key_create(request: HttpRequest, organization: Organization) -> HttpResponse:
+    days = request.POST.get("days", "").strip()
+    expires_at = None
+    if days:
+        if not days.isdigit() or not 1 <= int(days) <= KEY_DAYS_MAX:
+            messages.error(request, _("A key lasts from 1 to 3650 days, or leave it empty for no end date."))
+            return redirect("manage-people", organization_id=organization.id)
+        expires_at = timezone.now() + timedelta(days=int(days))
+    key = api_key_create(
+        organization_id=organization.id,
+        created_by_id=request.user.id,
+        name=request.POST.get("name", "").strip()[:100],
+        role=request.POST.get("role", Membership.Role.VIEWER),
+        expires_at=expires_at,
+    )
+    # Shown once, in this answer only: never in the session, a message or a log.
+    response = render(request, "coordinator/people.html", _context(organization, new_key=key), status=201)
+    response["Cache-Control"] = "no-store"
+    return response
