@@ -1,6 +1,7 @@
 """A campaign from the web: create, edit, see, and move through its life (launch, pause, resume, close, archive).
 Validation is the API's serializer and the services' rules (crowd/coordinator/forms.py), so both agree."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crowd import selectors
 from crowd.api.serializers import CampaignSerializer
 from crowd.coordinator import forms
+from crowd.coordinator.charts import bar_chart, histogram
+from crowd.coordinator.selectors import campaign_watch
 from crowd.coordinator.views import member_required
 from crowd.exceptions import DomainError, NotFound
 from crowd.models import Campaign, Organization
@@ -245,6 +248,39 @@ def campaign_page_context(request: HttpRequest, campaign: Campaign, actor: Actor
         "moves": MOVES_BY_STATUS.get(campaign.status, ()),
         "imports": selectors.import_jobs_for_campaign(campaign=campaign, limit=5),
         "can_import": campaign.status not in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED),
+        **_watch(campaign),
+    }
+
+
+CONFIDENCE_BINS = [f"{n / 10:.1f} to {(n + 1) / 10:.1f}" for n in range(10)]
+
+
+def _watch(campaign: Campaign) -> dict[str, Any]:
+    """The campaign at a glance: charts drawn here as SVG geometry (crowd/coordinator/charts.py)."""
+    watch = campaign_watch(campaign=campaign)
+    hours = len(watch["per_hour"])
+    hour_labels = [(watch["first_hour"] + timedelta(hours=n)).strftime("%d %b %H:00") for n in range(hours)]
+    counts = histogram(watch["confidences"], low=0.0, high=1.0, bins=10)
+    fairness = selectors.fairness_report(campaign=campaign)
+    currency = fairness["currency"]
+
+    def money(minor: int | None) -> str | None:
+        return None if minor is None else from_minor(minor, campaign.currency if currency is None else currency)
+
+    return {
+        "watch": watch,
+        "hourly_bars": bar_chart(watch["per_hour"], hour_labels, width=480, height=100),
+        "confidence_bars": bar_chart(counts, CONFIDENCE_BINS, width=480, height=80),
+        "answers_last_day": sum(watch["per_hour"][-24:]),
+        "eta_hours": None if watch["eta_hours"] is None else round(watch["eta_hours"], 1),
+        "alpha": None if watch["alpha"] is None else round(watch["alpha"], 2),
+        "spend": {
+            "cost": money(fairness["cost_to_date"]),
+            "forecast": money(fairness["forecast_to_completion"]),
+            "median": money(fairness["median_hourly"]),
+            "floor": money(fairness["floor_hourly"]) if fairness["floor_source"] else None,
+            "currency": currency or campaign.currency,
+        },
     }
 
 

@@ -268,3 +268,25 @@ def test_a_viewer_cannot_upload_and_nobody_sees_another_organizations_uploads(or
     elsewhere = ImportJob.objects.create(campaign=factories.campaign(), path="imports/y.csv", filename="y.csv")
     assert _client(viewer).get(f"/manage/imports/{elsewhere.id}/").status_code == 404
     assert ImportJob.objects.count() == 1
+
+
+def test_the_campaign_page_shows_answers_per_hour_confidence_agreement_and_spend(org):
+    from crowd.coordinator.selectors import campaign_watch
+    from crowd.models import Assignment
+    from crowd.services.answers import answer_submit
+    from crowd.services.routing import assignment_claim_next
+
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, launch=True, items=2, redundancy=2, max_redundancy=2)
+    # Depth first: two workers per item in turn, one says pos and the other neg, so annotators always disagree.
+    for label in ("pos", "neg", "pos", "neg"):
+        worker = factories.worker()[0]
+        lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+        answers = [{"item": e.item_id, "label": label} for e in lease.entries.all()]
+        answer_submit(worker=worker, assignment_id=lease.id, raw_answers=answers)
+    watch = campaign_watch(campaign=campaign)
+    assert watch["per_hour"][-1] == Assignment.objects.filter(campaign=campaign, status="submitted").count() == 4
+    assert watch["alpha"] == pytest.approx(-0.5)  # two items, each with one pos and one neg
+    page = _client(owner).get(f"/manage/campaigns/{campaign.id}/").content.decode()
+    assert 'id="watch"' in page and "<svg" in page and "<rect" in page
+    assert "Krippendorff" in page and "Spent" in page
