@@ -29,7 +29,9 @@ class CampaignForm(forms.Form):
     """The campaign's single-valued fields, rendered and parsed by Django; the serializer has the last word."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    instructions = forms.CharField(label=_("Instructions for workers"), widget=forms.Textarea(attrs={"rows": 5}))
+    instructions = forms.CharField(
+        label=_("Instructions for workers"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
     task_type = forms.ChoiceField(
         label=_("Kind of task"),
         choices=[
@@ -60,7 +62,8 @@ class CampaignForm(forms.Form):
         ],
     )
     min_language_level = forms.IntegerField(label=_("Lowest language level (1 to 5)"), min_value=1, max_value=5)
-    min_quality = forms.FloatField(label=_("Lowest worker quality (0 to 1)"), min_value=0, max_value=1)
+    # Empty: no quality floor (the campaign takes every worker whatever their record).
+    min_quality = forms.FloatField(label=_("Lowest worker quality (0 to 1)"), min_value=0, max_value=1, required=False)
     min_quality_answers = forms.IntegerField(label=_("Answers before quality counts"), min_value=0)
     approval_hours = forms.IntegerField(label=_("Hours before work is approved automatically"), min_value=0)
     sensitive = forms.BooleanField(label=_("Sensitive content (workers opt in)"), required=False)

@@ -290,3 +290,11 @@ def test_the_campaign_page_shows_answers_per_hour_confidence_agreement_and_spend
     page = _client(owner).get(f"/manage/campaigns/{campaign.id}/").content.decode()
     assert 'id="watch"' in page and "<svg" in page and "<rect" in page
     assert "Krippendorff" in page and "Spent" in page
+
+
+def test_a_campaign_without_a_quality_floor_or_instructions_can_be_saved(org):
+    _, owner = org
+    response = _client(owner).post("/manage/campaigns/new/", _form(min_quality="", instructions=""))
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.min_quality, campaign.instructions) == (None, "")
