@@ -375,6 +375,11 @@ PAGES = [
         body=lambda w: {"file": SimpleUploadedFile("more.csv", b"external_id,text\npage-1,hello\n")},
     ),
     Operation(
+        "GET /manage/organizations/{organization_id}/workers/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        lambda w: {"organization_id": w.campaign.organization_id},
+    ),
+    Operation(
         # People and keys are the owners' business; another organization's page does not exist for anyone else.
         "GET /manage/organizations/{organization_id}/people/",
         page_row(
@@ -417,6 +422,7 @@ PAGE_NAMES = {
     "manage-import": "GET /manage/imports/{job_id}/",
     "manage-review": "GET /manage/campaigns/{campaign_id}/review/",
     "manage-people": "GET /manage/organizations/{organization_id}/people/",
+    "manage-pool": "GET /manage/organizations/{organization_id}/workers/",
     "manage-fairness": "GET /manage/campaigns/{campaign_id}/fairness/",
     "manage-appeals": "GET /manage/appeals/",
     "manage-appeal-decide": "POST /manage/appeals/{appeal_id}/decide/",

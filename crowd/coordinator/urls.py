@@ -1,11 +1,19 @@
 from django.urls import path, re_path
 
-from crowd.coordinator import campaign_views, import_views, organization_views, people_views, review_views
+from crowd.coordinator import (
+    campaign_views,
+    import_views,
+    organization_views,
+    people_views,
+    pool_views,
+    review_views,
+)
 from crowd.coordinator import views as coordinator_views
 
 urlpatterns = [
     path("", coordinator_views.manage_home, name="manage-home"),
     path("organizations/new/", organization_views.organization_new, name="manage-organization-new"),
+    path("organizations/<int:organization_id>/workers/", pool_views.organization_pool, name="manage-pool"),
     path(
         "organizations/<int:organization_id>/people/",
         people_views.organization_people,

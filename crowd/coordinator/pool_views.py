@@ -1,0 +1,170 @@
+"""An organization's own workers (those it enrolled): enroll one, send a sign-in link and code (for people without
+email, by SMS or a chat app), block and unblock with a reason, and see each one's quality and earnings here.
+A new link is shown once, in the answer page itself (no-store), never kept in the session."""
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.db.models import Avg, Count, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from crowd.coordinator.views import member_required
+from crowd.exceptions import DomainError
+from crowd.models import Answer, CampaignWorker, Organization, WorkerBlock
+from crowd.selectors import WRITE_ROLES, Actor
+from crowd.services.blocks import worker_block, worker_unblock
+from payments.models import LedgerEntry
+from payments.money import from_minor
+from workers.grants import signin_grant_issue
+from workers.languages import InvalidLanguage, language_from_input
+from workers.models import WorkerProfile
+from workers.services import LanguageLevel, worker_enroll
+
+POOL_SHOWN = 500
+
+
+def _rows(organization: Organization) -> list[dict]:
+    """The pool with what the organization knows of each worker: quality, answers and earnings in its campaigns."""
+    profiles = list(
+        WorkerProfile.objects.filter(enrolled_by=organization)
+        .select_related("user")
+        .order_by("user__username")[:POOL_SHOWN]
+    )
+    ids = [p.user_id for p in profiles]
+    in_org = {"campaign__organization": organization}
+    quality = dict(
+        CampaignWorker.objects.filter(worker_id__in=ids, quality__isnull=False, **in_org)
+        .values("worker_id")
+        .annotate(q=Avg("quality"))
+        .values_list("worker_id", "q")
+    )
+    answers = dict(
+        Answer.objects.filter(worker_id__in=ids, **in_org)
+        .values("worker_id")
+        .annotate(n=Count("id"))
+        .values_list("worker_id", "n")
+    )
+    earned: dict[int, list[str]] = defaultdict(list)
+    # Status changes are pairs of entries, so the sum over every entry is what the worker earned, whatever its state.
+    totals = (
+        LedgerEntry.objects.filter(worker_id__in=ids, **in_org)
+        .values("worker_id", "currency")
+        .annotate(total=Sum("amount_minor"))
+        .order_by("currency")
+    )
+    for row in totals:
+        earned[row["worker_id"]].append(f"{from_minor(row['total'], row['currency'])} {row['currency']}")
+    blocks = dict(
+        WorkerBlock.objects.filter(organization=organization, campaign__isnull=True, worker_id__in=ids).values_list(
+            "worker_id", "reason"
+        )
+    )
+    return [
+        {
+            "profile": p,
+            "quality": quality.get(p.user_id),
+            "answers": answers.get(p.user_id, 0),
+            "earned": earned.get(p.user_id, []),
+            "blocked": blocks.get(p.user_id),
+        }
+        for p in profiles
+    ]
+
+
+def _page(request: HttpRequest, organization: Organization, can_write: bool, status: int = 200, **extra):
+    context = {"organization": organization, "rows": _rows(organization), "can_write": can_write, **extra}
+    response = render(request, "coordinator/pool.html", context, status=status)
+    if "grant" in extra:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def organization_pool(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    role = actor.roles.get(organization_id)
+    if role is None:
+        raise Http404(_("No such organization."))
+    organization = Organization.objects.get(pk=organization_id)
+    can_write = role in WRITE_ROLES
+    if request.method == "GET":
+        return _page(request, organization, can_write)
+    if not can_write:
+        return render(request, "coordinator/read_only.html", status=403)
+    action = request.POST.get("action", "")
+    worker_id = int(request.POST["worker"]) if request.POST.get("worker", "").isdigit() else 0
+    try:
+        if action == "enroll":
+            return _enroll(request, organization)
+        if action == "link":
+            return _link(request, organization, worker_id, None)
+        if action == "block":
+            worker_block(
+                organization_id=organization.id,
+                worker_id=_in_pool(organization, worker_id),
+                reason=request.POST.get("reason", ""),
+                created_by_id=request.user.id,
+            )
+            messages.success(request, _("Worker blocked in this organization's campaigns."))
+        elif action == "unblock":
+            worker_unblock(organization_id=organization.id, worker_id=_in_pool(organization, worker_id))
+            messages.success(request, _("Worker unblocked."))
+        else:
+            raise DomainError("Unknown action.")
+    except DomainError as exc:
+        if exc.fields.get("reason"):
+            messages.error(request, _("A block needs a reason: the worker can read it."))
+        else:
+            messages.error(request, _("That did not work: the worker is not in this organization's pool."))
+    return redirect("manage-pool", organization_id=organization.id)
+
+
+def _in_pool(organization: Organization, worker_id: int) -> int:
+    if not WorkerProfile.objects.filter(user_id=worker_id, enrolled_by=organization).exists():
+        raise DomainError("Not in the pool.")
+    return worker_id
+
+
+def _enroll(request: HttpRequest, organization: Organization) -> HttpResponse:
+    username = request.POST.get("username", "").strip()
+    languages = []
+    try:
+        for typed in request.POST.get("languages", "").split(","):
+            if typed.strip():
+                languages.append(LanguageLevel(language_from_input(typed), 4))
+    except InvalidLanguage:
+        error = _("One of the languages is not one we know. Type its name or its code.")
+        return _page(request, organization, True, status=400, enroll_error=error, posted=request.POST)
+    if not username or not languages:
+        error = _("A worker needs a username and at least one language.")
+        return _page(request, organization, True, status=400, enroll_error=error, posted=request.POST)
+    try:
+        profile, _token = worker_enroll(
+            organization_id=organization.id,
+            username=username,
+            country=request.POST.get("country", "").strip().upper()[:2],
+            languages=languages,
+            skills=[],
+        )
+    except DomainError:
+        error = _("That username is taken, or the country is not a two-letter code. Try another.")
+        return _page(request, organization, True, status=400, enroll_error=error, posted=request.POST)
+    return _link(request, organization, profile.user_id, _("Worker enrolled."))
+
+
+def _link(request: HttpRequest, organization: Organization, worker_id: int, done: str | None) -> HttpResponse:
+    grant = signin_grant_issue(organization_id=organization.id, worker_id=worker_id)
+    url = request.build_absolute_uri(reverse("signin-link", args=[grant.link_token]))
+    profile = WorkerProfile.objects.select_related("user").get(user_id=worker_id)
+    return _page(
+        request,
+        organization,
+        True,
+        status=201,
+        grant={"url": url, "code": grant.code, "expires_at": grant.expires_at, "username": profile.user.username},
+        done=done,
+    )
