@@ -3,33 +3,14 @@ refuses bad input with the fields named and nothing stored, and the campaign pag
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.test import Client
 
 from crowd.models import Campaign, Membership, Organization
-from crowd.services.organizations import membership_set, organization_ensure
 from tests import factories
+from tests.crowd.pages import logged_in, member
 from workers.models import User
 from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org():
-    return organization_ensure(name="Health NGO", owner_email="owner@ngo.example")
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _member(organization, role: str) -> User:
-    user = User.objects.create_user(username=f"{role}-{organization.id}", email=f"{role}@org{organization.id}.example")
-    user_email_verify(user=user)
-    membership_set(organization_id=organization.id, user_id=user.id, role=role)
-    return user
 
 
 def _form(**overrides) -> dict:
@@ -73,7 +54,7 @@ def _form(**overrides) -> dict:
 
 def test_an_owner_creates_a_campaign_from_the_web_with_every_part(org):
     organization, owner = org
-    client = _client(owner)
+    client = logged_in(owner)
     assert client.get("/manage/campaigns/new/").status_code == 200
 
     response = client.post("/manage/campaigns/new/", _form())
@@ -108,7 +89,7 @@ def test_an_owner_creates_a_campaign_from_the_web_with_every_part(org):
 )
 def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(org, overrides, named):
     _, owner = org
-    response = _client(owner).post("/manage/campaigns/new/", _form(**overrides))
+    response = logged_in(owner).post("/manage/campaigns/new/", _form(**overrides))
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="form-errors"' in page and named in page
@@ -117,9 +98,9 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(org, overr
 
 def test_a_viewer_cannot_create_or_move_a_campaign(org):
     organization, _ = org
-    viewer = _member(organization, "viewer")
+    viewer = member(organization, "viewer")
     campaign = factories.campaign(organization=organization, items=2)
-    client = _client(viewer)
+    client = logged_in(viewer)
     assert client.get("/manage/campaigns/new/").status_code == 403
     assert client.post("/manage/campaigns/new/", _form()).status_code == 403
     page = client.get(f"/manage/campaigns/{campaign.id}/").content.decode()
@@ -131,7 +112,7 @@ def test_a_viewer_cannot_create_or_move_a_campaign(org):
 def test_another_organizations_campaign_does_not_exist_here(org):
     _, owner = org
     elsewhere = factories.campaign(items=1)
-    client = _client(owner)
+    client = logged_in(owner)
     assert client.get(f"/manage/campaigns/{elsewhere.id}/").status_code == 404
     assert client.get(f"/manage/campaigns/{elsewhere.id}/edit/").status_code == 404
     assert client.post(f"/manage/campaigns/{elsewhere.id}/launch/").status_code == 404
@@ -141,7 +122,7 @@ def test_another_organizations_campaign_does_not_exist_here(org):
 def test_launch_says_what_is_missing_then_the_lifecycle_runs_from_the_page(org):
     organization, owner = org
     campaign = factories.campaign(organization=organization, items=4, labels=["only"])
-    client = _client(owner)
+    client = logged_in(owner)
 
     refused = client.post(f"/manage/campaigns/{campaign.id}/launch/", follow=True).content.decode()
     assert "at least two labels" in refused
@@ -159,7 +140,7 @@ def test_launch_says_what_is_missing_then_the_lifecycle_runs_from_the_page(org):
 def test_after_launch_only_the_editable_fields_change(org):
     organization, owner = org
     campaign = factories.campaign(organization=organization, items=2, launch=True)
-    client = _client(owner)
+    client = logged_in(owner)
     page = client.get(f"/manage/campaigns/{campaign.id}/edit/").content.decode()
     assert 'name="task_type"' in page and "disabled" in page
 
@@ -174,14 +155,14 @@ def test_after_launch_only_the_editable_fields_change(org):
 
 def test_a_member_without_a_worker_profile_lands_on_the_coordinator_pages(org):
     _, owner = org
-    response = _client(owner).get("/work/")
+    response = logged_in(owner).get("/work/")
     assert (response.status_code, response["Location"]) == (302, "/manage/")
 
 
 def test_a_signed_in_user_with_a_confirmed_address_starts_an_organization_and_owns_it():
     user = User.objects.create_user(username="amina", email="amina@ngo.example")
     user_email_verify(user=user)
-    client = _client(user)
+    client = logged_in(user)
     assert client.get("/manage/").status_code == 403  # not a member yet: the page offers to start one
     assert client.get("/manage/organizations/new/").status_code == 200
 
@@ -200,7 +181,7 @@ def test_a_signed_in_user_with_a_confirmed_address_starts_an_organization_and_ow
 def test_an_unconfirmed_address_cannot_own_an_organization():
     user = User.objects.create_user(username="someone", email="someone@example.org")
     EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
-    response = _client(user).post("/manage/organizations/new/", {"name": "Mine"})
+    response = logged_in(user).post("/manage/organizations/new/", {"name": "Mine"})
     assert response.status_code == 400 and "Confirm your email address" in response.content.decode()
     assert not Organization.objects.exists()
 
@@ -224,7 +205,7 @@ def test_uploading_from_the_campaign_page_runs_in_the_background_and_shows_its_p
 
     organization, owner = org
     campaign = factories.campaign(organization=organization, labels=["pos", "neg"])
-    client = _client(owner)
+    client = logged_in(owner)
     assert 'id="upload"' in client.get(f"/manage/campaigns/{campaign.id}/").content.decode()
 
     csv = b"external_id,text\nm1,Homa kali\nm2,Kichwa kinauma\n"
@@ -261,12 +242,12 @@ def test_a_viewer_cannot_upload_and_nobody_sees_another_organizations_uploads(or
     from crowd.models import ImportJob
 
     organization, _ = org
-    viewer = _member(organization, "viewer")
+    viewer = member(organization, "viewer")
     campaign = factories.campaign(organization=organization)
     upload = {"file": SimpleUploadedFile("m.csv", b"external_id,text\nm1,x\n")}
-    assert _client(viewer).post(f"/manage/campaigns/{campaign.id}/imports/", upload).status_code == 403
+    assert logged_in(viewer).post(f"/manage/campaigns/{campaign.id}/imports/", upload).status_code == 403
     elsewhere = ImportJob.objects.create(campaign=factories.campaign(), path="imports/y.csv", filename="y.csv")
-    assert _client(viewer).get(f"/manage/imports/{elsewhere.id}/").status_code == 404
+    assert logged_in(viewer).get(f"/manage/imports/{elsewhere.id}/").status_code == 404
     assert ImportJob.objects.count() == 1
 
 
@@ -287,14 +268,14 @@ def test_the_campaign_page_shows_answers_per_hour_confidence_agreement_and_spend
     watch = campaign_watch(campaign=campaign)
     assert watch["per_hour"][-1] == Assignment.objects.filter(campaign=campaign, status="submitted").count() == 4
     assert watch["alpha"] == pytest.approx(-0.5)  # two items, each with one pos and one neg
-    page = _client(owner).get(f"/manage/campaigns/{campaign.id}/").content.decode()
+    page = logged_in(owner).get(f"/manage/campaigns/{campaign.id}/").content.decode()
     assert 'id="watch"' in page and "<svg" in page and "<rect" in page
     assert "Krippendorff" in page and "Spent" in page
 
 
 def test_a_campaign_without_a_quality_floor_or_instructions_can_be_saved(org):
     _, owner = org
-    response = _client(owner).post("/manage/campaigns/new/", _form(min_quality="", instructions=""))
+    response = logged_in(owner).post("/manage/campaigns/new/", _form(min_quality="", instructions=""))
     assert response.status_code == 302
     campaign = Campaign.objects.get()
     assert (campaign.min_quality, campaign.instructions) == (None, "")

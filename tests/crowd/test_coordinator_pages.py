@@ -18,30 +18,11 @@ from payments.money import from_minor
 from payments.selectors import earnings_for_worker
 from payments.services import funds_deposit
 from tests import factories
+from tests.crowd.pages import logged_in, member
 from workers.models import User
 from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org():
-    organization, owner = organization_ensure(name="Health NGO", owner_email="owner@ngo.example")
-    return organization, owner
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def member(organization, role: str, verified: bool = True) -> User:
-    user = User.objects.create_user(username=f"{role}-{organization.id}", email=f"{role}@org{organization.id}.example")
-    if verified:
-        user_email_verify(user=user)
-    membership_set(organization_id=organization.id, user_id=user.id, role=role)
-    return user
 
 
 def submitted(campaign, seconds: float | None = None, worker=None) -> tuple[User, Assignment]:

@@ -5,13 +5,13 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.test import Client
 from rest_framework.test import APIClient
 
 from crowd.exceptions import DomainError
 from crowd.models import ApiKey, Membership
 from crowd.services.members import LastOwner, member_remove
 from crowd.services.organizations import membership_set, organization_ensure
+from tests.crowd.pages import logged_in
 from workers.models import User
 from workers.services import user_email_verify
 
@@ -22,28 +22,17 @@ def _person(username: str, email: str) -> User:
     return user
 
 
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def org(db):
-    return organization_ensure(name="Health NGO", owner_email="owner@ngo.example")
-
-
 @pytest.mark.django_db
 def test_only_owners_manage_people_and_keys(org):
     organization, owner = org
     coordinator = _person("coord", "coord@ngo.example")
     membership_set(organization_id=organization.id, user_id=coordinator.id, role="coordinator")
     url = f"/manage/organizations/{organization.id}/people/"
-    assert _client(owner).get(url).status_code == 200
-    assert _client(coordinator).get(url).status_code == 403
-    assert _client(coordinator).post(url, {"action": "key_create", "role": "owner"}).status_code == 403
+    assert logged_in(owner).get(url).status_code == 200
+    assert logged_in(coordinator).get(url).status_code == 403
+    assert logged_in(coordinator).post(url, {"action": "key_create", "role": "owner"}).status_code == 403
     outsider, _ = organization_ensure(name="Other", owner_email="other@ngo.example")
-    assert _client(outsider.memberships.get().user).get(url).status_code == 404
+    assert logged_in(outsider.memberships.get().user).get(url).status_code == 404
     assert not ApiKey.objects.exists()
 
 
@@ -52,7 +41,7 @@ def test_members_are_added_by_confirmed_address_and_roles_change(org):
     organization, owner = org
     amina = _person("amina", "amina@ngo.example")
     User.objects.create_user(username="unconfirmed", email="unconfirmed@ngo.example")
-    client = _client(owner)
+    client = logged_in(owner)
     url = f"/manage/organizations/{organization.id}/people/"
 
     client.post(url, {"action": "add", "email": "Amina@NGO.example", "role": "viewer"})
@@ -68,7 +57,7 @@ def test_members_are_added_by_confirmed_address_and_roles_change(org):
 @pytest.mark.django_db
 def test_the_last_owner_can_neither_leave_nor_be_demoted(org):
     organization, owner = org
-    client = _client(owner)
+    client = logged_in(owner)
     url = f"/manage/organizations/{organization.id}/people/"
     page = client.post(url, {"action": "role", "user": owner.id, "role": "viewer"}, follow=True).content.decode()
     assert "keeps at least one owner" in page
@@ -88,11 +77,11 @@ def test_a_key_is_shown_once_works_with_its_role_and_stops_when_revoked_or_orpha
     membership_set(organization_id=organization.id, user_id=coordinator.id, role="owner")
     url = f"/manage/organizations/{organization.id}/people/"
 
-    made = _client(coordinator).post(url, {"action": "key_create", "name": "DHIS2", "role": "viewer", "days": "30"})
+    made = logged_in(coordinator).post(url, {"action": "key_create", "name": "DHIS2", "role": "viewer", "days": "30"})
     assert made.status_code == 201 and made["Cache-Control"] == "no-store"
     key = made.context["new_key"]
     assert key in made.content.decode()
-    assert key not in _client(coordinator).get(url).content.decode()  # once only
+    assert key not in logged_in(coordinator).get(url).content.decode()  # once only
     stored = ApiKey.objects.get()
     assert (stored.name, stored.role, stored.expires_at is not None) == ("DHIS2", "viewer", True)
     api = APIClient()
@@ -100,13 +89,13 @@ def test_a_key_is_shown_once_works_with_its_role_and_stops_when_revoked_or_orpha
     assert api.get("/api/v1/campaigns/").status_code == 200
     assert api.post("/api/v1/campaigns/", {"name": "x"}, format="json").status_code == 403  # a viewer key
 
-    _client(owner).post(url, {"action": "remove", "user": coordinator.id})  # its issuer leaves
+    logged_in(owner).post(url, {"action": "remove", "user": coordinator.id})  # its issuer leaves
     assert api.get("/api/v1/campaigns/").status_code == 401
 
-    second = _client(owner).post(url, {"action": "key_create", "name": "App", "role": "owner"}).context["new_key"]
+    second = logged_in(owner).post(url, {"action": "key_create", "name": "App", "role": "owner"}).context["new_key"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {second}")
     assert api.get("/api/v1/campaigns/").status_code == 200
-    _client(owner).post(url, {"action": "key_revoke", "key": ApiKey.objects.get(name="App").id})
+    logged_in(owner).post(url, {"action": "key_revoke", "key": ApiKey.objects.get(name="App").id})
     assert api.get("/api/v1/campaigns/").status_code == 401
 
 
@@ -115,7 +104,7 @@ def test_a_key_is_shown_once_works_with_its_role_and_stops_when_revoked_or_orpha
 def test_a_key_lifetime_out_of_range_is_refused(org, days):
     organization, owner = org
     url = f"/manage/organizations/{organization.id}/people/"
-    page = _client(owner).post(url, {"action": "key_create", "role": "viewer", "days": days}, follow=True)
+    page = logged_in(owner).post(url, {"action": "key_create", "role": "viewer", "days": days}, follow=True)
     assert "from 1 to 3650 days" in page.content.decode()
     assert not ApiKey.objects.exists()
 

@@ -2,34 +2,23 @@
 see quality and earnings; viewers read, other organizations see nothing."""
 
 import pytest
-from django.test import Client
 
 from crowd.models import WorkerBlock
 from crowd.services.answers import answer_submit
 from crowd.services.organizations import membership_set, organization_ensure
 from crowd.services.routing import assignment_claim_next
 from tests import factories
+from tests.crowd.pages import logged_in
 from workers.models import SignInGrant, User, WorkerProfile
 from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def org():
-    return organization_ensure(name="Health NGO", owner_email="owner@ngo.example")
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_enrolling_a_worker_shows_a_sign_in_link_once(org):
     organization, owner = org
     url = f"/manage/organizations/{organization.id}/workers/"
-    client = _client(owner)
+    client = logged_in(owner)
     response = client.post(
         url, {"action": "enroll", "username": "baraka", "languages": "Kiswahili, en", "country": "ke"}
     )
@@ -53,7 +42,7 @@ def test_enrolling_a_worker_shows_a_sign_in_link_once(org):
 )
 def test_enrolling_without_a_name_or_a_known_language_is_refused(org, body):
     organization, owner = org
-    response = _client(owner).post(f"/manage/organizations/{organization.id}/workers/", {"action": "enroll", **body})
+    response = logged_in(owner).post(f"/manage/organizations/{organization.id}/workers/", {"action": "enroll", **body})
     assert response.status_code == 400
     assert not WorkerProfile.objects.exists()
 
@@ -69,7 +58,7 @@ def test_block_unblock_and_what_the_organization_knows(org):
         raw_answers=[{"item": e.item_id, "label": "pos"} for e in lease.entries.all()],
     )
     url = f"/manage/organizations/{organization.id}/workers/"
-    client = _client(owner)
+    client = logged_in(owner)
     page = client.get(url).content.decode()
     assert "amina" in page and "1 answers" in page and "earned 0.10 USD" in page
 
@@ -92,12 +81,12 @@ def test_viewers_read_and_others_see_nothing(org):
     user_email_verify(user=viewer)
     membership_set(organization_id=organization.id, user_id=viewer.id, role="viewer")
     url = f"/manage/organizations/{organization.id}/workers/"
-    page = _client(viewer).get(url).content.decode()
+    page = logged_in(viewer).get(url).content.decode()
     assert "amina" in page and 'name="action"' not in page
-    assert _client(viewer).post(url, {"action": "block", "worker": worker.id, "reason": "x"}).status_code == 403
+    assert logged_in(viewer).post(url, {"action": "block", "worker": worker.id, "reason": "x"}).status_code == 403
     outsider, other_owner = organization_ensure(name="Other", owner_email="other@ngo.example")
-    assert _client(other_owner).get(url).status_code == 404
+    assert logged_in(other_owner).get(url).status_code == 404
     stranger, _ = factories.worker(username="stranger", organization=outsider)
-    mine = _client(org[1]).post(url, {"action": "block", "worker": stranger.id, "reason": "x"}, follow=True)
+    mine = logged_in(org[1]).post(url, {"action": "block", "worker": stranger.id, "reason": "x"}, follow=True)
     assert "not in this organization" in mine.content.decode()
     assert not WorkerBlock.objects.exists()
