@@ -279,3 +279,17 @@ def test_a_campaign_without_a_quality_floor_or_instructions_can_be_saved(org):
     assert response.status_code == 302
     campaign = Campaign.objects.get()
     assert (campaign.min_quality, campaign.instructions) == (None, "")
+
+
+def test_the_campaign_page_stays_small(org):
+    """Budget: the campaign page, charts included, stays under 100 KB (its charts are inline SVG, nothing else is
+    fetched). Byte sizes do not vary between runs, so a test may guard them."""
+    import gzip
+
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, launch=True, items=50, instructions="Read it. " * 200)
+    response = logged_in(owner).get(f"/manage/campaigns/{campaign.id}/")
+    body = response.content
+    assert len(body) < 100 * 1024, len(body)
+    assert len(gzip.compress(body)) < 20 * 1024
+    assert "<script src" not in body.decode() and 'rel="stylesheet"' not in body.decode()

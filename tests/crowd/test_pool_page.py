@@ -60,7 +60,7 @@ def test_block_unblock_and_what_the_organization_knows(org):
     url = f"/manage/organizations/{organization.id}/workers/"
     client = logged_in(owner)
     page = client.get(url).content.decode()
-    assert "amina" in page and "1 answers" in page and "earned 0.10 USD" in page
+    assert "amina" in page and "1 answer ·" in page and "earned 0.10 USD" in page
 
     refused = client.post(url, {"action": "block", "worker": worker.id, "reason": " "}, follow=True)
     assert "needs a reason" in refused.content.decode()
