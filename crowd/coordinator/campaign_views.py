@@ -247,9 +247,34 @@ def campaign_page_context(request: HttpRequest, campaign: Campaign, actor: Actor
         "can_write": actor.roles.get(campaign.organization_id) in WRITE_ROLES,
         "moves": MOVES_BY_STATUS.get(campaign.status, ()),
         "imports": selectors.import_jobs_for_campaign(campaign=campaign, limit=5),
+        "annotators": _annotators(campaign),
         "can_import": campaign.status not in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED),
         **_watch(campaign),
     }
+
+
+ANNOTATORS_SHOWN = 50
+
+
+def _annotators(campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's annotators (workers by number, never by name, and models) with Dawid-Skene's estimates; each
+    confusion matrix with the label values on both sides when it has their shape."""
+    values = [label["value"] for label in campaign.labels]
+    rows = []
+    for annotator in selectors.annotators_for_campaign(campaign=campaign)[:ANNOTATORS_SHOWN]:
+        matrix = annotator.confusion if isinstance(annotator.confusion, list) else []
+        square = len(matrix) == len(values) and all(isinstance(r, list) and len(r) == len(values) for r in matrix)
+        rows.append(
+            {
+                "annotator": annotator,
+                "is_model": annotator.kind == "model",
+                "matrix": [(values[i], [round(float(p), 2) for p in row]) for i, row in enumerate(matrix)]
+                if square
+                else [],
+                "values": values if square else [],
+            }
+        )
+    return rows
 
 
 CONFIDENCE_BINS = [f"{n / 10:.1f} to {(n + 1) / 10:.1f}" for n in range(10)]

@@ -293,3 +293,20 @@ def test_the_campaign_page_stays_small(org):
     assert len(body) < 100 * 1024, len(body)
     assert len(gzip.compress(body)) < 20 * 1024
     assert "<script src" not in body.decode() and 'rel="stylesheet"' not in body.decode()
+
+
+def test_the_campaign_page_lists_annotators_by_number_with_their_confusion_matrix(org):
+    from crowd.models import Annotator
+
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, launch=True, items=2)
+    worker, _ = factories.worker(username="private-name")
+    Annotator.objects.create(
+        campaign=campaign, kind="worker", worker=worker, answers=12, accuracy=0.83, confusion=[[0.9, 0.1], [0.2, 0.8]]
+    )
+    Annotator.objects.create(campaign=campaign, kind="model", model_name="triage-v2", answers=40, accuracy=0.7)
+    page = logged_in(owner).get(f"/manage/campaigns/{campaign.id}/").content.decode()
+    table = page.split('id="annotators"')[1]
+    assert f"worker {worker.id}" in table and "private-name" not in table  # pseudonymous, never the username
+    assert "model triage-v2" in table and "0.83" in table
+    assert ">0.9<" in table and ">0.8<" in table  # the matrix, true label by answer
