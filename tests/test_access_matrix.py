@@ -388,6 +388,11 @@ PAGES = [
         lambda w: {"organization_id": w.campaign.organization_id},
     ),
     Operation(
+        "GET /manage/campaigns/{campaign_id}/results/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+    ),
+    Operation(
         "GET /manage/campaigns/{campaign_id}/review/",
         page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
         campaign_id,
@@ -421,6 +426,7 @@ PAGE_NAMES = {
     "manage-import-start": "POST /manage/campaigns/{campaign_id}/imports/",
     "manage-import": "GET /manage/imports/{job_id}/",
     "manage-review": "GET /manage/campaigns/{campaign_id}/review/",
+    "manage-results": "GET /manage/campaigns/{campaign_id}/results/",
     "manage-people": "GET /manage/organizations/{organization_id}/people/",
     "manage-pool": "GET /manage/organizations/{organization_id}/workers/",
     "manage-fairness": "GET /manage/campaigns/{campaign_id}/fairness/",

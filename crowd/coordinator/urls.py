@@ -6,6 +6,7 @@ from crowd.coordinator import (
     organization_views,
     people_views,
     pool_views,
+    results_views,
     review_views,
 )
 from crowd.coordinator import views as coordinator_views
@@ -28,6 +29,7 @@ urlpatterns = [
         name="manage-campaign-move",
     ),
     path("campaigns/<int:campaign_id>/review/", review_views.campaign_review, name="manage-review"),
+    path("campaigns/<int:campaign_id>/results/", results_views.campaign_results, name="manage-results"),
     path("campaigns/<int:campaign_id>/imports/", import_views.import_start, name="manage-import-start"),
     path("imports/<int:job_id>/", import_views.import_detail, name="manage-import"),
     path("campaigns/<int:campaign_id>/fairness/", coordinator_views.campaign_fairness, name="manage-fairness"),

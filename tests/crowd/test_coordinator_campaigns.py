@@ -310,3 +310,27 @@ def test_the_campaign_page_lists_annotators_by_number_with_their_confusion_matri
     assert f"worker {worker.id}" in table and "private-name" not in table  # pseudonymous, never the username
     assert "model triage-v2" in table and "0.83" in table
     assert ">0.9<" in table and ">0.8<" in table  # the matrix, true label by answer
+
+
+def test_results_are_browsed_with_filters_and_every_export_format_is_offered(org):
+    from crowd.models import Item
+
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, launch=True, items=3)
+    items = list(Item.objects.filter(campaign=campaign).order_by("id"))
+    for item, (label, confidence, status) in zip(
+        items, [("pos", 0.95, "complete"), ("neg", 0.55, "open"), ("pos", 0.7, "open")], strict=True
+    ):
+        Item.objects.filter(pk=item.pk).update(result_label=label, confidence=confidence, status=status)
+    client = logged_in(owner)
+    url = f"/manage/campaigns/{campaign.id}/results/"
+
+    every = client.get(url).content.decode()
+    assert all(f'id="item-{item.id}"' in every for item in items)
+    assert all(f"format={name}" in every for name in ("csv", "jsonl", "json", "labelstudio"))
+    unsure = client.get(url, {"below": "0.8"}).content.decode()
+    assert unsure.index(f'id="item-{items[1].id}"') < unsure.index(f'id="item-{items[2].id}"')  # least sure first
+    assert f'id="item-{items[0].id}"' not in unsure
+    done = client.get(url, {"status": "complete"}).content.decode()
+    assert f'id="item-{items[0].id}"' in done and f'id="item-{items[1].id}"' not in done
+    assert client.get(url, {"below": "lots", "status": "?"}).status_code == 200  # a bad filter shows everything
