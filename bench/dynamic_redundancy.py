@@ -1,4 +1,4 @@
-"""Dynamic redundancy against fixed redundancy, replayed on the shared crowdsourcing datasets.
+"""Dynamic redundancy against fixed redundancy, replayed on crowdsourcing datasets with gold ($CROWDLOOP_DATASETS).
 
 Each item's published answers are shuffled (seeded) into the order they "arrive". Fixed redundancy R uses
 the first R answers of every item. Dynamic redundancy starts every item at `--start` answers, runs
@@ -12,6 +12,7 @@ the share of answers dynamic redundancy saves against fixed redundancy at `--max
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from crowd.aggregation.dawid_skene import dawid_skene
 from crowd.aggregation.encoding import read_csv_columns
 from crowd.aggregation.redundancy import redundancy_decisions
 
-DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+# The crowdsourcing datasets with gold labels (one folder per dataset: answers.csv, gold.csv), as bench/aggregation.py.
+DATASETS = Path(os.environ.get("CROWDLOOP_DATASETS", Path(__file__).resolve().parent.parent / "datasets"))
 
 
 def load(folder: Path):

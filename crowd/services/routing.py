@@ -4,7 +4,7 @@ Lock order everywhere: assignment rows, then microtask rows (in id order). A cla
 microtask it takes (`FOR NO KEY UPDATE SKIP LOCKED`), so concurrent workers do not queue behind each
 other; the CHECK constraints on MicroTask and the unique (worker, item) constraint are the last line of
 defence. The candidate probe reads a partial index of open microtasks, one (campaign, language) at a
-time, so its cost does not grow with the campaign (see ../shared/notes/routing-sql.md).
+time, so its cost does not grow with the campaign (why it is written this way: docs/performance.md, Routing).
 """
 
 import json
