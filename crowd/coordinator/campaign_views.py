@@ -16,8 +16,8 @@ from crowd.api.serializers import CampaignSerializer
 from crowd.coordinator import forms
 from crowd.coordinator.charts import bar_chart, histogram
 from crowd.coordinator.selectors import campaign_watch
-from crowd.coordinator.views import member_required
-from crowd.exceptions import DomainError, NotFound
+from crowd.coordinator.views import campaign_or_404, member_required
+from crowd.exceptions import DomainError
 from crowd.models import Campaign, Organization
 from crowd.selectors import WRITE_ROLES, Actor, worker_pool_countries
 from crowd.services import campaigns as campaign_services
@@ -41,13 +41,6 @@ MOVES_BY_STATUS = {
     Campaign.Status.COMPLETED: ("archive",),
     Campaign.Status.ARCHIVED: (),
 }
-
-
-def _campaign(actor: Actor, campaign_id: int) -> Campaign:
-    try:
-        return selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id)
-    except NotFound:
-        raise Http404(_("No such campaign.")) from None
 
 
 def _floor(campaign: Campaign) -> dict[str, Any] | None:
@@ -146,7 +139,7 @@ def campaign_new(request: HttpRequest, actor: Actor) -> HttpResponse:
 @member_required
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(actor, campaign_id)
+    campaign = campaign_or_404(actor, campaign_id)
     if actor.roles.get(campaign.organization_id) not in WRITE_ROLES:
         return render(request, "coordinator/read_only.html", status=403)
     if request.method == "GET":
@@ -178,16 +171,16 @@ def _save(
     request: HttpRequest, actor: Actor, campaign: Campaign, organizations: list[Organization] | None = None
 ) -> HttpResponse:
     creating = campaign.pk is None
+    launched = not creating and campaign.status != Campaign.Status.DRAFT
     form = forms.CampaignForm(request.POST, initial=None if creating else forms.initial_for(campaign))
     if not creating:
         _locked(form, campaign)
     problems: dict[str, str] = {}
     data: dict[str, Any] = {}
     if form.is_valid():
-        launched = not creating and campaign.status != Campaign.Status.DRAFT
         data, problems = forms.campaign_payload(form, request.POST, campaign.labels if launched else None)
         if not creating:
-            if campaign.status != Campaign.Status.DRAFT:
+            if launched:
                 data = {k: v for k, v in data.items() if k in campaign_services.EDITABLE_WHILE_ACTIVE}
             data = _changed(campaign, data)
         serializer = CampaignSerializer(data=data, partial=not creating)
@@ -210,7 +203,6 @@ def _save(
                 return redirect("manage-campaign", campaign_id=saved.id)
         elif not problems:
             problems.update(_errors(serializer.errors))
-    launched = not creating and campaign.status != Campaign.Status.DRAFT
     labels = campaign.labels if launched else forms.labels_from_post(request.POST)
     languages, _problem = forms.languages_from_post(request.POST)
     skills, _problem = forms.skills_from_post(request.POST)
@@ -230,7 +222,7 @@ def _save(
 
 @member_required
 def campaign_detail(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(actor, campaign_id)
+    campaign = campaign_or_404(actor, campaign_id)
     return render(request, "coordinator/campaign.html", campaign_page_context(request, campaign, actor))
 
 
@@ -312,7 +304,7 @@ def _watch(campaign: Campaign) -> dict[str, Any]:
 @member_required
 @require_POST
 def campaign_move(request: HttpRequest, actor: Actor, campaign_id: int, move: str) -> HttpResponse:
-    campaign = _campaign(actor, campaign_id)
+    campaign = campaign_or_404(actor, campaign_id)
     if move not in MOVES:
         raise Http404(_("No such action."))
     if actor.roles.get(campaign.organization_id) not in WRITE_ROLES:

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crowd import selectors
-from crowd.coordinator.campaign_views import _campaign, campaign_page_context
-from crowd.coordinator.views import member_required
+from crowd.coordinator.campaign_views import campaign_page_context
+from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError, NotFound
 from crowd.models import ImportJob
 from crowd.selectors import WRITE_ROLES, Actor
@@ -20,7 +20,7 @@ REFRESH_SECONDS = 2
 @member_required
 @require_POST
 def import_start(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(actor, campaign_id)
+    campaign = campaign_or_404(actor, campaign_id)
     if actor.roles.get(campaign.organization_id) not in WRITE_ROLES:
         return render(request, "coordinator/read_only.html", status=403)
     upload = request.FILES.get("file")

@@ -4,8 +4,7 @@ by status and by confidence (the items the crowd is least sure of first, when as
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from crowd.coordinator.campaign_views import _campaign
-from crowd.coordinator.views import member_required
+from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exports import FORMATS
 from crowd.models import Item
 from crowd.selectors import Actor
@@ -15,7 +14,7 @@ PAGE_SIZE = 100
 
 @member_required
 def campaign_results(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(actor, campaign_id)
+    campaign = campaign_or_404(actor, campaign_id)
     items = Item.objects.filter(campaign=campaign, gold__isnull=True)
     status = request.GET.get("status", "")
     if status in Item.Status.values:

@@ -4,14 +4,13 @@ each worker's quality; approve or reject what is ticked, with one reason for a r
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crowd import selectors
-from crowd.coordinator.campaign_views import _campaign
-from crowd.coordinator.views import member_required
+from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import assignments_decide
@@ -22,7 +21,7 @@ PAGE_SIZE = 50
 
 @member_required
 def campaign_review(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(actor, campaign_id)
+    campaign = campaign_or_404(actor, campaign_id)
     can_decide = actor.roles.get(campaign.organization_id) in WRITE_ROLES
     if request.method == "POST":
         if not can_decide:
@@ -32,8 +31,9 @@ def campaign_review(request: HttpRequest, actor: Actor, campaign_id: int) -> Htt
     query.setdefault("status", "submitted")
     try:
         filters = submission_filters(query)
-    except DomainError:
-        filters, query = {"status": "submitted"}, query.__class__("status=submitted", mutable=True)
+    except DomainError:  # a hand-edited address: show what waits for a decision
+        query = QueryDict("status=submitted", mutable=True)
+        filters = {"status": "submitted"}
     after = filters.pop("after", 0)
     filters.pop("limit", None)
     worker = filters.pop("worker", None)

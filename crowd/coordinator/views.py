@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crowd import selectors
 from crowd.coordinator.selectors import appeal_queue_for_actor, organizations_for_actor
 from crowd.exceptions import DomainError, NotFound
-from crowd.models import Appeal
+from crowd.models import Appeal, Campaign
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import appeal_decide
 from payments.money import from_minor
@@ -93,13 +93,18 @@ def manage_home(request: HttpRequest, actor: Actor) -> HttpResponse:
     )
 
 
+def campaign_or_404(actor: Actor, campaign_id: int) -> Campaign:
+    """The campaign if one of the actor's organizations owns it; a 404 page otherwise (no leak of existence)."""
+    try:
+        return selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id)
+    except NotFound:
+        raise Http404(_("No such campaign.")) from None
+
+
 @member_required
 @require_GET
 def campaign_fairness(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
-    try:
-        campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id)
-    except NotFound:
-        raise Http404(_("No such campaign.")) from None
+    campaign = campaign_or_404(actor, campaign_id)
     report = selectors.fairness_report(campaign=campaign)
     currency = report["currency"]
 

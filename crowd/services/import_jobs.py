@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from crowd.exceptions import DomainError, InvalidState, ValidationFailed
+from crowd.exceptions import DomainError, InvalidState
 from crowd.models import Campaign, ImportJob
-from crowd.services.imports import MAX_REPORTED_ERRORS, items_import, rows_from_upload
+from crowd.services.imports import MAX_REPORTED_ERRORS, items_import, rows_from_upload, upload_kind
 
 PROGRESS_EVERY_ROWS = 2000  # how often a running job tells watchers how far it is
 PROGRESS_TTL_SECONDS = 24 * 3600
@@ -24,10 +24,7 @@ def import_job_create(*, campaign_id: int, created_by_id: int | None, upload: Up
     """Store the uploaded file and queue its import once this transaction commits. Raises InvalidState for a
     completed or archived campaign and ValidationFailed for a file type the import cannot read (nothing stored)."""
     name = upload.name or "upload"
-    if not name.lower().endswith((".csv", ".json", ".jsonl", ".ndjson")):
-        raise ValidationFailed(
-            "Unsupported file type: upload .csv, .json or .jsonl.", fields={"file": "Unsupported file type."}
-        )
+    upload_kind(name)  # refused before anything is stored
     from crowd.tasks import import_job_run
 
     with transaction.atomic():

@@ -225,19 +225,27 @@ def json_rows(stream: IO[str]) -> Iterator[Any]:
     yield from payload
 
 
-def rows_from_upload(binary: IO[bytes], filename: str, campaign: Campaign) -> Iterator[Any]:
-    """Pick the parser from the file name; decode as UTF-8 (a BOM is fine)."""
-    stream = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-    lower = filename.lower()
+def upload_kind(filename: str) -> str:
+    """ "csv", "jsonl" or "json" from the file name; ValidationFailed for anything the import cannot read."""
+    lower = (filename or "").lower()
     if lower.endswith(".csv"):
-        return csv_rows(stream, campaign)
+        return "csv"
     if lower.endswith((".jsonl", ".ndjson")):
-        return jsonl_rows(stream)
+        return "jsonl"
     if lower.endswith(".json"):
-        return json_rows(stream)
+        return "json"
     raise ValidationFailed(
         "Unsupported file type: upload .csv, .json or .jsonl.", fields={"file": "Unsupported file type."}
     )
+
+
+def rows_from_upload(binary: IO[bytes], filename: str, campaign: Campaign) -> Iterator[Any]:
+    """Pick the parser from the file name; decode as UTF-8 (a BOM is fine)."""
+    kind = upload_kind(filename)
+    stream = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    if kind == "csv":
+        return csv_rows(stream, campaign)
+    return jsonl_rows(stream) if kind == "jsonl" else json_rows(stream)
 
 
 def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
