@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from config.health import healthz
 from config.schema_view import SchemaView
+from crowd.coordinator import urls as coordinator_urls
 from crowd.views import SignInView
 
 # Database lost anywhere in a request: 503; any other unexpected error: 500 in our own shape (config/unavailable.py).
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("crowd.api.urls")),
     path("manage/", include("crowd.coordinator.urls")),
+    path("", include(coordinator_urls.public_urlpatterns)),
     path("", include("workers.urls")),
     path("", include("crowd.urls")),
 ]

@@ -15,7 +15,27 @@ FORMATS = {
     "json": ("application/json", "json"),
     "labelstudio": ("application/json", "json"),
 }
-CSV_COLUMNS = ["item", "external_id", "label", "confidence", "answers", "status", "votes", "language", "data"]
+CSV_COLUMNS = [
+    "item",
+    "external_id",
+    "label",
+    "confidence",
+    "answers",
+    "status",
+    "votes",
+    "language",
+    "data",
+    "decided_by",
+]
+
+
+def decided_by(item: Item) -> str | None:
+    """Who set the item's final label (a member of the organization, by email, else user name), or None when the
+    label is the crowd's."""
+    if item.expert_label is None:
+        return None
+    user = item.expert_by
+    return (user.email or user.get_username()) if user is not None else "(deleted account)"
 
 
 def _row(item: Item) -> dict[str, Any]:
@@ -29,6 +49,7 @@ def _row(item: Item) -> dict[str, Any]:
         "votes": item.votes,
         "language": item.language,
         "data": item.data,
+        "decided_by": decided_by(item),
     }
 
 

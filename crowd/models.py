@@ -48,6 +48,33 @@ class ApiKey(models.Model):
         return f"key {self.name or self.pk} of {self.organization_id}"
 
 
+class Invitation(models.Model):
+    """An invitation to join an organization with a role (crowd/services/invitations.py). Only the sha256 of its
+    secret is kept, so a database leak does not hand out memberships; the link works once and expires."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=12, choices=Membership.Role.choices)
+    # Blank: a link-only invitation, handed over by the owner through whatever channel they like.
+    email = models.EmailField(blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} to {self.organization_id}:{self.role}"
+
+
 class Campaign(models.Model):
     class TaskType(models.TextChoices):
         SINGLE_CHOICE = "single_choice"
@@ -142,7 +169,9 @@ class Item(models.Model):
         OPEN = "open"
         COMPLETE = "complete"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: item_external_id_unique (campaign, external_id) serves every lookup by campaign, and
+    # each index more slows imports of a million rows.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items", db_index=False)
     external_id = models.CharField(max_length=200)
     data = models.JSONField(default=dict)
     language = models.CharField(max_length=35, blank=True)  # normalized BCP 47 tag, e.g. "sw-KE"
@@ -157,13 +186,23 @@ class Item(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     votes = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # A coordinator's final label for an item the crowd left unsure (crowd/services/expert.py): the item's result,
+    # and a known label that Dawid-Skene scores the workers against, as it does gold.
+    expert_label = models.JSONField(null=True, blank=True)
+    expert_by = models.ForeignKey(  # indexed only where set (below): every imported row would pay for a full index
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    expert_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["campaign", "external_id"], name="item_external_id_unique"),
         ]
-        indexes = [models.Index(fields=["campaign", "id"], name="item_campaign_gold", condition=Q(gold__isnull=False))]
+        indexes = [
+            models.Index(fields=["campaign", "id"], name="item_campaign_gold", condition=Q(gold__isnull=False)),
+            models.Index(fields=["expert_by"], name="item_expert_by", condition=Q(expert_by__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.external_id}"
@@ -213,8 +252,9 @@ class MicroTask(models.Model):
 
 
 class MicroTaskItem(models.Model):
-    microtask = models.ForeignKey(MicroTask, on_delete=models.CASCADE, related_name="entries")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    # Indexed by microtask_item_unique (microtask, item) and the explicit item index below, not twice over.
+    microtask = models.ForeignKey(MicroTask, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
     position = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -532,6 +572,7 @@ class ImportJob(models.Model):
     a failed job leaves no item behind, and its first row errors say what to fix."""
 
     class Status(models.TextChoices):
+        PREVIEW = "preview"  # uploaded from the web, waiting for the coordinator to check the preview and start it
         QUEUED = "queued"
         RUNNING = "running"
         FINISHED = "finished"
@@ -552,6 +593,10 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True)  # the first row errors: {row, field, message}
     error_code = models.CharField(max_length=40, blank=True)
     message = models.TextField(blank=True)
+    # How to read the file: column mapping, ignored columns, trusted Label Studio annotations (import_formats.py).
+    options = models.JSONField(default=dict, blank=True)
+    note_count = models.PositiveIntegerField(default=0)
+    notes = models.JSONField(default=list, blank=True)  # the first rows read but not used as asked: {row, message}
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,7 @@ from crowd.models import (
     CampaignWorker,
     FairPayCheck,
     ImportJob,
+    Invitation,
     Item,
     Membership,
     MicroTask,
@@ -36,6 +37,7 @@ from payments.models import LedgerEntry
 from payments.selectors import MissingExchangeRate, funds_for_organization, highest_floor
 from workers.models import User, WorkerProfile
 from workers.terms import TERMS_VERSION
+from workers.tokens import token_digest
 
 WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.COORDINATOR)
 # Each role may do everything the roles after it may do.
@@ -169,6 +171,32 @@ def import_job_for_actor(*, actor: Actor, job_id: int) -> ImportJob:
     return job
 
 
+def invitations_pending(*, actor: Actor, organization_id: int) -> QuerySet[Invitation]:
+    """The organization's invitations that can still be accepted, newest first: its owners' business only."""
+    actor.require_role(organization_id, (Membership.Role.OWNER,))
+    return (
+        Invitation.objects.filter(
+            organization_id=organization_id,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def invitation_for_token(*, token: str) -> Invitation:
+    """The invitation whose link this is, with its organization and who sent it, in whatever state: holding the
+    secret is what allows reading it. NotFound otherwise."""
+    invitation = (
+        Invitation.objects.filter(digest=token_digest(token or "")).select_related("organization", "created_by").first()
+    )
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    return invitation
+
+
 def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
     items = Item.objects.filter(campaign=campaign).aggregate(
         items=Count("id"),
@@ -232,8 +260,12 @@ def assignment_for_worker(*, worker_id: int, assignment_id: int) -> Assignment:
 
 
 def results_for_campaign(*, campaign: Campaign, after_id: int = 0) -> QuerySet[Item]:
-    """Non-gold items in id order from `after_id` (cursor pagination by primary key)."""
-    return Item.objects.filter(campaign=campaign, gold__isnull=True, id__gt=after_id).order_by("id")
+    """Non-gold items in id order from `after_id` (cursor pagination by primary key), with who decided any."""
+    return (
+        Item.objects.filter(campaign=campaign, gold__isnull=True, id__gt=after_id)
+        .select_related("expert_by")
+        .order_by("id")
+    )
 
 
 def results_iter(*, campaign: Campaign, chunk_size: int = 2000) -> Iterator[Item]:
@@ -658,3 +690,26 @@ def campaigns_unavailable_for_worker(*, worker: User) -> list[CampaignBarrier]:
             }
         found.append(barrier)
     return found
+
+
+def items_unsure(*, campaign: Campaign, limit: int = 50) -> tuple[list[Item], int]:
+    """(the first `limit`, how many in all) answered items the crowd left below the campaign's target confidence
+    and nobody has decided yet, the least sure first: the list shrinks as they are decided, so it needs no cursor.
+    Gold items are known already and never listed."""
+    unsure = Item.objects.filter(
+        campaign=campaign,
+        gold__isnull=True,
+        expert_label__isnull=True,
+        answer_count__gt=0,
+        confidence__lt=campaign.target_confidence,
+    )
+    return list(unsure.order_by("confidence", "id")[:limit]), unsure.count()
+
+
+def items_decided(*, campaign: Campaign, limit: int = 20) -> list[Item]:
+    """The latest final labels set by coordinators, with who set them."""
+    return list(
+        Item.objects.filter(campaign=campaign, expert_label__isnull=False)
+        .select_related("expert_by")
+        .order_by("-expert_at", "-id")[:limit]
+    )

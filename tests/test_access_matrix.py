@@ -28,6 +28,7 @@ from crowd.models import Appeal, Assignment, Campaign, ImportJob, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
+from crowd.services.invitations import invitation_create
 from crowd.services.organizations import api_key_create, membership_set, organization_ensure
 from crowd.services.routing import assignment_claim_next
 from payments.models import PayoutBatch
@@ -130,6 +131,7 @@ class World:
     batch: PayoutBatch
     worker: User
     other_worker: User
+    invitation_token: str  # to the other organization, as a viewer: its name is no secret of organization A
     callers: dict[str, Callable[[], APIClient]] = field(default_factory=dict)
 
 
@@ -200,6 +202,13 @@ API = [
     Operation("GET /api/v1/campaigns/{campaign_id}/results/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/export/", reads_campaign(), campaign_id, query="?format=jsonl"),
     Operation("GET /api/v1/campaigns/{campaign_id}/imports/", reads_campaign(), campaign_id),
+    Operation("GET /api/v1/campaigns/{campaign_id}/unsure/", reads_campaign(), campaign_id),
+    Operation(
+        "POST /api/v1/campaigns/{campaign_id}/items/{item_id}/decide/",
+        changes_campaign(),
+        lambda w: {"campaign_id": w.campaign.id, "item_id": w.campaign.items.filter(gold__isnull=True).first().id},
+        body=lambda w: {"label": "pos"},
+    ),
     Operation("GET /api/v1/campaigns/{campaign_id}/submissions/", reads_campaign(), campaign_id),
     Operation(
         "POST /api/v1/campaigns/{campaign_id}/submissions/decide/",
@@ -210,6 +219,14 @@ API = [
     Operation(
         "POST /api/v1/campaigns/{campaign_id}/imports/",
         changes_campaign(202),
+        campaign_id,
+        body=lambda w: {"file": SimpleUploadedFile("more.csv", b"external_id,text\nmatrix-1,hello\n")},
+        multipart=True,
+    ),
+    Operation(
+        # Reads the file and stores nothing, but only those who may import may look.
+        "POST /api/v1/campaigns/{campaign_id}/imports/preview/",
+        changes_campaign(200),
         campaign_id,
         body=lambda w: {"file": SimpleUploadedFile("more.csv", b"external_id,text\nmatrix-1,hello\n")},
         multipart=True,
@@ -393,6 +410,11 @@ PAGES = [
         campaign_id,
     ),
     Operation(
+        "GET /manage/campaigns/{campaign_id}/unsure/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        campaign_id,
+    ),
+    Operation(
         "GET /manage/campaigns/{campaign_id}/review/",
         page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
         campaign_id,
@@ -401,6 +423,14 @@ PAGES = [
         "GET /manage/imports/{job_id}/",
         page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
         lambda w: {"job_id": _import_job(w).id},
+    ),
+    Operation(
+        # Starting an upload that waits for its preview; the matrix's job has already run, so writers are sent back
+        # to its page, and a viewer may not start one.
+        "POST /manage/imports/{job_id}/start/",
+        page_row(403, (302, (COORDINATOR_SESSION, OWNER_SESSION)), (404, (OTHER_OWNER_SESSION,))),
+        lambda w: {"job_id": _import_job(w).id},
+        body=lambda w: {"action": "start"},
     ),
     Operation(
         # A move redirects back to the campaign page with what happened; a viewer may not move it.
@@ -415,6 +445,13 @@ PAGES = [
         lambda w: {"appeal_id": w.appeal.id},
         body=lambda w: {"decision": "uphold", "note": "The rejection stands."},
     ),
+    Operation(
+        # An invitation is for whoever holds its link, member or not: accepting redirects to /manage/, and only
+        # someone already in that organization is refused. Anonymous callers go to the sign-in page first.
+        "POST /invitations/{token}/",
+        page_row(302, (409, (OTHER_OWNER_SESSION,))),
+        lambda w: {"token": w.invitation_token},
+    ),
 ]
 PAGE_NAMES = {
     "manage-home": "GET /manage/",
@@ -425,6 +462,8 @@ PAGE_NAMES = {
     "manage-campaign-move": "POST /manage/campaigns/{campaign_id}/pause/",
     "manage-import-start": "POST /manage/campaigns/{campaign_id}/imports/",
     "manage-import": "GET /manage/imports/{job_id}/",
+    "manage-unsure": "GET /manage/campaigns/{campaign_id}/unsure/",
+    "manage-import-confirm": "POST /manage/imports/{job_id}/start/",
     "manage-review": "GET /manage/campaigns/{campaign_id}/review/",
     "manage-results": "GET /manage/campaigns/{campaign_id}/results/",
     "manage-people": "GET /manage/organizations/{organization_id}/people/",
@@ -432,6 +471,7 @@ PAGE_NAMES = {
     "manage-fairness": "GET /manage/campaigns/{campaign_id}/fairness/",
     "manage-appeals": "GET /manage/appeals/",
     "manage-appeal-decide": "POST /manage/appeals/{appeal_id}/decide/",
+    "invitation-accept": "POST /invitations/{token}/",
 }
 
 
@@ -502,6 +542,12 @@ def build_world() -> World:
         organization_id=organization.id, created_by_id=owner.id, currency="USD", threshold="0.01", reference="b1"
     )
     submitted = _submitted(campaign, worker)
+    invitation = invitation_create(
+        organization_id=other_organization.id,
+        created_by_id=other_owner.id,
+        role="viewer",
+        base_url="http://testserver/",
+    )
     active = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
     for campaign_block in (campaign.id, None):
         worker_block(
@@ -522,6 +568,7 @@ def build_world() -> World:
         batch=batch,
         worker=worker,
         other_worker=other_worker,
+        invitation_token=invitation.token,
         callers={
             ANONYMOUS: APIClient,
             WORKER: _token_client(worker_token),
@@ -617,7 +664,8 @@ def test_every_api_operation_has_a_row():
 
 
 def test_every_coordinator_page_has_a_row():
-    assert {p.name for p in coordinator_urls.urlpatterns} == set(PAGE_NAMES)
+    pages = coordinator_urls.urlpatterns + coordinator_urls.public_urlpatterns
+    assert {p.name for p in pages} == set(PAGE_NAMES)
     assert set(PAGE_NAMES.values()) == {op.key for op in PAGES}
     for operation in API + PAGES:
         assert set(operation.expected) == set(CALLERS if operation in API else PAGE_CALLERS), operation.key

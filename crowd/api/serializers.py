@@ -13,6 +13,7 @@ from config.limits import (
     REASON_MAX,
     REFERENCE_MAX,
 )
+from crowd.exports import decided_by
 from crowd.models import Annotator, Assignment, Campaign, Item
 from payments.money import from_minor
 
@@ -132,7 +133,32 @@ class ItemImportSerializer(serializers.Serializer):
 
 
 class ItemFileSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A .csv, .json or .jsonl file of items.")
+    file = serializers.FileField(
+        help_text="A .csv, .json or .jsonl file of items, or a Label Studio export (JSON, JSON_MIN or CSV)."
+    )
+    options = serializers.CharField(
+        required=False,
+        help_text='How to read the file, as JSON: {"mapping": {role: column}, "ignore": [columns], "trusted": bool, '
+        '"from_name": text}. Roles: external_id, text, image, language, gold, prelabel, prelabel_score, '
+        'prelabel_model; "" for none (for external_id: number the rows). Without a mapping, columns are taken by '
+        "these names (and `id` as the external id). `trusted`: Label Studio annotations become gold, else "
+        "pre-labels. `from_name`: the Label Studio control tag (column) holding the label.",
+    )
+
+
+class ImportPreviewSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=["csv", "json", "jsonl", "labelstudio-json", "labelstudio-min", "labelstudio-csv"]
+    )
+    columns = serializers.ListField(child=serializers.CharField(), help_text="Flat formats: the columns found.")
+    mapping = serializers.DictField(child=serializers.CharField(), help_text="Flat formats: role -> column in force.")
+    from_name = serializers.CharField(allow_null=True, help_text="Label Studio CSV: the label column used.")
+    rows = serializers.ListField(child=serializers.DictField(), help_text="The first 20 rows as they would be stored.")
+    rows_checked = serializers.IntegerField()
+    more = serializers.BooleanField(help_text="The file goes on past the rows checked.")
+    errors = serializers.ListField(child=serializers.DictField(), help_text="{row, field, message}, at most 50.")
+    error_count = serializers.IntegerField()
+    notes = serializers.ListField(child=serializers.DictField(), help_text="{row, message}: read but not as asked.")
 
 
 class ImportReportSerializer(serializers.Serializer):
@@ -222,10 +248,39 @@ class ResultSerializer(serializers.ModelSerializer):
     item = serializers.IntegerField(source="id")
     label = serializers.JSONField(source="result_label")
     answers = serializers.IntegerField(source="answer_count")
+    decided_by = serializers.SerializerMethodField(
+        help_text="Who set the final label (email), when a coordinator decided it; null for the crowd's label."
+    )
+    decided_at = serializers.DateTimeField(source="expert_at", allow_null=True)
 
     class Meta:
         model = Item
-        fields = ["item", "external_id", "label", "confidence", "answers", "status", "votes"]
+        fields = [
+            *("item", "external_id", "label", "confidence", "answers", "status", "votes"),
+            *("decided_by", "decided_at"),
+        ]
+
+    def get_decided_by(self, item: Item) -> str | None:
+        return decided_by(item)
+
+
+class UnsureItemSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="id")
+    label = serializers.JSONField(source="result_label")
+    answers = serializers.IntegerField(source="answer_count")
+
+    class Meta:
+        model = Item
+        fields = ["item", "external_id", "data", "language", "label", "confidence", "answers", "votes", "status"]
+
+
+class UnsurePageSerializer(serializers.Serializer):
+    results = UnsureItemSerializer(many=True)
+    count = serializers.IntegerField(help_text="How many items are unsure in all.")
+
+
+class ItemDecideSerializer(serializers.Serializer):
+    label = serializers.JSONField(help_text="One label value; a list of them for multi-choice; text for free text.")
 
 
 class ResultsPageSerializer(serializers.Serializer):
@@ -356,7 +411,7 @@ class ImportJobSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     campaign = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["queued", "running", "finished", "failed"])
+    status = serializers.ChoiceField(choices=["preview", "queued", "running", "finished", "failed"])
     filename = serializers.CharField()
     size = serializers.IntegerField(help_text="Bytes in the uploaded file.")
     rows_read = serializers.IntegerField(help_text="So far, while it runs.")
@@ -367,6 +422,9 @@ class ImportJobSerializer(serializers.Serializer):
     errors = serializers.JSONField(help_text="The first 50 row errors of a failed import: {row, field, message}.")
     error_code = serializers.CharField(allow_null=True)
     message = serializers.CharField(allow_null=True)
+    note_count = serializers.IntegerField(help_text="Rows read but not used as asked (e.g. disagreeing annotations).")
+    notes = serializers.JSONField(help_text="The first 50 of them: {row, message}.")
+    options = serializers.JSONField(help_text="How the file was read (see the upload's `options`).")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

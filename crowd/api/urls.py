@@ -17,6 +17,17 @@ urlpatterns = [
         name="api-campaign-submissions-decide",
     ),
     path("campaigns/<int:campaign_id>/imports/", views.CampaignImportsView.as_view(), name="api-campaign-imports"),
+    path(
+        "campaigns/<int:campaign_id>/imports/preview/",
+        views.CampaignImportPreviewView.as_view(),
+        name="api-campaign-import-preview",
+    ),
+    path("campaigns/<int:campaign_id>/unsure/", views.CampaignUnsureView.as_view(), name="api-campaign-unsure"),
+    path(
+        "campaigns/<int:campaign_id>/items/<int:item_id>/decide/",
+        views.ItemDecideView.as_view(),
+        name="api-item-decide",
+    ),
     path("imports/<int:job_id>/", views.ImportJobView.as_view(), name="api-import-job"),
     path("campaigns/<int:campaign_id>/launch/", views.CampaignLaunchView.as_view(), name="api-campaign-launch"),
     path(

@@ -1,5 +1,7 @@
 """Thin API views: parse, call a selector or service, shape the response."""
 
+import dataclasses
+import json
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +26,8 @@ from crowd.api import serializers as s
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
-from crowd.models import ImportJob, Membership
+from crowd.import_formats import ImportOptions
+from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
@@ -38,8 +41,9 @@ from crowd.services.approvals import (
     assignments_decide,
 )
 from crowd.services.blocks import worker_block, worker_unblock
+from crowd.services.expert import item_decide
 from crowd.services.import_jobs import import_job_create, import_job_progress
-from crowd.services.imports import items_import, rows_from_upload
+from crowd.services.imports import import_preview, items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
 from crowd.submissions import submission_body, submission_filters
 from crowd.tasks import campaign_aggregate_queue
@@ -137,7 +141,7 @@ class CampaignItemsView(APIView):
                     f"up to {settings.IMPORT_MAX_BYTES} bytes in the background and reports its progress.",
                     fields={"file": f"At most {settings.IMPORT_SYNC_MAX_BYTES} bytes here."},
                 )
-            rows = rows_from_upload(upload.file, upload.name, campaign)
+            rows = rows_from_upload(upload.file, upload.name, campaign, _import_options(request))
         elif isinstance(request.data, list):
             rows = request.data
         else:
@@ -146,6 +150,25 @@ class CampaignItemsView(APIView):
             )
         report = items_import(campaign_id=campaign.id, rows=rows)
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
+
+
+def _upload_file(request: Request):
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed("Send the file as the multipart field `file`.", fields={"file": "Required."})
+    return upload
+
+
+def _import_options(request: Request) -> ImportOptions:
+    """The multipart field `options`: a JSON object (column mapping, ignored columns, trusted, from_name)."""
+    raw = request.data.get("options") if hasattr(request.data, "get") else None
+    if raw in (None, ""):
+        return ImportOptions()
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise ValidationFailed("`options` must be a JSON object.", fields={"options": "Invalid JSON."}) from None
+    return ImportOptions.from_dict(parsed)
 
 
 def _import_job_body(job: ImportJob) -> dict[str, Any]:
@@ -164,6 +187,9 @@ def _import_job_body(job: ImportJob) -> dict[str, Any]:
         "errors": job.errors,
         "error_code": job.error_code or None,
         "message": job.message or None,
+        "note_count": job.note_count,
+        "notes": job.notes,
+        "options": job.options,
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
@@ -187,14 +213,33 @@ class CampaignImportsView(APIView):
     )
     def post(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ValidationFailed("Send the file as the multipart field `file`.", fields={"file": "Required."})
-        job = import_job_create(campaign_id=campaign.id, created_by_id=request.user.id, upload=upload)
+        upload = _upload_file(request)
+        job = import_job_create(
+            campaign_id=campaign.id, created_by_id=request.user.id, upload=upload, options=_import_options(request)
+        )
         job.refresh_from_db()  # run already when Celery runs in process
         response = Response(_import_job_body(job), status=status.HTTP_202_ACCEPTED)
         response["Location"] = reverse("api-import-job", args=[job.id])
         return response
+
+
+class CampaignImportPreviewView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": s.ItemFileSerializer},
+        responses={200: s.ImportPreviewSerializer},
+        description="Read the first rows of a file as an import would, storing nothing: the format it was read as, "
+        "its columns and the mapping in force, the first 20 rows as they would be stored, and the row errors among "
+        "the first 1,000 with their row numbers.",
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        upload = _upload_file(request)
+        preview = import_preview(
+            binary=upload.file, filename=upload.name, campaign=campaign, options=_import_options(request)
+        )
+        return Response(dataclasses.asdict(preview))
 
 
 class ImportJobView(APIView):
@@ -349,6 +394,35 @@ class CampaignResultsView(APIView):
         return Response(
             {"results": s.ResultSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
         )
+
+
+class CampaignUnsureView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="1 to 200, default 50.")],
+        responses={200: s.UnsurePageSerializer},
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """Answered items below the campaign's target confidence that nobody has decided yet, the least sure first
+        (the list shrinks as they are decided), with their data and votes, and how many there are in all."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        items, count = selectors.items_unsure(campaign=campaign, limit=_int_param(request, "limit", 50, 1, 200))
+        return Response({"results": s.UnsureItemSerializer(items, many=True).data, "count": count})
+
+
+class ItemDecideView(APIView):
+    @extend_schema(request=s.ItemDecideSerializer, responses={200: s.ResultSerializer})
+    def post(self, request: Request, campaign_id: int, item_id: int) -> Response:
+        """Set an item's final label: it becomes the item's result (confidence 1, `decided_by` you) and a known
+        label that Dawid-Skene scores the item's workers against, as gold. Deciding again replaces it. 400 for a
+        label outside the campaign's labels; 409 for a gold item or an archived campaign."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        if not Item.objects.filter(pk=item_id, campaign=campaign).exists():
+            raise NotFound("No such item in this campaign.")
+        body = s.ItemDecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = item_decide(item_id=item_id, label=body.validated_data["label"], decided_by_id=request.user.id)
+        item = selectors.results_for_campaign(campaign=campaign).get(pk=item.pk)
+        return Response(s.ResultSerializer(item).data)
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:

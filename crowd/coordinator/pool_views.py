@@ -1,6 +1,7 @@
-"""An organization's own workers (those it enrolled): enroll one, send a sign-in link and code (for people without
-email, by SMS or a chat app), block and unblock with a reason, and see each one's quality and earnings here.
-A new link is shown once, in the answer page itself (no-store), never kept in the session."""
+"""An organization's own workers (those it enrolled): enroll one, or many from a CSV file (all or nothing: every bad
+row is listed), send a sign-in link and code (for people without email, by SMS or a chat app), block and unblock with
+a reason, and see each one's quality and earnings here. A new link is shown once, in the answer page itself
+(no-store), never kept in the session."""
 
 from collections import defaultdict
 
@@ -9,7 +10,9 @@ from django.db.models import Avg, Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from crowd.coordinator.views import member_required
@@ -17,6 +20,16 @@ from crowd.exceptions import DomainError
 from crowd.models import Answer, CampaignWorker, Organization, WorkerBlock
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.blocks import worker_block, worker_unblock
+from crowd.services.pool_enrolment import (
+    ENROLL_LANGUAGE_LEVEL,
+    POOL_CSV_COLUMNS,
+    POOL_CSV_MAX_BYTES,
+    POOL_CSV_MAX_ROWS,
+    POOL_CSV_TEMPLATE,
+    PoolCsvRejected,
+    PoolCsvUnreadable,
+    pool_enroll_csv,
+)
 from payments.models import LedgerEntry
 from payments.money import from_minor
 from workers.grants import signin_grant_issue
@@ -76,7 +89,14 @@ def _rows(organization: Organization) -> list[dict]:
 
 
 def _page(request: HttpRequest, organization: Organization, can_write: bool, status: int = 200, **extra):
-    context = {"organization": organization, "rows": _rows(organization), "can_write": can_write, **extra}
+    context = {
+        "organization": organization,
+        "rows": _rows(organization),
+        "can_write": can_write,
+        "csv_header": ",".join(POOL_CSV_COLUMNS),
+        "csv_max_rows": formats.number_format(POOL_CSV_MAX_ROWS, force_grouping=True),
+        **extra,
+    }
     response = render(request, "coordinator/pool.html", context, status=status)
     if "grant" in extra:
         response["Cache-Control"] = "no-store"
@@ -92,6 +112,8 @@ def organization_pool(request: HttpRequest, actor: Actor, organization_id: int) 
     organization = Organization.objects.get(pk=organization_id)
     can_write = role in WRITE_ROLES
     if request.method == "GET":
+        if request.GET.get("template") == "csv":
+            return _csv_template()
         return _page(request, organization, can_write)
     if not can_write:
         return render(request, "coordinator/read_only.html", status=403)
@@ -100,6 +122,8 @@ def organization_pool(request: HttpRequest, actor: Actor, organization_id: int) 
     try:
         if action == "enroll":
             return _enroll(request, organization)
+        if action == "enroll_csv":
+            return _enroll_csv(request, organization)
         if action == "link":
             return _link(request, organization, worker_id, None)
         if action == "block":
@@ -135,7 +159,7 @@ def _enroll(request: HttpRequest, organization: Organization) -> HttpResponse:
     try:
         for typed in request.POST.get("languages", "").split(","):
             if typed.strip():
-                languages.append(LanguageLevel(language_from_input(typed), 4))
+                languages.append(LanguageLevel(language_from_input(typed), ENROLL_LANGUAGE_LEVEL))
     except InvalidLanguage:
         error = _("One of the languages is not one we know. Type its name or its code.")
         return _page(request, organization, True, status=400, enroll_error=error, posted=request.POST)
@@ -154,6 +178,57 @@ def _enroll(request: HttpRequest, organization: Organization) -> HttpResponse:
         error = _("That username is taken, or the country is not a two-letter code. Try another.")
         return _page(request, organization, True, status=400, enroll_error=error, posted=request.POST)
     return _link(request, organization, profile.user_id, _("Worker enrolled."))
+
+
+def _csv_template() -> HttpResponse:
+    response = HttpResponse(POOL_CSV_TEMPLATE, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="workers.csv"'
+    return response
+
+
+def _numbers(params: dict) -> dict:
+    """Numbers in messages as the reader writes them (5,000 or 5 000)."""
+    return {
+        key: formats.number_format(value, force_grouping=True) if isinstance(value, int) else value
+        for key, value in params.items()
+    }
+
+
+def _enroll_csv(request: HttpRequest, organization: Organization) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        error = _("Choose a CSV file to upload.")
+        return _page(request, organization, True, status=400, csv_error=error)
+    if upload.size > POOL_CSV_MAX_BYTES:
+        error = _("The file is larger than %(megabytes)s MB: split it into smaller files.") % {
+            "megabytes": POOL_CSV_MAX_BYTES // (1024 * 1024)
+        }
+        return _page(request, organization, True, status=400, csv_error=error)
+    try:
+        result = pool_enroll_csv(organization_id=organization.id, data=upload.read(POOL_CSV_MAX_BYTES + 1))
+    except PoolCsvUnreadable as exc:
+        return _page(request, organization, True, status=400, csv_error=_(exc.text) % _numbers(exc.params))
+    except PoolCsvRejected as exc:
+        problems = [{"row": p.row, "message": _(p.message) % _numbers(p.params)} for p in exc.problems]
+        error = ngettext(
+            "Nobody was enrolled: %(count)s problem to fix in the file.",
+            "Nobody was enrolled: %(count)s problems to fix in the file.",
+            len(problems),
+        ) % {"count": len(problems)}
+        return _page(request, organization, True, status=400, csv_error=error, csv_problems=problems)
+    done = ngettext("%(count)s worker enrolled.", "%(count)s workers enrolled.", len(result.enrolled)) % {
+        "count": len(result.enrolled)
+    }
+    if result.skipped:
+        done += " " + ngettext(
+            "%(count)s row skipped: already in your pool.",
+            "%(count)s rows skipped: already in your pool.",
+            len(result.skipped),
+        ) % {"count": len(result.skipped)}
+    if result.enrolled:
+        done += " " + _("Make each one a sign-in link from the list below.")
+    messages.success(request, done)
+    return redirect("manage-pool", organization_id=organization.id)
 
 
 def _link(request: HttpRequest, organization: Organization, worker_id: int, done: str | None) -> HttpResponse:

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from crowd.coordinator.views import campaign_or_404, member_required
-from crowd.exports import FORMATS
+from crowd.exports import FORMATS, decided_by
 from crowd.models import Item
 from crowd.selectors import Actor
 
@@ -15,7 +15,7 @@ PAGE_SIZE = 100
 @member_required
 def campaign_results(request: HttpRequest, actor: Actor, campaign_id: int) -> HttpResponse:
     campaign = campaign_or_404(actor, campaign_id)
-    items = Item.objects.filter(campaign=campaign, gold__isnull=True)
+    items = Item.objects.filter(campaign=campaign, gold__isnull=True).select_related("expert_by")
     status = request.GET.get("status", "")
     if status in Item.Status.values:
         items = items.filter(status=status)
@@ -43,7 +43,11 @@ def campaign_results(request: HttpRequest, actor: Actor, campaign_id: int) -> Ht
         {
             "campaign": campaign,
             "items": [
-                {"item": item, "text": item.data.get("text", "") if isinstance(item.data, dict) else ""}
+                {
+                    "item": item,
+                    "text": item.data.get("text", "") if isinstance(item.data, dict) else "",
+                    "decided_by": decided_by(item),
+                }
                 for item in page
             ],
             "status": status,

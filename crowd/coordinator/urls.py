@@ -3,11 +3,13 @@ from django.urls import path, re_path
 from crowd.coordinator import (
     campaign_views,
     import_views,
+    invitation_views,
     organization_views,
     people_views,
     pool_views,
     results_views,
     review_views,
+    unsure_views,
 )
 from crowd.coordinator import views as coordinator_views
 
@@ -30,9 +32,16 @@ urlpatterns = [
     ),
     path("campaigns/<int:campaign_id>/review/", review_views.campaign_review, name="manage-review"),
     path("campaigns/<int:campaign_id>/results/", results_views.campaign_results, name="manage-results"),
+    path("campaigns/<int:campaign_id>/unsure/", unsure_views.campaign_unsure, name="manage-unsure"),
     path("campaigns/<int:campaign_id>/imports/", import_views.import_start, name="manage-import-start"),
     path("imports/<int:job_id>/", import_views.import_detail, name="manage-import"),
+    path("imports/<int:job_id>/start/", import_views.import_confirm, name="manage-import-confirm"),
     path("campaigns/<int:campaign_id>/fairness/", coordinator_views.campaign_fairness, name="manage-fairness"),
     path("appeals/", coordinator_views.appeal_queue, name="manage-appeals"),
     path("appeals/<int:appeal_id>/decide/", coordinator_views.appeal_decide_form, name="manage-appeal-decide"),
+]
+
+# Outside /manage/: the people an invitation is for are not members yet (config/urls.py mounts these at the root).
+public_urlpatterns = [
+    path("invitations/<str:token>/", invitation_views.invitation_accept_page, name="invitation-accept"),
 ]

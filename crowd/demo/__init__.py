@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crowd.services.imports import jsonl_rows
+from crowd.import_formats import jsonl_records
 
 ITEMS_PATH = Path(__file__).with_name("items.jsonl")
 
@@ -106,4 +106,4 @@ def items_rows(path: Path = ITEMS_PATH) -> list[dict[str, Any]]:
     """The bundled items as import rows (the JSONL import format, one object per line)."""
     # The product's own JSONL parser, so the demo file goes through exactly what an upload would.
     with path.open(encoding="utf-8") as stream:
-        return list(jsonl_rows(stream))
+        return list(jsonl_records(stream))

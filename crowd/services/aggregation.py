@@ -85,6 +85,8 @@ def _load(campaign: Campaign) -> Data | None:
     answer_items = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     answer_workers = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     gold = dict(Item.objects.filter(campaign=campaign, gold__isnull=False).values_list("id", "gold"))
+    # A coordinator's final label is a known label too: workers are scored against it (crowd/services/expert.py).
+    gold.update(Item.objects.filter(campaign=campaign, expert_label__isnull=False).values_list("id", "expert_label"))
     item_ids = np.union1d(answer_items, np.fromiter(gold, dtype=np.int64, count=len(gold)))
     prelabels = list(
         Item.objects.filter(campaign=campaign, prelabel__isnull=False)
@@ -369,9 +371,9 @@ def _aggregate(campaign_id: int, run_id: int) -> dict[str, Any]:
         loaded = np.bincount(data.items[data.from_worker], minlength=len(data.item_ids))
         state = {
             item_id: (int(loaded[index_of[item_id]]), redundancy)
-            for item_id, redundancy in Item.objects.filter(campaign=campaign, gold__isnull=True).values_list(
-                "id", "redundancy"
-            )
+            for item_id, redundancy in Item.objects.filter(
+                campaign=campaign, gold__isnull=True, expert_label__isnull=True
+            ).values_list("id", "redundancy")
             if item_id in index_of and loaded[index_of[item_id]] > 0
         }
         decision = redundancy_decisions(

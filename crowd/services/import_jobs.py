@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from crowd.exceptions import DomainError, InvalidState
+from crowd.import_formats import ImportOptions, upload_kind
 from crowd.models import Campaign, ImportJob
-from crowd.services.imports import MAX_REPORTED_ERRORS, items_import, rows_from_upload, upload_kind
+from crowd.services.imports import MAX_REPORTED_ERRORS, Preview, import_preview, items_import, rows_from_upload
 
 PROGRESS_EVERY_ROWS = 2000  # how often a running job tells watchers how far it is
 PROGRESS_TTL_SECONDS = 24 * 3600
@@ -20,9 +21,17 @@ def _progress_key(job_id: int) -> str:
     return f"import-job:{job_id}:rows"
 
 
-def import_job_create(*, campaign_id: int, created_by_id: int | None, upload: UploadedFile) -> ImportJob:
-    """Store the uploaded file and queue its import once this transaction commits. Raises InvalidState for a
-    completed or archived campaign and ValidationFailed for a file type the import cannot read (nothing stored)."""
+def import_job_create(
+    *,
+    campaign_id: int,
+    created_by_id: int | None,
+    upload: UploadedFile,
+    options: ImportOptions | None = None,
+    preview: bool = False,
+) -> ImportJob:
+    """Store the uploaded file and queue its import once this transaction commits; with `preview`, keep it waiting
+    for import_job_start (the web shows its preview first). Raises InvalidState for a completed or archived
+    campaign and ValidationFailed for a file type the import cannot read (nothing stored)."""
     name = upload.name or "upload"
     upload_kind(name)  # refused before anything is stored
     from crowd.tasks import import_job_run
@@ -33,10 +42,48 @@ def import_job_create(*, campaign_id: int, created_by_id: int | None, upload: Up
             raise InvalidState(f"Items cannot be added to a {campaign.status} campaign.")
         stored = default_storage.save(f"imports/{campaign_id}/{name}", upload)
         job = ImportJob.objects.create(
-            campaign=campaign, created_by_id=created_by_id, path=stored, filename=name[:200], size=upload.size or 0
+            campaign=campaign,
+            created_by_id=created_by_id,
+            path=stored,
+            filename=name[:200],
+            size=upload.size or 0,
+            options=(options or ImportOptions()).as_dict(),
+            status=ImportJob.Status.PREVIEW if preview else ImportJob.Status.QUEUED,
         )
+        if not preview:
+            import_job_run.delay_on_commit(job.id)
+    return job
+
+
+def import_job_preview(job: ImportJob, options: ImportOptions | None = None) -> Preview:
+    """The preview of a stored upload, read with `options` (else the job's own); ValidationFailed when the file
+    cannot be read that way."""
+    with default_storage.open(job.path, "rb") as handle:
+        return import_preview(
+            binary=handle, filename=job.filename, campaign=job.campaign, options=options or _options(job)
+        )
+
+
+def import_job_start(*, job_id: int, options: ImportOptions) -> ImportJob:
+    """Queue a previewed upload with the options the coordinator chose. The file is read with them first, so a
+    mapping naming a column the file lacks is refused here, not after a wait (ValidationFailed); a job already
+    started is left as it is (InvalidState)."""
+    from crowd.tasks import import_job_run
+
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("campaign").get(pk=job_id)
+        if job.status != ImportJob.Status.PREVIEW:
+            raise InvalidState("This import has already started.")
+        import_job_preview(job, options)
+        job.options = options.as_dict()
+        job.status = ImportJob.Status.QUEUED
+        job.save(update_fields=["options", "status"])
         import_job_run.delay_on_commit(job.id)
     return job
+
+
+def _options(job: ImportJob) -> ImportOptions:
+    return ImportOptions.from_dict(job.options)
 
 
 def import_job_run(*, job_id: int) -> str:
@@ -44,7 +91,7 @@ def import_job_run(*, job_id: int) -> str:
     runs again from the start, which is safe because items_import is all or nothing and skips known external ids).
     Returns the job's final status."""
     job = ImportJob.objects.select_related("campaign").get(pk=job_id)
-    if job.status in (ImportJob.Status.FINISHED, ImportJob.Status.FAILED):
+    if job.status in (ImportJob.Status.FINISHED, ImportJob.Status.FAILED, ImportJob.Status.PREVIEW):
         return job.status
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
     read = 0
@@ -61,7 +108,7 @@ def import_job_run(*, job_id: int) -> str:
 
     try:
         with default_storage.open(job.path, "rb") as handle:
-            rows = counted(rows_from_upload(handle, job.filename, job.campaign), handle)
+            rows = counted(rows_from_upload(handle, job.filename, job.campaign, _options(job)), handle)
             report = items_import(campaign_id=job.campaign_id, rows=rows)
     except DomainError as exc:
         errors = exc.fields.get("rows") if isinstance(exc.fields.get("rows"), list) else []
@@ -76,6 +123,8 @@ def import_job_run(*, job_id: int) -> str:
         rows_read=read,
         created=report.created,
         skipped=report.skipped,
+        note_count=report.note_count,
+        notes=report.notes,
         finished_at=timezone.now(),
     )
     return ImportJob.Status.FINISHED
@@ -97,7 +146,7 @@ def import_job_progress(job: ImportJob) -> tuple[int, int]:
     """(rows read, bytes read) so far: all of the file once the job ended, the running counts while it runs."""
     if job.status in (ImportJob.Status.FINISHED, ImportJob.Status.FAILED):
         return job.rows_read, job.size if job.status == ImportJob.Status.FINISHED else 0
-    if job.status == ImportJob.Status.QUEUED:
+    if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.PREVIEW):
         return 0, 0
     rows, read_bytes = cache.get(_progress_key(job.pk)) or (0, 0)
     return rows, min(read_bytes, job.size)

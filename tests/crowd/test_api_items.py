@@ -197,11 +197,17 @@ def test_items_import_csv_row_with_too_many_cells(org_api, campaign):
 
 
 def test_items_import_csv_without_external_id_column(org_api, campaign):
-    error = assert_error(_upload(org_api, campaign, "items.csv", "id,text\n1,x\n"), 400, "validation_error")
+    error = assert_error(_upload(org_api, campaign, "items.csv", "name,text\n1,x\n"), 400, "validation_error")
 
     assert "external_id" in error["message"]
     assert "file" in error["fields"]
     assert not Item.objects.exists()
+
+
+def test_items_import_csv_takes_an_id_column_as_external_id(org_api, campaign):
+    assert _upload(org_api, campaign, "items.csv", "id,text\n7,x\n").status_code == 201
+
+    assert list(Item.objects.values_list("external_id", "data")) == [("7", {"text": "x"})]
 
 
 def test_items_import_csv_without_data_columns(org_api, campaign):
@@ -264,9 +270,17 @@ def test_items_import_json_file_that_is_not_an_array(org_api, campaign):
 
 
 def test_items_import_json_file_that_is_not_json(org_api, campaign):
-    error = assert_error(_upload(org_api, campaign, "items.json", "[{oops"), 400, "validation_error")
+    error = assert_error(_upload(org_api, campaign, "items.json", "[{oops"), 400, "invalid_rows")
 
-    assert "file" in error["fields"]
+    assert error["message"].startswith("Row 1: Not valid JSON")
+    assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize("content", ['[{"external_id": "a", "data": {"text": "x"}}, {"external_id": "b", "da', "nope"])
+def test_items_import_truncated_or_garbled_json_names_where_and_imports_nothing(org_api, campaign, content):
+    error = assert_error(_upload(org_api, campaign, "items.json", content), 400)
+
+    assert "JSON" in error["message"]
     assert not Item.objects.exists()
 
 

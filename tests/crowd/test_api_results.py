@@ -182,6 +182,7 @@ def test_export_csv(org_api, labeled):
         "votes",
         "language",
         "data",
+        "decided_by",
     ]
     by_id = {row["external_id"]: row for row in rows}
     assert set(by_id) == {"t0", "t1", "t2"}
@@ -217,6 +218,7 @@ def test_export_jsonl(org_api, labeled):
         "votes": {"neg": 3},
         "language": "en",
         "data": {"text": "text 1"},
+        "decided_by": None,
     }
 
 

@@ -196,7 +196,7 @@ def test_the_form_has_every_field_the_api_has():
     assert edited_apart < NOT_SCALAR
 
 
-def test_uploading_from_the_campaign_page_runs_in_the_background_and_shows_its_progress(
+def test_uploading_from_the_campaign_page_previews_then_runs_in_the_background_and_shows_its_progress(
     org, django_capture_on_commit_callbacks
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -215,17 +215,34 @@ def test_uploading_from_the_campaign_page_runs_in_the_background_and_shows_its_p
         )
     job = ImportJob.objects.get()
     assert response["Location"] == f"/manage/imports/{job.id}/"
-    page = client.get(response["Location"]).content.decode()
+    preview = client.get(response["Location"]).content.decode()
+    assert job.status == ImportJob.Status.PREVIEW and not Item.objects.exists()  # nothing stored before the start
+    assert "Homa kali" in preview and 'id="preview-ok"' in preview and 'id="start-import"' in preview
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(
+            f"/manage/imports/{job.id}/start/",
+            {"action": "start", "map_external_id": "external_id", "map_text": "text"},
+        )
+    assert started["Location"] == f"/manage/imports/{job.id}/"
+    page = client.get(started["Location"]).content.decode()
     assert "Done: 2 items added, 0 already there." in page
     assert 'http-equiv="refresh"' not in page  # finished: nothing to wait for
     assert Item.objects.filter(campaign=campaign).count() == 2
+    again = client.post(f"/manage/imports/{job.id}/start/", {"action": "start"})
+    assert again.status_code == 302 and Item.objects.filter(campaign=campaign).count() == 2  # started once only
 
     broken = b"external_id,text\n,no id\n"
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile("b.csv", broken)}
         )
-    page = client.get(response["Location"]).content.decode()
+    preview = client.get(response["Location"]).content.decode()
+    assert 'id="preview-errors"' in preview and "Row 1" in preview  # the row error before anything is stored
+    broken_job = ImportJob.objects.latest("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/manage/imports/{broken_job.id}/start/", {"action": "start"})
+    page = client.get(f"/manage/imports/{broken_job.id}/").content.decode()
     assert "Nothing was imported." in page and "Row 1" in page
     assert Item.objects.filter(campaign=campaign).count() == 2
 
@@ -234,6 +251,41 @@ def test_uploading_from_the_campaign_page_runs_in_the_background_and_shows_its_p
 
     refused = client.post(f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile("x.xlsx", b"PK")})
     assert refused.status_code == 400 and 'id="upload-error"' in refused.content.decode()
+
+
+def test_the_preview_maps_columns_and_the_import_follows_the_mapping(org, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crowd.models import ImportJob, Item
+
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, labels=["pos", "neg"], languages=["sw"])
+    client = logged_in(owner)
+    sheet = b"sentence,lang,answer,notes\nHoma kali,sw,pos,checked by Amina\nKichwa kinauma,sw,,\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile("sheet.csv", sheet)}
+        )
+    job = ImportJob.objects.get()
+    preview = client.get(response["Location"]).content.decode()
+    # No column identifies rows: the preview says so and offers the mapping.
+    assert 'id="preview-problem"' in preview and "external_id" in preview
+
+    choices = {"map_external_id": "", "map_text": "sentence", "map_language": "lang", "map_gold": "answer"}
+    looked = client.post(f"/manage/imports/{job.id}/start/", {**choices, "ignore": "notes", "action": "preview"})
+    page = looked.content.decode()
+    assert looked.status_code == 200 and 'id="preview-ok"' in page and "row-1" in page and "checked by" not in page
+
+    wrong = client.post(f"/manage/imports/{job.id}/start/", {**choices, "map_gold": "nope", "action": "start"})
+    assert wrong.status_code == 400 and "nope" in wrong.content.decode()
+    assert ImportJob.objects.get().status == ImportJob.Status.PREVIEW
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/manage/imports/{job.id}/start/", {**choices, "ignore": "notes", "action": "start"})
+    items = {item.external_id: item for item in Item.objects.filter(campaign=campaign)}
+    assert items["row-1"].data == {"text": "Homa kali"} and items["row-1"].gold == "pos"
+    assert items["row-1"].language == "sw" and items["row-2"].gold is None
+    assert ImportJob.objects.get().options["mapping"]["text"] == "sentence"
 
 
 def test_a_viewer_cannot_upload_and_nobody_sees_another_organizations_uploads(org):

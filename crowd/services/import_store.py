@@ -1,0 +1,234 @@
+"""Where validated import rows go until the import is known to be good, and how they become items.
+
+On PostgreSQL rows stream through `COPY` into a temporary table and one `INSERT … SELECT … ON CONFLICT DO NOTHING`
+makes them items: a million rows cost one statement, and memory stays flat whatever the file's size (nothing of
+the file is held in Python; duplicates within the file are found by the database). Elsewhere (SQLite in `make
+run`) rows go through the ORM in batches. Both run inside the importer's transaction, so a bad row anywhere rolls
+every stored row back.
+"""
+
+import json
+from contextlib import ExitStack
+from typing import Any, NamedTuple, Protocol
+
+from django.db import connection
+from django.db.models import Max, Q
+
+from crowd.image_urls import IMAGE_KEYS
+from crowd.labels import RowError
+from crowd.models import Campaign, Item
+from crowd.services.images import items_images_queue
+
+BATCH_SIZE = 2000
+MAX_DUPLICATES_REPORTED = 50
+STAGED = ("external_id", "data", "language", "prelabel", "prelabel_model", "prelabel_score", "gold")
+
+
+class ItemRow(NamedTuple):
+    """One validated row (crowd/services/imports.py checks it), ready to store."""
+
+    external_id: str
+    data: dict[str, Any]
+    language: str
+    prelabel: Any
+    prelabel_model: str
+    prelabel_score: float | None
+    gold: Any
+
+
+class Store(Protocol):
+    rows: int  # rows added
+
+    def add(self, number: int, row: ItemRow) -> RowError | None: ...
+
+    def duplicates(self) -> tuple[int, list[tuple[int, RowError]]]: ...
+
+    def fail(self) -> None: ...
+
+    def save(self) -> tuple[int, int]: ...
+
+
+def store_open(campaign: Campaign, stack: ExitStack) -> Store:
+    """A store for one import; `stack` closes what it holds open when the import ends, well or not."""
+    if connection.vendor == "postgresql":
+        return CopyStore(campaign, stack)
+    return OrmStore(campaign)
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # made once: json.dumps with
+# options builds an encoder per call, a tenth of a row's cost
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else _encode(value)
+
+
+def _has_image(data: dict[str, Any]) -> bool:
+    return any(key in data for key in IMAGE_KEYS)
+
+
+def _images_queue(campaign: Campaign, after_id: int) -> None:
+    """Queue phone-sized copies of the images of items created after `after_id` (read back in batches: the rows
+    themselves were never held)."""
+    with_image = Q()
+    for key in IMAGE_KEYS:
+        with_image |= Q(data__has_key=key)
+    fresh = Item.objects.filter(with_image, campaign=campaign, id__gt=after_id).order_by("id")
+    batch: list[Item] = []
+    for item in fresh.iterator(chunk_size=BATCH_SIZE):
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            items_images_queue(items=batch)
+            batch = []
+    items_images_queue(items=batch)
+
+
+class CopyStore:
+    """Rows COPYed into a temporary table, checked there, and inserted as items in one statement."""
+
+    TABLE = "import_rows"
+
+    def __init__(self, campaign: Campaign, stack: ExitStack):
+        self.campaign = campaign
+        self.rows = 0
+        self.images = False
+        # The COPY stays open while the importer reads the file; if reading fails, the importer's stack ends the
+        # COPY with that exception (psycopg then aborts it) and the transaction rolls back.
+        self._open = ExitStack()
+        stack.push(self._open.__exit__)
+        self.cursor = connection.cursor()
+        self._open.enter_context(self.cursor)
+        # The importer may run twice in one transaction (tests, the demo loader): start from an empty table.
+        self.cursor.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+        self.cursor.execute(
+            f"CREATE TEMPORARY TABLE {self.TABLE} (n integer, external_id text, data jsonb, language text, "
+            "prelabel jsonb, prelabel_model text, prelabel_score double precision, gold jsonb) ON COMMIT DROP"
+        )
+        self.copy: Any = self._open.enter_context(
+            self.cursor.cursor.copy(f"COPY {self.TABLE} (n, {', '.join(STAGED)}) FROM STDIN")
+        )
+
+    def add(self, number: int, row: ItemRow) -> RowError | None:
+        self.rows += 1
+        self.images = self.images or _has_image(row.data)
+        self.copy.write_row(
+            (
+                number,
+                row.external_id,
+                _dumps(row.data),
+                row.language,
+                _dumps(row.prelabel),
+                row.prelabel_model,
+                row.prelabel_score,
+                _dumps(row.gold),
+            )
+        )
+        return None  # duplicates are found once every row is in
+
+    def fail(self) -> None:
+        pass  # the rows go on into the table: its duplicates are reported too, and the transaction rolls back
+
+    def _end_copy(self) -> None:
+        if self.copy is not None:
+            self._open.close()  # ends the COPY and closes its cursor
+            self.copy = None
+            self.cursor = self._open.enter_context(connection.cursor())
+
+    def duplicates(self) -> tuple[int, list[tuple[int, RowError]]]:
+        """(how many rows repeat an earlier row's external id, the first of them with that row's number)."""
+        self._end_copy()
+        self.cursor.execute(f"SELECT count(*) - count(DISTINCT external_id) FROM {self.TABLE}")
+        count = self.cursor.fetchone()[0]
+        if not count:
+            return 0, []
+        self.cursor.execute(
+            f"SELECT n, first FROM (SELECT n, min(n) OVER (PARTITION BY external_id) AS first FROM {self.TABLE}) d "
+            "WHERE n > first ORDER BY n LIMIT %s",
+            [MAX_DUPLICATES_REPORTED],
+        )
+        return count, [(n, RowError("external_id", f"Duplicate of row {first}.")) for n, first in self.cursor]
+
+    def save(self) -> tuple[int, int]:
+        """Insert the staged rows as items, skipping external ids the campaign already has: (created, skipped)."""
+        self._end_copy()
+        columns, values, params = [], [], []
+        for field in Item._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            columns.append(connection.ops.quote_name(field.column))
+            if field.name == "campaign":
+                values.append("%s")
+                params.append(self.campaign.id)
+            elif field.name in STAGED:
+                values.append(f"s.{field.name}")
+            elif field.name == "created_at":
+                values.append("now()")
+            elif field.name == "redundancy" and self.campaign.status != Campaign.Status.DRAFT:
+                # A live campaign packs these items in this transaction: set their target now rather than
+                # rewrite every row again (a draft's items get theirs at launch, from the settings then).
+                values.append("CASE WHEN s.gold IS NULL THEN %s ELSE 0 END")
+                params.append(self.campaign.redundancy)
+            else:  # every other column starts at its model default, so a new field needs no change here
+                values.append("%s")
+                params.append(field.get_db_prep_save(field.get_default(), connection))
+        after_id = Item.objects.filter(campaign=self.campaign).aggregate(last=Max("id"))["last"] or 0
+        self.cursor.execute(
+            f"INSERT INTO {Item._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} "
+            f"FROM {self.TABLE} s ORDER BY s.n ON CONFLICT (campaign_id, external_id) DO NOTHING",
+            params,
+        )
+        created = self.cursor.rowcount
+        self.cursor.execute(f"DROP TABLE {self.TABLE}")
+        if self.images and created:
+            _images_queue(self.campaign, after_id)
+        return created, self.rows - created
+
+
+class OrmStore:
+    """Rows inserted in batches as they come; duplicates found with the ids seen so far."""
+
+    def __init__(self, campaign: Campaign):
+        self.campaign = campaign
+        self.rows = 0
+        self.seen: dict[str, int] = {}
+        self.batch: list[Item] = []
+        self.created = 0
+        self.skipped = 0
+        self.failed = False  # once a row is bad nothing more is inserted: the import will roll back
+
+    def add(self, number: int, row: ItemRow) -> RowError | None:
+        first = self.seen.get(row.external_id)
+        if first is not None:
+            self.failed = True
+            return RowError("external_id", f"Duplicate of row {first}.")
+        self.seen[row.external_id] = number
+        self.rows += 1
+        if not self.failed:
+            self.batch.append(Item(campaign=self.campaign, **{name: getattr(row, name) for name in STAGED}))
+            if len(self.batch) >= BATCH_SIZE:
+                self._flush()
+        return None
+
+    def fail(self) -> None:
+        self.failed = True
+
+    def duplicates(self) -> tuple[int, list[tuple[int, RowError]]]:
+        return 0, []  # reported as they came, by add()
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        ids = [item.external_id for item in self.batch]
+        existing = set(
+            Item.objects.filter(campaign=self.campaign, external_id__in=ids).values_list("external_id", flat=True)
+        )
+        fresh = [item for item in self.batch if item.external_id not in existing]
+        Item.objects.bulk_create(fresh, batch_size=BATCH_SIZE)
+        items_images_queue(items=fresh)
+        self.created += len(fresh)
+        self.skipped += len(existing)
+        self.batch = []
+
+    def save(self) -> tuple[int, int]:
+        self._flush()
+        return self.created, self.skipped

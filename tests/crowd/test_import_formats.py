@@ -1,0 +1,186 @@
+"""Imports of Label Studio's exports, column mappings and previews, through the API and into the database."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from crowd.models import Campaign, ImportJob, Item
+from tests import factories
+from tests.crowd.test_imports_labelstudio import LS_CSV, LS_JSON, LS_JSON_MIN
+from tests.factories import assert_error
+
+
+def _post(client, url: str, name: str, content: str | bytes, options: dict | str | None = None):
+    body = {"file": SimpleUploadedFile(name, content.encode() if isinstance(content, str) else content)}
+    if options is not None:
+        body["options"] = options if isinstance(options, str) else json.dumps(options)
+    return client.post(url, body, format="multipart")
+
+
+def _import(client, campaign: Campaign, name: str, content, options=None):
+    return _post(client, f"/api/v1/campaigns/{campaign.id}/items/", name, content, options)
+
+
+@pytest.fixture
+def sentiment(org_key) -> Campaign:
+    return factories.campaign(organization=org_key[0], labels=["Positive", "Negative"])
+
+
+def _items(campaign: Campaign) -> dict[str, Item]:
+    return {item.external_id: item for item in Item.objects.filter(campaign=campaign)}
+
+
+def test_label_studio_json_export_imports_with_predictions_as_prelabels(org_api, sentiment):
+    response = _import(org_api, sentiment, "project-3-at-2025-05-02.json", LS_JSON)
+
+    assert response.status_code == 201, response.content
+    items = _items(sentiment)
+    assert set(items) == {"101", "102"}
+    assert items["101"].data == {"text": "Battery lasts two days, great phone."}  # no bookkeeping in data
+    # Untrusted annotations: the humans' label as a pre-label, with how many agreed.
+    assert items["101"].gold is None and items["101"].prelabel == "Positive"
+    assert items["101"].prelabel_model == "labelstudio-annotations" and items["101"].prelabel_score == 1.0
+    # The model's prediction, with its version and score.
+    assert (items["102"].prelabel, items["102"].prelabel_model, items["102"].prelabel_score) == (
+        "Negative",
+        "sentiment-bert-v2",
+        0.82,
+    )
+
+
+def test_trusted_label_studio_annotations_become_gold(org_api, sentiment):
+    response = _import(org_api, sentiment, "export.json", LS_JSON, {"trusted": True})
+
+    assert response.status_code == 201, response.content
+    items = _items(sentiment)
+    assert items["101"].gold == "Positive" and items["102"].gold is None
+
+
+def test_label_studio_json_min_groups_a_tasks_annotations(org_api, sentiment):
+    response = _import(org_api, sentiment, "export-min.json", LS_JSON_MIN, {"trusted": True})
+
+    assert response.status_code == 201, response.content
+    items = _items(sentiment)
+    assert set(items) == {"101", "102", "104"}
+    assert items["101"].gold == "Positive" and items["101"].data == {"text": "Battery lasts two days, great phone."}
+    assert items["104"].gold is None
+
+
+def test_label_studio_csv_with_two_annotations_per_task_is_one_item(
+    org_api, sentiment, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(org_api, f"/api/v1/campaigns/{sentiment.id}/imports/", "export.csv", LS_CSV, {"trusted": True})
+
+    assert response.status_code == 202, response.content
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FINISHED, (job.message, job.errors)
+    items = _items(sentiment)
+    assert set(items) == {"101", "102", "104"}  # not "Duplicate of row 1"
+    assert set(items["101"].data) == {"text"}  # annotator, lead_time, … stay out of data
+    # Task 101's two annotators disagree: no gold, and the job says why.
+    assert items["101"].gold is None and items["102"].gold == "Negative"
+    assert job.note_count == 1 and "Positive" in job.notes[0]["message"]
+    assert org_api.get(f"/api/v1/imports/{job.id}/").json()["notes"] == job.notes
+
+
+def test_crowdloops_own_label_studio_export_imports_back(org_api, org_key, sentiment):
+    _import(org_api, sentiment, "items.json", json.dumps([{"external_id": "a", "data": {"text": "Nzuri sana"}}]))
+    Item.objects.filter(campaign=sentiment).update(result_label="Positive", confidence=0.9)
+    exported = org_api.get(f"/api/v1/campaigns/{sentiment.id}/export/?format=labelstudio")
+    body = b"".join(exported.streaming_content)
+    target = factories.campaign(organization=org_key[0], labels=["Positive", "Negative"])
+
+    response = _import(org_api, target, "crowdloop-labelstudio.json", body)
+
+    assert response.status_code == 201, response.content
+    item = Item.objects.get(campaign=target)
+    assert item.external_id == "a" and item.data == {"text": "Nzuri sana"}
+    assert item.prelabel == "Positive" and item.prelabel_score == pytest.approx(0.9)
+
+
+def test_a_mapping_names_the_columns(org_api, sentiment):
+    sheet = "sentence,answer,model,p\nNzuri,Positive,,\nMbaya,,bert,0.6\n"
+    options = {"mapping": {"external_id": "", "text": "sentence", "gold": "answer"}}
+
+    response = _import(org_api, sentiment, "sheet.csv", sheet, options)
+
+    assert response.status_code == 201, response.content
+    items = _items(sentiment)
+    assert items["row-1"].data == {"text": "Nzuri"} and items["row-1"].gold == "Positive"
+    assert items["row-2"].data == {"text": "Mbaya", "model": "bert", "p": "0.6"}  # unmapped columns stay in data
+
+
+def test_a_flat_json_array_goes_through_the_mapping_too(org_api, sentiment):
+    rows = [{"id": 5, "body": "Nzuri", "truth": "Positive"}]
+    options = {"mapping": {"external_id": "id", "text": "body", "gold": "truth"}}
+
+    assert _import(org_api, sentiment, "rows.json", json.dumps(rows), options).status_code == 201
+
+    item = Item.objects.get(campaign=sentiment)
+    assert (item.external_id, item.data, item.gold) == ("5", {"text": "Nzuri"}, "Positive")
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        ("{not json", "options"),
+        ('["a"]', "options"),
+        ({"mapping": {"colour": "x"}}, "mapping"),
+        ({"mapping": {"text": "missing"}}, "mapping"),
+        ({"trusted": "yes"}, "trusted"),
+        ({"ignore": "notes"}, "ignore"),
+    ],
+)
+def test_bad_options_are_a_clear_400_and_nothing_is_stored(org_api, sentiment, options, field):
+    error = assert_error(_import(org_api, sentiment, "s.csv", "external_id,text\na,x\n", options), 400)
+
+    assert field in error["fields"]
+    assert not Item.objects.exists()
+
+
+def test_the_preview_shows_rows_and_errors_and_stores_nothing(org_api, sentiment):
+    lines = ["external_id,text,gold"] + [f"r{i},text {i},{'Positive' if i != 3 else 'Maybe'}" for i in range(1, 30)]
+    lines.append("r1,again,")
+
+    response = _post(org_api, f"/api/v1/campaigns/{sentiment.id}/imports/preview/", "s.csv", "\n".join(lines))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["format"] == "csv" and body["columns"] == ["external_id", "text", "gold"]
+    assert body["mapping"]["external_id"] == "external_id" and body["mapping"]["gold"] == "gold"
+    assert len(body["rows"]) == 20 and body["rows"][0]["data"] == {"text": "text 1"}
+    assert body["rows_checked"] == 30 and body["more"] is False
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(3, "gold"), (30, "external_id")]
+    assert not Item.objects.exists() and not ImportJob.objects.exists()
+
+
+def test_the_preview_of_an_unreadable_file_is_a_clear_400(org_api, sentiment):
+    url = f"/api/v1/campaigns/{sentiment.id}/imports/preview/"
+
+    assert (
+        "UTF-8"
+        in assert_error(_post(org_api, url, "s.csv", "external_id,text\na,caf\xe9\n".encode("latin-1")), 400)["message"]
+    )
+    assert_error(_post(org_api, url, "s.xlsx", b"PK"), 400)
+
+
+def test_a_duplicate_far_into_a_file_is_reported_with_both_rows(org_api, sentiment):
+    lines = ["external_id,text"] + [f"r{i},t" for i in range(1, 5001)] + ["r17,again"]
+
+    error = assert_error(_import(org_api, sentiment, "big.csv", "\n".join(lines)), 400, "invalid_rows")
+
+    assert error["fields"]["rows"] == [{"row": 5001, "field": "external_id", "message": "Duplicate of row 17."}]
+    assert not Item.objects.exists()
+
+
+def test_image_items_imported_in_bulk_get_their_copies_queued(org_api, sentiment, django_capture_on_commit_callbacks):
+    from crowd.models import ItemImage
+
+    lines = ["external_id,image_url"] + [f"p{i},https://images.example/{i}.jpg" for i in range(3)]
+    with django_capture_on_commit_callbacks() as queued:
+        assert _import(org_api, sentiment, "photos.csv", "\n".join(lines)).status_code == 201
+
+    assert ItemImage.objects.filter(item__campaign=sentiment).count() == 3
+    assert len(queued) >= 3
