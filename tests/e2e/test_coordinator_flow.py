@@ -65,15 +65,31 @@ def test_a_coordinator_runs_a_campaign_from_the_web(live_server, laptop, tmp_pat
     campaign = Campaign.objects.get(name="Clinic messages")
     assert page.url.endswith(f"/manage/campaigns/{campaign.id}/")
 
-    # Upload a CSV; the import runs as a job and its page shows the end.
+    # Upload a spreadsheet's CSV; its preview shows the rows and which column is what before anything is stored.
     upload = tmp_path / "messages.csv"
-    upload.write_text("external_id,text\nm1,Homa kali tangu jana\nm2,Asante kwa msaada\nm3,Kichwa kinauma\n")
+    upload.write_text(
+        "id,message,sender\nm1,Homa kali tangu jana,+2547\nm2,Asante kwa msaada,+2547\nm3,Kichwa kinauma,\n"
+    )
     page.locator("#upload-file").set_input_files(str(upload))
-    with django_capture_on_commit_callbacks(execute=True), page.expect_navigation():
+    with page.expect_navigation():
         page.get_by_role("button", name="Upload").click()
+    page.get_by_text("Homa kali tangu jana").wait_for()
+    assert not Item.objects.filter(campaign=campaign).exists()
+    assert page.locator("#map-external_id").input_value() == "id"
+    page.locator("#map-text").select_option("message")
+    page.get_by_label("sender").check()  # kept out of the items
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check again with these choices").click()
+    page.locator("#preview-ok").wait_for()
+    shots = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    page.screenshot(path=str(shots / "coordinator-import-preview-en.png"), full_page=True)
+    # The import runs as a job and its page shows the end.
+    with django_capture_on_commit_callbacks(execute=True), page.expect_navigation():
+        page.locator("#start-import").click()
     page.reload()
     page.get_by_text("Done: 3 items added, 0 already there.").wait_for()
     assert Item.objects.filter(campaign=campaign).count() == 3
+    assert Item.objects.get(campaign=campaign, external_id="m1").data == {"text": "Homa kali tangu jana"}
 
     # Launch.
     page.get_by_role("link", name="Back to the campaign").click()
@@ -90,7 +106,6 @@ def test_a_coordinator_runs_a_campaign_from_the_web(live_server, laptop, tmp_pat
     page.reload()
     assert page.locator("#watch svg").first.locator("rect").count() == 48  # one bar per hour
     assert "(2 in the last day)" in page.locator("#watch").inner_text()
-    shots = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     page.screenshot(path=str(shots / "coordinator-campaign-en.png"), full_page=True)
 
     # Review: reject one with a reason.
