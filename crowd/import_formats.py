@@ -17,6 +17,7 @@ from itertools import chain, islice
 from typing import IO, Any
 
 import ijson
+from django.utils.translation import gettext as _
 
 from crowd import imports_labelstudio as ls
 from crowd.exceptions import ValidationFailed
@@ -45,31 +46,37 @@ class ImportOptions:
         if raw in (None, ""):
             return cls()
         if not isinstance(raw, dict):
-            raise ValidationFailed("The import options must be an object.", fields={"options": "Expected an object."})
+            raise ValidationFailed(
+                _("The import options must be an object."), fields={"options": _("Expected an object.")}
+            )
         mapping = raw.get("mapping")
         if mapping is not None:
             if not isinstance(mapping, dict) or not all(
                 isinstance(k, str) and isinstance(v, str | type(None)) for k, v in mapping.items()
             ):
                 raise ValidationFailed(
-                    "The mapping must map roles to column names.", fields={"mapping": "Expected an object of texts."}
+                    _("The mapping must map roles to column names."),
+                    fields={"mapping": _("Expected an object of texts.")},
                 )
             unknown = sorted(set(mapping) - set(ROLES))
             if unknown:
                 raise ValidationFailed(
-                    f"Unknown mapping role '{unknown[0]}'; the roles are {', '.join(ROLES)}.",
-                    fields={"mapping": f"Unknown role '{unknown[0]}'."},
+                    _("Unknown mapping role '%(role)s'; the roles are %(roles)s.")
+                    % {"role": unknown[0], "roles": ", ".join(ROLES)},
+                    fields={"mapping": _("Unknown role '%(role)s'.") % {"role": unknown[0]}},
                 )
             mapping = {role: mapping.get(role) or "" for role in ROLES}
         ignore = raw.get("ignore") or []
         if not isinstance(ignore, list) or not all(isinstance(name, str) for name in ignore):
-            raise ValidationFailed("'ignore' must be a list of column names.", fields={"ignore": "Expected a list."})
+            raise ValidationFailed(
+                _("'ignore' must be a list of column names."), fields={"ignore": _("Expected a list.")}
+            )
         from_name = raw.get("from_name") or None
         if from_name is not None and not isinstance(from_name, str):
-            raise ValidationFailed("'from_name' must be a text.", fields={"from_name": "Expected a text."})
+            raise ValidationFailed(_("'from_name' must be a text."), fields={"from_name": _("Expected a text.")})
         trusted = raw.get("trusted", False)
         if not isinstance(trusted, bool):
-            raise ValidationFailed("'trusted' must be true or false.", fields={"trusted": "Expected a boolean."})
+            raise ValidationFailed(_("'trusted' must be true or false."), fields={"trusted": _("Expected a boolean.")})
         return cls(mapping=mapping, ignore=tuple(ignore), trusted=trusted, from_name=from_name)
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,7 +109,7 @@ def upload_kind(filename: str) -> str:
     if lower.endswith(".json"):
         return "json"
     raise ValidationFailed(
-        "Unsupported file type: upload .csv, .json or .jsonl.", fields={"file": "Unsupported file type."}
+        _("Unsupported file type: upload .csv, .json or .jsonl."), fields={"file": _("Unsupported file type.")}
     )
 
 
@@ -124,17 +131,24 @@ def upload_open(
 
 
 def not_utf8(exc: UnicodeDecodeError) -> ValidationFailed:
-    return ValidationFailed("The file is not UTF-8 text.", fields={"file": f"Not UTF-8 at byte {exc.start}."})
+    return ValidationFailed(
+        _("The file is not UTF-8 text."), fields={"file": _("Not UTF-8 at byte %(byte)s.") % {"byte": exc.start}}
+    )
 
 
 # --- CSV --------------------------------------------------------------------------------------------------------
 
 
 def _csv_broken(number: int, field_name: str, message: str) -> ValidationFailed:
-    """A CSV that cannot be read past this row: the whole import stops, naming the row."""
-    where = f"Row {number}" + (f", field '{field_name}'" if field_name else "")
+    """A CSV that cannot be read past this row: the whole import stops, naming the row. `message` is translated."""
+    values = {"row": number, "field": field_name, "problem": message}
+    text = (
+        _("Row %(row)s, field '%(field)s': %(problem)s Nothing was imported.")
+        if field_name
+        else _("Row %(row)s: %(problem)s Nothing was imported.")
+    )
     return ValidationFailed(
-        f"{where}: {message} Nothing was imported.",
+        text % values,
         fields={"rows": [{"row": number, "field": field_name, "message": message}]},
         code="invalid_rows",
     )
@@ -145,7 +159,7 @@ def _swallowed_rows(record: dict[str, Any], columns: list[str], id_column: str |
     id-like first cell) almost surely lost its closing quote and merged those rows: (column, first such line)."""
     id_index = columns.index(id_column) if id_column in columns else 0
     for name, value in record.items():
-        if not isinstance(value, str) or "\n" not in value:
+        if "\n" not in value:  # a CSV record's cells are texts
             continue
         for line in value.splitlines()[1:]:
             cells = next(csv.reader([line]), [])
@@ -168,9 +182,11 @@ def _csv_records(reader: csv.DictReader, id_column: str | None) -> Iterator[dict
         except StopIteration:
             return
         except csv.Error as exc:
-            raise _csv_broken(number, "", f"Malformed CSV ({exc}); check the quotes in this row.") from exc
+            raise _csv_broken(
+                number, "", _("Malformed CSV (%(error)s); check the quotes in this row.") % {"error": exc}
+            ) from exc
         if None in record:
-            yield {ls.ERROR_KEY: RowError("", "More cells than header columns.")}
+            yield {ls.ERROR_KEY: RowError("", _("More cells than header columns."))}
             continue
         swallowed = _swallowed_rows(record, columns, id_column)
         if swallowed:
@@ -178,8 +194,11 @@ def _csv_records(reader: csv.DictReader, id_column: str | None) -> Iterator[dict
             raise _csv_broken(
                 number,
                 column,
-                f"A quoted cell runs on over lines that look like rows (e.g. {line[:60]!r}); "
-                "a closing quote is probably missing.",
+                _(
+                    "A quoted cell runs on over lines that look like rows (e.g. %(line)s); "
+                    "a closing quote is probably missing."
+                )
+                % {"line": repr(line[:60])},
             )
         yield record
 
@@ -189,9 +208,9 @@ def _csv_upload(stream: IO[str], task_type: str, labels: Iterable[str], options:
     try:
         columns = list(reader.fieldnames or [])
     except csv.Error as exc:
-        raise _csv_broken(0, "", f"The header row is malformed CSV ({exc}).") from exc
+        raise _csv_broken(0, "", _("The header row is malformed CSV (%(error)s).") % {"error": exc}) from exc
     if not columns:
-        raise ValidationFailed("The CSV needs a header row.", fields={"file": "Missing header row."})
+        raise ValidationFailed(_("The CSV needs a header row."), fields={"file": _("Missing header row.")})
     if ls.is_labelstudio_csv(columns):
         records = _csv_records(reader, "id")
         from_name = options.from_name
@@ -263,7 +282,9 @@ def _json_records(binary: IO[bytes]) -> Iterator[Any]:
     start = head.lstrip()[:1]
     if start != b"[":
         if start == b"{":
-            raise ValidationFailed("A JSON import must be an array of items.", fields={"file": "Expected an array."})
+            raise ValidationFailed(
+                _("A JSON import must be an array of items."), fields={"file": _("Expected an array.")}
+            )
         _json_whole_error(head)
     count = 0
     try:
@@ -273,8 +294,10 @@ def _json_records(binary: IO[bytes]) -> Iterator[Any]:
     except ijson.JSONError as exc:
         message = str(exc)
         if "UTF8" in message or "utf-8" in message.lower():
-            raise ValidationFailed("The file is not UTF-8 text.", fields={"file": "Not UTF-8."}) from None
-        raise _csv_broken(count + 1, "", f"Not valid JSON here ({message.splitlines()[0][:120]}).") from None
+            raise ValidationFailed(_("The file is not UTF-8 text."), fields={"file": _("Not UTF-8.")}) from None
+        raise _csv_broken(
+            count + 1, "", _("Not valid JSON here (%(error)s).") % {"error": message.splitlines()[0][:120]}
+        ) from None
 
 
 def _json_whole_error(head: bytes) -> None:
@@ -282,14 +305,16 @@ def _json_whole_error(head: bytes) -> None:
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValidationFailed("The file is not UTF-8 text.", fields={"file": "Not UTF-8."}) from None
+        raise ValidationFailed(_("The file is not UTF-8 text."), fields={"file": _("Not UTF-8.")}) from None
     if not text.strip():
-        raise ValidationFailed("The import contains no items.", fields={"items": "Empty."}, code="empty")
+        raise ValidationFailed(_("The import contains no items."), fields={"items": _("Empty.")}, code="empty")
     try:
         json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise ValidationFailed(f"The file is not valid JSON: {exc}.", fields={"file": "Invalid JSON."}) from None
-    raise ValidationFailed("A JSON import must be an array of items.", fields={"file": "Expected an array."})
+        raise ValidationFailed(
+            _("The file is not valid JSON: %(error)s.") % {"error": exc}, fields={"file": _("Invalid JSON.")}
+        ) from None
+    raise ValidationFailed(_("A JSON import must be an array of items."), fields={"file": _("Expected an array.")})
 
 
 def jsonl_records(stream: IO[str]) -> Iterator[Any]:
@@ -299,11 +324,11 @@ def jsonl_records(stream: IO[str]) -> Iterator[Any]:
         try:
             yield json.loads(line)
         except json.JSONDecodeError as exc:
-            yield {ls.ERROR_KEY: RowError("", f"Not valid JSON: {exc.msg}.")}
+            yield {ls.ERROR_KEY: RowError("", _("Not valid JSON: %(error)s.") % {"error": exc.msg})}
         except UnicodeDecodeError:
             raise  # the importer names the byte
         except (ValueError, RecursionError):  # an integer of thousands of digits; nesting too deep to parse
-            yield {ls.ERROR_KEY: RowError("", "Not valid JSON: a number too long or nesting too deep.")}
+            yield {ls.ERROR_KEY: RowError("", _("Not valid JSON: a number too long or nesting too deep."))}
 
 
 def _records_upload(kind: str, records: Iterator[Any], task_type: str, options: ImportOptions) -> Upload:
@@ -341,23 +366,25 @@ def _mapping(columns: list[str], options: ImportOptions) -> dict[str, str]:
         mapping = mapping_default(columns)
         if not mapping["external_id"]:
             raise ValidationFailed(
-                "The file needs a column that identifies each row ('external_id' or 'id'), or a mapping that says "
-                "which column it is or that rows are numbered.",
-                fields={"file": "Missing 'external_id' column."},
+                _(
+                    "The file needs a column that identifies each row ('external_id' or 'id'), or a mapping that "
+                    "says which column it is or that rows are numbered."
+                ),
+                fields={"file": _("Missing 'external_id' column.")},
             )
     else:
         mapping = options.mapping
         missing = [f"{role}: {column}" for role, column in mapping.items() if column and column not in columns]
         if missing:
             raise ValidationFailed(
-                f"The mapping names a column the file does not have ({missing[0]}).",
-                fields={"mapping": f"No column '{missing[0].split(': ', 1)[1]}'."},
+                _("The mapping names a column the file does not have (%(missing)s).") % {"missing": missing[0]},
+                fields={"mapping": _("No column '%(column)s'.") % {"column": missing[0].split(": ", 1)[1]}},
             )
     used = {column for column in mapping.values() if column}
     if not any(name not in used and name not in options.ignore for name in columns) and not (
         mapping["text"] or mapping["image"]
     ):
-        raise ValidationFailed("The file has no data columns.", fields={"file": "No data columns."})
+        raise ValidationFailed(_("The file has no data columns."), fields={"file": _("No data columns.")})
     return mapping
 
 
@@ -403,7 +430,7 @@ def _mapped_rows(
                 try:
                     prelabel["score"] = float(score) if isinstance(score, str) else score
                 except ValueError:
-                    yield {ls.ERROR_KEY: RowError("prelabel_score", "Must be a number from 0 to 1.")}
+                    yield {ls.ERROR_KEY: RowError("prelabel_score", _("Must be a number from 0 to 1."))}
                     continue
             row["prelabel"] = prelabel
         yield row

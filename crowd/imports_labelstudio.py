@@ -10,6 +10,7 @@ any other import. Two keys are not fields and the caller must pop them before va
 
 One row per Label Studio task. In JSON_MIN and CSV a task annotated twice appears twice: its records are joined
 back into one row, so an importer's row numbers count tasks, not lines; messages name Label Studio's task id.
+Error and note messages are in the language active when the rows are read (the preview page shows them).
 
 Labels: `choices` give the chosen values; `taxonomy` the last element of each chosen path; `textarea` its first
 non-blank text (free_text only). `labels` (spans), `rating` and other results are not classifications and are
@@ -25,6 +26,8 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, groupby
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from crowd.labels import RowError, label_key
 
@@ -119,20 +122,20 @@ def _check_task_type(task_type: str) -> None:
 
 def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RowError(where, "Must be a list of texts.")
+        raise RowError(where, _("Must be a list of texts."))
     return value
 
 
 def _taxonomy_leaves(value: Any, where: str) -> list[str]:
     """Each chosen path (["Animal", "Cat"]) stands for its last, most specific element."""
     if not isinstance(value, list) or not all(isinstance(path, list) for path in value):
-        raise RowError(where, "A taxonomy must be a list of paths.")
+        raise RowError(where, _("A taxonomy must be a list of paths."))
     return [path[-1] for path in value if _strings(path, where)]
 
 
 def _choice_label(choices: list[str], task_type: str, where: str) -> Any:
     if task_type == FREE_TEXT:
-        raise RowError(where, "Holds choices; a free_text campaign reads a TextArea tag.")
+        raise RowError(where, _("Holds choices; a free_text campaign reads a TextArea tag."))
     if not choices:
         return None
     if task_type == MULTI_CHOICE:
@@ -143,7 +146,7 @@ def _choice_label(choices: list[str], task_type: str, where: str) -> Any:
 
 def _text_label(text: Any, task_type: str, where: str) -> str | None:
     if task_type != FREE_TEXT:
-        raise RowError(where, "Holds text; a choice campaign reads a Choices or Taxonomy tag.")
+        raise RowError(where, _("Holds text; a choice campaign reads a Choices or Taxonomy tag."))
     # A list, always: a bare string under "text" is a span's quoted text (a Labels result), not an answer.
     texts = _strings(text, where)
     return next((t for t in texts if t.strip()), None)
@@ -152,14 +155,17 @@ def _text_label(text: Any, task_type: str, where: str) -> str | None:
 def _value_label(value: Any, task_type: str, where: str) -> Any:
     """The label a result's value holds for this task type; None when nothing was chosen or written."""
     if not isinstance(value, dict):
-        raise RowError(where, "A result's value must be an object.")
+        raise RowError(where, _("A result's value must be an object."))
     if "choices" in value:
         return _choice_label(_strings(value["choices"], where), task_type, where)
     if "taxonomy" in value:
         return _choice_label(_taxonomy_leaves(value["taxonomy"], where), task_type, where)
     if "text" in value:
         return _text_label(value["text"], task_type, where)
-    raise RowError(where, f"Holds {', '.join(sorted(map(str, value))[:4])}: not choices, taxonomy or text.")
+    raise RowError(
+        where,
+        _("Holds %(keys)s: not choices, taxonomy or text.") % {"keys": ", ".join(sorted(map(str, value))[:4])},
+    )
 
 
 def _plain_label(text: str, task_type: str) -> Any:
@@ -200,8 +206,10 @@ def _gold(pool: list[_Vote], task_type: str) -> tuple[Any, str | None]:
     groups = _tally(pool, task_type)
     if len(groups) == 1:
         return groups[0][0].label, None
-    who = "Ground-truth annotations" if pool[0].ground_truth else "Annotations"
-    return None, f"{who} disagree ({_describe(groups)}): no gold taken."
+    votes = {"votes": _describe(groups)}
+    if pool[0].ground_truth:
+        return None, _("Ground-truth annotations disagree (%(votes)s): no gold taken.") % votes
+    return None, _("Annotations disagree (%(votes)s): no gold taken.") % votes
 
 
 def _majority(pool: list[_Vote], task_type: str) -> dict[str, Any]:
@@ -249,15 +257,17 @@ def _external_id(*sources: tuple[str, Any]) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         if not isinstance(value, str):
-            raise RowError(field, "An external id must be text or a whole number.")
+            raise RowError(field, _("An external id must be text or a whole number."))
         return value.strip()
-    raise RowError("external_id", "The task has no id (data.external_id, meta.external_id or id).")
+    raise RowError("external_id", _("The task has no id (data.external_id, meta.external_id or id)."))
 
 
 def _in_task(task_id: Any, exc: RowError) -> dict[str, Any]:
     """An error row naming Label Studio's task id: row numbers count tasks, which few people count by hand."""
-    prefix = f"Label Studio task {task_id}: " if task_id not in (None, "") else ""
-    return {ERROR_KEY: RowError(exc.field, prefix + exc.message)}
+    if task_id in (None, ""):
+        return {ERROR_KEY: RowError(exc.field, exc.message)}
+    message = _("Label Studio task %(task)s: %(problem)s") % {"task": task_id, "problem": exc.message}
+    return {ERROR_KEY: RowError(exc.field, message)}
 
 
 def _pick_tag(candidates: set[str], from_name: str | None) -> str | None:
@@ -265,7 +275,9 @@ def _pick_tag(candidates: set[str], from_name: str | None) -> str | None:
         return from_name
     if len(candidates) > 1:
         raise RowError(
-            "from_name", f"Several control tags could hold the label ({', '.join(sorted(candidates))}); choose one."
+            "from_name",
+            _("Several control tags could hold the label (%(tags)s); choose one.")
+            % {"tags": ", ".join(sorted(candidates))},
         )
     return next(iter(candidates), None)
 
@@ -273,7 +285,11 @@ def _pick_tag(candidates: set[str], from_name: str | None) -> str | None:
 def _consistent(tag: str | None, earlier: str | None) -> str | None:
     """The tag detected on its own for this task, refusing one that differs from earlier tasks' (mixed labels)."""
     if tag is not None and earlier is not None and tag != earlier:
-        raise RowError("from_name", f"Uses control tag {tag!r}, earlier tasks {earlier!r}; choose one.")
+        raise RowError(
+            "from_name",
+            _("Uses control tag %(tag)s, earlier tasks %(earlier)s; choose one.")
+            % {"tag": repr(tag), "earlier": repr(earlier)},
+        )
     return earlier or tag
 
 
@@ -283,14 +299,14 @@ def _consistent(tag: str | None, earlier: str | None) -> str | None:
 def _entries(task: dict[str, Any], key: str) -> list[dict[str, Any]]:
     entries = task.get(key) or []
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
-        raise RowError(key, "Must be a list of objects.")
+        raise RowError(key, _("Must be a list of objects."))
     return entries
 
 
 def _results(entry: dict[str, Any], where: str) -> list[dict[str, Any]]:
     results = entry.get("result") or []
     if not isinstance(results, list) or not all(isinstance(result, dict) for result in results):
-        raise RowError(where, "A result must be a list of objects.")
+        raise RowError(where, _("A result must be a list of objects."))
     return results
 
 
@@ -315,16 +331,24 @@ def _tag_label(results: list[dict[str, Any]], tag: str, task_type: str, where: s
     if not mine:
         return None, None
     if len(mine) > 1:
-        raise RowError(where, f"Tag {tag!r} has {len(mine)} results (per-region labels cannot be imported).")
+        raise RowError(
+            where,
+            _("Tag %(tag)s has %(count)s results (per-region labels cannot be imported).")
+            % {"tag": repr(tag), "count": len(mine)},
+        )
     if _result_kind(mine[0]) is None:
-        raise RowError(where, f"Tag {tag!r} holds {mine[0].get('type')!r} results, not choices, taxonomy or text.")
+        raise RowError(
+            where,
+            _("Tag %(tag)s holds %(type)s results, not choices, taxonomy or text.")
+            % {"tag": repr(tag), "type": repr(mine[0].get("type"))},
+        )
     return _value_label(mine[0].get("value"), task_type, where), _score(mine[0].get("score"))
 
 
 def _task_row(task: Any, *, task_type: str, trusted: bool, from_name: str | None) -> tuple[dict[str, Any], str | None]:
     """(row, the control tag read); raises RowError."""
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-        raise RowError("data", "A Label Studio task needs a data object.")
+        raise RowError("data", _("A Label Studio task needs a data object."))
     data = dict(task["data"])  # a copy: the caller's task stays as it was
     meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
     external_id = _external_id(
@@ -386,7 +410,7 @@ def task_rows(
     for task in tasks:
         task_id = task.get("id") if isinstance(task, dict) else None
         if not is_labelstudio_task(task):
-            yield _in_task(task_id, RowError("", "Not a Label Studio task (an object with data and annotations)."))
+            yield _in_task(task_id, RowError("", _("Not a Label Studio task (an object with data and annotations).")))
             continue
         try:
             row, tag = _task_row(task, task_type=task_type, trusted=trusted, from_name=from_name)
@@ -468,21 +492,26 @@ def _flat_tag(
     cells = {key: [value for r in group if (value := _cell(r, key, from_csv)) is not None] for key in outputs}
     candidates = {key for key, values in cells.items() if any(_fits(value, task_type) for value in values)}
     if len(candidates) > 1:
-        raise RowError("from_name", f"Several keys could hold the label ({', '.join(sorted(candidates))}); choose one.")
+        raise RowError(
+            "from_name",
+            _("Several keys could hold the label (%(keys)s); choose one.") % {"keys": ", ".join(sorted(candidates))},
+        )
     if candidates:
         return _consistent(next(iter(candidates)), earlier)
     if certain or earlier or not any(_annotated(record) for record in group):
         return earlier
-    raise RowError("from_name", "The export does not say which column holds the annotation; name its control tag.")
+    raise RowError("from_name", _("The export does not say which column holds the annotation; name its control tag."))
 
 
 def _flat_label(value: Any, task_type: str, tag: str) -> Any:
     if isinstance(value, str):
         return _plain_label(value, task_type)
     if isinstance(value, list):
-        raise RowError(tag, f"{len(value)} results for one tag (per-region labels cannot be imported).")
+        raise RowError(
+            tag, _("%(count)s results for one tag (per-region labels cannot be imported).") % {"count": len(value)}
+        )
     if not _is_output(value):  # spans, ratings, regions
-        raise RowError(tag, "Holds no choices, taxonomy or text.")
+        raise RowError(tag, _("Holds no choices, taxonomy or text."))
     return _value_label(value, task_type, tag)
 
 
@@ -499,11 +528,11 @@ def _flat_row(
 ) -> tuple[dict[str, Any], str | None]:
     """(row, the control tag read) for one task's consecutive records; raises RowError."""
     if from_csv and any(None in record for record in group):
-        raise RowError("", "More cells than header columns.")
+        raise RowError("", _("More cells than header columns."))
     if not from_csv and not all(is_labelstudio_min(record) for record in group):
-        raise RowError("", "Not a Label Studio JSON_MIN record (it has no annotation_id).")
+        raise RowError("", _("Not a Label Studio JSON_MIN record (it has no annotation_id)."))
     if from_csv and from_name is not None and from_name not in group[0]:
-        raise RowError("from_name", f"No column {from_name!r}.")
+        raise RowError("from_name", _("No column %(column)s.") % {"column": repr(from_name)})
     outputs: set[str] = set()
     certain = True
     for record in group:
@@ -566,9 +595,9 @@ def flat_rows(
         group = list(same_task)
         if not isinstance(key, str):
             if not isinstance(group[0], dict):
-                yield {ERROR_KEY: RowError("", "Each record must be an object.")}
+                yield {ERROR_KEY: RowError("", _("Each record must be an object."))}
             else:
-                yield {ERROR_KEY: RowError("id", "Label Studio's task id is missing.")}
+                yield {ERROR_KEY: RowError("id", _("Label Studio's task id is missing."))}
             continue
         try:
             row, tag = _flat_row(

@@ -4,11 +4,14 @@ import json
 import unicodedata
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from crowd.models import Campaign
 
 
 class RowError(Exception):
-    """One bad field of one row or answer; collected and reported with its position."""
+    """One bad field of one row or answer; collected and reported with its position. `message` is in the language
+    active when it was raised (an upload's preview page shows it)."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
@@ -35,19 +38,25 @@ class LabelChecker:
     def check(self, value: Any, field_name: str) -> Any:
         if self.task_type == Campaign.TaskType.FREE_TEXT:
             if not isinstance(value, str) or not has_visible_text(value):
-                raise RowError(field_name, "Must be non-empty text.")
+                raise RowError(field_name, _("Must be non-empty text."))
             return value
         if self.task_type == Campaign.TaskType.MULTI_CHOICE:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise RowError(field_name, "Must be a list of labels.")
+                raise RowError(field_name, _("Must be a list of labels."))
             unknown = [v for v in value if self.values and v not in self.values]
             if unknown:
-                raise RowError(field_name, f"Unknown label(s): {', '.join(map(repr, unknown))}.")
+                raise RowError(
+                    field_name, _("Unknown label(s): %(labels)s.") % {"labels": ", ".join(map(repr, unknown))}
+                )
             return sorted(set(value))
         if not isinstance(value, str):
-            raise RowError(field_name, "Must be one label (a string).")
+            raise RowError(field_name, _("Must be one label (a string)."))
         if self.values and value not in self.values:
-            raise RowError(field_name, f"Unknown label {value!r}; expected one of {sorted(self.values)}.")
+            raise RowError(
+                field_name,
+                _("Unknown label %(label)s; expected one of %(labels)s.")
+                % {"label": repr(value), "labels": sorted(self.values)},
+            )
         return value
 
 

@@ -43,6 +43,8 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # Null: the key works until it is revoked (or its creator loses the role it was issued with).
     expires_at = models.DateTimeField(null=True, blank=True)
+    # To the minute (crowd/api/auth.py): owners see which keys are still in use before revoking one.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"key {self.name or self.pk} of {self.organization_id}"
@@ -253,8 +255,15 @@ class MicroTask(models.Model):
 
 class MicroTaskItem(models.Model):
     # Indexed by microtask_item_unique (microtask, item) and the explicit item index below, not twice over.
-    microtask = models.ForeignKey(MicroTask, on_delete=models.CASCADE, related_name="entries", db_index=False)
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign-key constraint in the database: checking one locks the row it points at, and for a million new
+    # items that cost more than writing the entries themselves (8 s of 12; docs/performance.md). Entries are written
+    # only by the packing (campaigns.py::microtask_split, aggregation.py::_repack), in the transaction that created
+    # or locked both rows, and items and microtasks are never deleted but with their campaign, through the ORM,
+    # which deletes their entries first (on_delete still applies).
+    microtask = models.ForeignKey(
+        MicroTask, on_delete=models.CASCADE, related_name="entries", db_index=False, db_constraint=False
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     position = models.PositiveSmallIntegerField()
 
     class Meta:

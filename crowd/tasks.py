@@ -141,3 +141,11 @@ def import_job_run(job_id: int) -> str:
     from crowd.services.import_jobs import import_job_run as run
 
     return run(job_id=job_id)
+
+
+@shared_task(**RETRYING)
+def import_jobs_clean() -> int:
+    """Delete stored uploads nobody needs any more (see crowd/services/import_jobs.py)."""
+    from crowd.services.import_jobs import import_jobs_clean as clean
+
+    return clean()

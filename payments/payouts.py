@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from config.spreadsheet import spreadsheet_text
@@ -41,14 +42,16 @@ def payout_batch_create(
         raise ValidationFailed(str(exc), fields={"threshold": str(exc)}) from exc
     reference = (reference or "").strip()
     if not reference:
-        raise ValidationFailed("A payout needs a reference.", fields={"reference": "Required."})
+        raise ValidationFailed(_("A payout needs a reference."), fields={"reference": _("Required.")})
     with transaction.atomic():
         funds_account_lock(organization_id=organization_id)
         existing = PayoutBatch.objects.filter(organization_id=organization_id, reference=reference).first()
         if existing:
             if (existing.currency, existing.threshold_minor) != (code, threshold_minor):
                 raise Conflict(
-                    f"Payout '{reference}' was already made with another currency or threshold.", code="duplicate"
+                    _("Payout '%(reference)s' was already made with another currency or threshold.")
+                    % {"reference": reference},
+                    code="duplicate",
                 )
             return existing, False
         balances = balances_owed_by(organization_id=organization_id, currency=code, status=LedgerEntry.Status.AVAILABLE)
@@ -104,11 +107,11 @@ def _settle(
             .first()
         )
         if batch is None:
-            raise NotFound("No such payout batch.")
+            raise NotFound(_("No such payout batch."))
         if batch.status == outcome:
             return batch
         if batch.status != PayoutBatch.Status.EXPORTED:
-            raise InvalidState(f"This payout batch is already {batch.status}.")
+            raise InvalidState(_("This payout batch is already %(status)s.") % {"status": batch.status})
         held = (
             LedgerEntry.objects.filter(payout_batch=batch, status=LedgerEntry.Status.PAYOUT_PENDING)
             .values("worker_id")

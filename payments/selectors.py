@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from config.errors import NotFound
 from payments.fairpay import Floor, convert_minor
@@ -51,7 +52,7 @@ def payout_batch_for_organizations(*, batch_id: int, organization_ids: list[int]
     """The batch if one of these organizations made it; NotFound otherwise (no leak of existence)."""
     batch = PayoutBatch.objects.filter(pk=batch_id, organization_id__in=organization_ids).first()
     if batch is None:
-        raise NotFound("No such payout batch.")
+        raise NotFound(_("No such payout batch."))
     return batch
 
 
@@ -99,7 +100,10 @@ def exchange_rate(*, base: str, quote: str, on: datetime.date | None = None) -> 
     inverse = ExchangeRate.objects.filter(base=quote, quote=base, as_of__lte=on).order_by("-as_of").first()
     if inverse:
         return Decimal(1) / inverse.rate
-    raise MissingExchangeRate(f"No exchange rate from {base} to {quote}: add one in the admin.")
+    # Translated: a launch refused for want of a rate shows this to the coordinator.
+    raise MissingExchangeRate(
+        _("No exchange rate from %(base)s to %(quote)s: add one in the admin.") % {"base": base, "quote": quote}
+    )
 
 
 def floors_in_force(*, countries: Iterable[str], on: datetime.date | None = None) -> list[Floor]:

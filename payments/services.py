@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.errors import Conflict, ValidationFailed
 from payments.models import FundsAccount, LedgerEntry
@@ -53,13 +54,16 @@ def funds_deposit(
     except MoneyError as exc:
         raise ValidationFailed(str(exc), fields={"amount": str(exc)}) from exc
     if minor <= 0:
-        raise ValidationFailed("A deposit must be positive.", fields={"amount": "Must be greater than zero."})
+        raise ValidationFailed(_("A deposit must be positive."), fields={"amount": _("Must be greater than zero.")})
     maximum = int(DEPOSIT_MAX.scaleb(currency_exponent(code)))
     if minor > maximum:
         most = f"{from_minor(maximum, code)} {code}"
-        raise ValidationFailed(f"One deposit records at most {most}.", fields={"amount": f"At most {most}."})
+        raise ValidationFailed(
+            _("One deposit records at most %(most)s.") % {"most": most},
+            fields={"amount": _("At most %(most)s.") % {"most": most}},
+        )
     if not reference.strip():
-        raise ValidationFailed("A deposit needs a reference.", fields={"reference": "This field is required."})
+        raise ValidationFailed(_("A deposit needs a reference."), fields={"reference": _("This field is required.")})
     # References may be 200 characters; the key column holds 120, so it carries the reference's digest.
     key = f"deposit:{organization_id}:{hashlib.sha256(reference.strip().encode()).hexdigest()}"
     entry = LedgerEntry.objects.filter(idempotency_key=key).first()
@@ -81,7 +85,10 @@ def funds_deposit(
         except IntegrityError:  # the same reference, recorded by a concurrent request
             entry = LedgerEntry.objects.get(idempotency_key=key)
     if entry.amount_minor != minor or entry.currency != code:
-        raise Conflict(f"Reference '{reference}' was already recorded with a different amount.", code="duplicate")
+        raise Conflict(
+            _("Reference '%(reference)s' was already recorded with a different amount.") % {"reference": reference},
+            code="duplicate",
+        )
     return entry, created
 
 

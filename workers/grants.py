@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.errors import NotFound
 from workers.models import SignInGrant, User, WorkerProfile
@@ -54,7 +55,7 @@ def signin_grant_issue(*, organization_id: int, worker_id: int) -> IssuedGrant:
             .first()
         )
         if profile is None:
-            raise NotFound("No worker with this id in your organization's pool.")
+            raise NotFound(_("No worker with this id in your organization's pool."))
         now = timezone.now()
         SignInGrant.objects.filter(user_id=worker_id, used_at__isnull=True, revoked_at__isnull=True).update(
             revoked_at=now

@@ -3,21 +3,22 @@
 import re
 
 import langcodes
+from django.utils.translation import gettext as _
 
 
 class InvalidLanguage(ValueError):
-    pass
+    """Its message is translated when raised: services pass it on in their errors' fields."""
 
 
 def language_normalize(tag: str) -> str:
     """'swa' -> 'sw', 'SW_ke' -> 'sw-KE', 'luo' -> 'luo'; raises InvalidLanguage for unknown tags."""
     cleaned = (tag or "").strip().replace("_", "-")
     if not cleaned or not langcodes.tag_is_valid(cleaned):
-        raise InvalidLanguage(f"'{tag}' is not a valid BCP 47 language tag.")
+        raise InvalidLanguage(_("'%(tag)s' is not a valid BCP 47 language tag.") % {"tag": tag})
     standard = langcodes.standardize_tag(cleaned)
     language = langcodes.Language.get(standard)
     if not language.language or not language.is_valid():
-        raise InvalidLanguage(f"'{tag}' is not a valid BCP 47 language tag.")
+        raise InvalidLanguage(_("'%(tag)s' is not a valid BCP 47 language tag.") % {"tag": tag})
     return standard
 
 
@@ -114,7 +115,7 @@ def language_from_input(text: str) -> str:
     try:
         return language_normalize(str(langcodes.find(cleaned)))
     except (LookupError, ValueError, InvalidLanguage) as exc:
-        raise InvalidLanguage(f"'{text}' is not a language we know.") from exc
+        raise InvalidLanguage(_("'%(text)s' is not a language we know.") % {"text": text}) from exc
 
 
 def language_suggestions(interface: str, extra: tuple[str, ...] = ()) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.errors import Conflict, NotFound, ValidationFailed
 from workers.languages import InvalidLanguage, language_base
@@ -36,7 +37,7 @@ def _normalized_languages(languages: list[LanguageLevel]) -> dict[str, int]:
         # Two tags of one base language ("sw", "sw-KE") keep the higher level.
         result[code] = max(result.get(code, 0), entry.level)
     if errors:
-        raise ValidationFailed("Invalid language tag.", fields={"languages": errors})
+        raise ValidationFailed(_("Invalid language tag."), fields={"languages": errors})
     return result
 
 
@@ -64,7 +65,7 @@ def worker_profile_set_qualifications(
     """Replace a worker's languages and skills (country and sensitive opt-in when given). Locks the profile."""
     codes = _normalized_languages(languages)
     if not codes:
-        raise ValidationFailed("Name at least one language.", fields={"languages": "At least one language."})
+        raise ValidationFailed(_("Name at least one language."), fields={"languages": _("At least one language.")})
     with transaction.atomic():
         WorkerProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
         changes = {
@@ -81,7 +82,7 @@ def worker_profile_set_qualifications(
 
 def worker_profile_ensure(*, user: User) -> WorkerProfile:
     """The user's worker profile, created empty on first use (self sign-up)."""
-    profile, _ = WorkerProfile.objects.get_or_create(user=user)
+    profile, _created = WorkerProfile.objects.get_or_create(user=user)
     return profile
 
 
@@ -91,14 +92,15 @@ def user_email_verify(*, user: User) -> None:
     account has already verified that address."""
     email = user.email.strip().lower()
     if not email:
-        raise ValidationFailed("The account has no email address to verify.", fields={"email": "Required."})
+        raise ValidationFailed(_("The account has no email address to verify."), fields={"email": _("Required.")})
     try:
         with transaction.atomic():
             EmailAddress.objects.filter(user=user, primary=True).exclude(email=email).update(primary=False)
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     except IntegrityError as exc:  # allauth keeps a verified address unique across accounts
         raise Conflict(
-            f"Another account has already verified {email}.", fields={"email": "Already verified by another account."}
+            _("Another account has already verified %(email)s.") % {"email": email},
+            fields={"email": _("Already verified by another account.")},
         ) from exc
 
 
@@ -126,8 +128,8 @@ def worker_enroll(
     ):
         # An address belongs to one person: a second account with it would receive the first one's resets.
         raise Conflict(
-            f"The email address '{email}' is already used by another account.",
-            fields={"email": "Already used."},
+            _("The email address '%(email)s' is already used by another account.") % {"email": email},
+            fields={"email": _("Already used.")},
             code="duplicate",
         )
     try:
@@ -141,7 +143,9 @@ def worker_enroll(
             key = worker_token_create(user=user)
     except IntegrityError as exc:
         raise Conflict(
-            f"The username '{username}' is already taken.", fields={"username": "Already taken."}, code="duplicate"
+            _("The username '%(username)s' is already taken.") % {"username": username},
+            fields={"username": _("Already taken.")},
+            code="duplicate",
         ) from exc
     return profile, key
 
@@ -149,7 +153,7 @@ def worker_enroll(
 def worker_payout_set(*, profile: WorkerProfile, method: str, account: str, currency: str) -> None:
     """Where and in which currency the worker wants to be paid (shown in the organization's payout CSV)."""
     if method and method not in WorkerProfile.PayoutMethod.values:
-        raise ValidationFailed("Unknown payout method.", fields={"payout_method": "mobile_money or bank."})
+        raise ValidationFailed(_("Unknown payout method."), fields={"payout_method": "mobile_money or bank."})
     WorkerProfile.objects.filter(pk=profile.pk).update(
         payout_method=method,
         payout_details={"account": account.strip()} if account.strip() else {},
@@ -164,7 +168,7 @@ def user_set_interface_language(*, user: User, code: str) -> str:
 
     language = supported_language(code)
     if language is None:
-        raise ValidationFailed("Not an interface language.", fields={"language": "Not an interface language."})
+        raise ValidationFailed(_("Not an interface language."), fields={"language": _("Not an interface language.")})
     User.objects.filter(pk=user.pk).update(preferred_language=language)
     user.preferred_language = language
     return language
@@ -181,6 +185,6 @@ def worker_token_rotate(*, organization_id: int, worker_id: int) -> str:
             .first()
         )
         if profile is None:
-            raise NotFound("No worker with this id in your organization's pool.")
+            raise NotFound(_("No worker with this id in your organization's pool."))
         WorkerToken.objects.filter(user_id=worker_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
         return worker_token_create(user=profile.user)

@@ -259,6 +259,7 @@ CELERY_BEAT_SCHEDULE = {
     "aggregate-stale-campaigns": {"task": "crowd.tasks.campaigns_aggregate_stale", "schedule": 60.0},
     "auto-approve": {"task": "crowd.tasks.assignments_auto_approve", "schedule": 600.0},
     "fair-pay-check": {"task": "crowd.tasks.campaigns_fair_pay_check", "schedule": 3600.0},
+    "clean-imports": {"task": "crowd.tasks.import_jobs_clean", "schedule": 3600.0},
 }
 # Runtime state stays out of the checkout: beat's schedule file goes to a per-checkout directory under the
 # system's temporary directory unless CROWDLOOP_RUNTIME_DIR or CELERY_BEAT_SCHEDULE_FILE says where.

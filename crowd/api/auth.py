@@ -4,9 +4,11 @@ An organization key acts only while it is neither revoked nor expired and the me
 active user holding at least the key's role in the key's organization: a key must not outlive its owner's access.
 """
 
+from datetime import timedelta
 from functools import cache
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -54,7 +56,23 @@ def _api_key_user(digest: str) -> tuple[User, ApiKey] | None:
     user = rows.instance(User, "u", row[: rows.width(User)])
     api_key = rows.instance(ApiKey, "k", row[rows.width(User) :])
     api_key.created_by = user
+    _mark_used(api_key)
     return user, api_key
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _mark_used(api_key: ApiKey) -> None:
+    """Record when the key was last used, at most once a minute: a busy integration costs one small write a
+    minute, not one per request (the WHERE keeps concurrent requests from writing it twice)."""
+    now = timezone.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    api_key.last_used_at = now
 
 
 def _worker_token_user(digest: str) -> tuple[User, WorkerToken] | None:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crowd.exceptions import DomainError
-from crowd.services.organizations import OwnerNotVerified, organization_create
+from crowd.services.organizations import OrganizationNameTaken, OwnerNotVerified, organization_create
 
 
 @login_required
@@ -21,9 +21,10 @@ def organization_new(request: HttpRequest) -> HttpResponse:
         organization_create(name=name, owner_id=request.user.id)
     except OwnerNotVerified:
         error = _("Confirm your email address first: the owner of an organization must have one.")
-    except DomainError as exc:
-        taken = exc.fields.get("name") == "Taken."
-        error = _("An organization with this name exists already.") if taken else _("Give the organization a name.")
+    except OrganizationNameTaken:
+        error = _("An organization with this name exists already.")
+    except DomainError:
+        error = _("Give the organization a name.")
     else:
         messages.success(request, _("Organization created. You are its owner."))
         return redirect("manage-home")

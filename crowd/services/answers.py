@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F, FloatField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd import rows
 from crowd.exceptions import Conflict, InvalidState, LeaseExpired, NotFound, ValidationFailed
@@ -38,21 +39,26 @@ def _digest(answers: dict[int, Any]) -> str:
 
 def _parse(raw_answers: Any) -> dict[int, Any]:
     if not isinstance(raw_answers, list) or not raw_answers:
-        raise ValidationFailed("`answers` must be a non-empty list.", fields={"answers": "Must be a non-empty list."})
+        raise ValidationFailed(
+            _("`answers` must be a non-empty list."), fields={"answers": _("Must be a non-empty list.")}
+        )
     answers: dict[int, Any] = {}
     for index, entry in enumerate(raw_answers):
         if not isinstance(entry, dict) or "item" not in entry or "label" not in entry:
             raise ValidationFailed(
-                f"Answer {index} needs 'item' and 'label'.", fields={"answers": {str(index): "Needs item and label."}}
+                _("Answer %(index)s needs 'item' and 'label'.") % {"index": index},
+                fields={"answers": {str(index): _("Needs item and label.")}},
             )
         item = entry["item"]
         if not isinstance(item, int) or isinstance(item, bool):
             raise ValidationFailed(
-                f"Answer {index}: 'item' must be an id.", fields={"answers": {str(index): "Bad item."}}
+                _("Answer %(index)s: 'item' must be an id.") % {"index": index},
+                fields={"answers": {str(index): _("Bad item.")}},
             )
         if item in answers:
             raise ValidationFailed(
-                f"Item {item} is answered twice.", fields={"answers": {str(index): "Duplicate item."}}
+                _("Item %(item)s is answered twice.") % {"item": item},
+                fields={"answers": {str(index): _("Duplicate item.")}},
             )
         answers[item] = entry["label"]
     return answers
@@ -74,12 +80,14 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
         if assignment.status in FINISHED:
             if assignment.submission_digest == digest:
                 return SubmitResult(assignment, replayed=True)
-            raise Conflict("This assignment was already submitted with different answers.", code="already_submitted")
+            raise Conflict(_("This assignment was already submitted with different answers."), code="already_submitted")
         late = assignment.status == Assignment.Status.EXPIRED or (
             assignment.status == Assignment.Status.ACTIVE and assignment.expires_at <= now
         )
         if assignment.status not in (Assignment.Status.ACTIVE, Assignment.Status.EXPIRED):
-            raise InvalidState(f"This assignment was {assignment.status} and cannot be submitted.")
+            raise InvalidState(
+                _("This assignment was %(status)s and cannot be submitted.") % {"status": assignment.status}
+            )
         labels = _validate(assignment.campaign, entries, answers)
         if late:
             _retake_slot(assignment)
@@ -116,12 +124,12 @@ def _retake_slot(assignment: Assignment) -> None:
 
     The lease and its microtask are already locked (`_locked_lease`), so the check and the move are one step."""
     if assignment.campaign.status != Campaign.Status.ACTIVE:
-        raise LeaseExpired("The lease on this assignment has expired and the campaign is no longer running.")
+        raise LeaseExpired(_("The lease on this assignment has expired and the campaign is no longer running."))
     if assignment.status == Assignment.Status.ACTIVE:
         return  # not swept yet: the slot is still counted as this lease's
     microtask = MicroTask.objects.only("target", "active_count", "done_count").get(pk=assignment.microtask_id)
     if microtask.target <= microtask.active_count + microtask.done_count:
-        raise LeaseExpired("The lease on this assignment has expired and its place went to someone else.")
+        raise LeaseExpired(_("The lease on this assignment has expired and its place went to someone else."))
     slots_move(microtask_id=assignment.microtask_id, active_delta=1)
     assignment.status = Assignment.Status.ACTIVE  # the store below moves the slot from active to done
 
@@ -151,7 +159,7 @@ def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[
         )
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("No such assignment.")
+        raise NotFound(_("No such assignment."))
     split = rows.width(Assignment)
     assignment = rows.instance(Assignment, "a", row[:split])
     assignment.campaign = rows.instance(Campaign, "c", row[split:-2])
@@ -274,15 +282,15 @@ def _validate(campaign: Campaign, entries: dict[int, bool], answers: dict[int, A
     unknown = sorted(set(answers) - set(entries))
     if unknown:
         raise ValidationFailed(
-            f"Item {unknown[0]} is not part of this assignment.",
-            fields={"answers": {str(item): "Not in this assignment." for item in unknown}},
+            _("Item %(item)s is not part of this assignment.") % {"item": unknown[0]},
+            fields={"answers": {str(item): _("Not in this assignment.") for item in unknown}},
             code="unknown_item",
         )
     missing = sorted(set(entries) - set(answers))
     if missing:
         raise ValidationFailed(
-            f"Every item needs an answer; missing {len(missing)}.",
-            fields={"answers": {str(item): "Missing." for item in missing}},
+            _("Every item needs an answer; missing %(count)s.") % {"count": len(missing)},
+            fields={"answers": {str(item): _("Missing.") for item in missing}},
             code="missing_answers",
         )
     checker = LabelChecker(campaign)
@@ -295,5 +303,9 @@ def _validate(campaign: Campaign, entries: dict[int, bool], answers: dict[int, A
             errors[str(item_id)] = exc.message
     if errors:
         first = next(iter(errors.items()))
-        raise ValidationFailed(f"Item {first[0]}: {first[1]}", fields={"answers": errors}, code="invalid_label")
+        raise ValidationFailed(
+            _("Item %(item)s: %(problem)s") % {"item": first[0], "problem": first[1]},
+            fields={"answers": errors},
+            code="invalid_label",
+        )
     return labels

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import Conflict, InvalidState, NotFound, ValidationFailed
 from crowd.models import Appeal, Assignment, Campaign
@@ -41,7 +42,7 @@ def _locked(assignment_id: int, organization_ids: list[int] | None) -> Assignmen
         query = query.filter(campaign__organization_id__in=organization_ids)
     assignment = query.first()
     if assignment is None:
-        raise NotFound("No such assignment.")
+        raise NotFound(_("No such assignment."))
     return assignment
 
 
@@ -53,7 +54,9 @@ def assignment_approve(*, assignment_id: int, decided_by_id: int, organization_i
         if assignment.status == Assignment.Status.APPROVED:
             return assignment
         if assignment.status != Assignment.Status.SUBMITTED:
-            raise InvalidState(f"Only submitted work can be approved; this assignment is {assignment.status}.")
+            raise InvalidState(
+                _("Only submitted work can be approved; this assignment is %(status)s.") % {"status": assignment.status}
+            )
         _approve_locked(assignment, decided_by_id=decided_by_id, now=timezone.now())
     return assignment
 
@@ -65,13 +68,15 @@ def assignment_reject(
     Locks the assignment. Raises ValidationFailed without a reason, InvalidState unless submitted."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("A rejection needs a reason the worker can read.", fields={"reason": "Required."})
+        raise ValidationFailed(_("A rejection needs a reason the worker can read."), fields={"reason": _("Required.")})
     with transaction.atomic():
         assignment = _locked(assignment_id, organization_ids)
         if assignment.status == Assignment.Status.REJECTED and assignment.reject_reason == reason:
             return assignment
         if assignment.status != Assignment.Status.SUBMITTED:
-            raise InvalidState(f"Only submitted work can be rejected; this assignment is {assignment.status}.")
+            raise InvalidState(
+                _("Only submitted work can be rejected; this assignment is %(status)s.") % {"status": assignment.status}
+            )
         reject_locked(assignment, decided_by_id=decided_by_id, reason=reason)
     return assignment
 
@@ -126,17 +131,17 @@ def appeal_create(*, worker: User, assignment_id: int, message: str) -> Appeal:
     Conflict (already appealed), ValidationFailed (no message)."""
     message = (message or "").strip()
     if not message:
-        raise ValidationFailed("Say why the work should be accepted.", fields={"message": "Required."})
+        raise ValidationFailed(_("Say why the work should be accepted."), fields={"message": _("Required.")})
     assignment = Assignment.objects.filter(pk=assignment_id, worker=worker).first()
     if assignment is None:
-        raise NotFound("No such assignment.")
+        raise NotFound(_("No such assignment."))
     if assignment.status != Assignment.Status.REJECTED:
-        raise InvalidState("Only rejected work can be appealed.")
+        raise InvalidState(_("Only rejected work can be appealed."))
     try:
         with transaction.atomic():
             return Appeal.objects.create(assignment=assignment, message=message)
     except IntegrityError:
-        raise Conflict("This rejection was already appealed; each rejection can be appealed once.") from None
+        raise Conflict(_("This rejection was already appealed; each rejection can be appealed once.")) from None
 
 
 def appeal_decide(
@@ -152,9 +157,9 @@ def appeal_decide(
             .first()
         )
         if appeal is None:
-            raise NotFound("No such appeal.")
+            raise NotFound(_("No such appeal."))
         if appeal.status != Appeal.Status.OPEN:
-            raise InvalidState(f"This appeal was already decided ({appeal.status}).")
+            raise InvalidState(_("This appeal was already decided (%(status)s).") % {"status": appeal.status})
         now = timezone.now()
         appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
         appeal.decided_by_id, appeal.decided_at, appeal.decision_note = decided_by_id, now, note.strip()
@@ -180,7 +185,7 @@ def appeal_decide(
                 organization_id=assignment.campaign.organization_id,
                 currency=assignment.currency,
                 needed_minor=assignment.reward_minor,
-                action="Overturning this rejection",
+                action="Overturning this rejection",  # in English: funds_require translates it (ACTION_NAMES)
             )
     return appeal
 
@@ -201,14 +206,15 @@ def assignments_decide(
     every one is decided or none is (NotFound for an id outside the campaign, InvalidState for work that is not
     submitted; work already decided the same way is left as it is). Locks the assignments in id order."""
     if decision not in ("approve", "reject"):
-        raise ValidationFailed("`decision` is approve or reject.", fields={"decision": "approve or reject"})
+        raise ValidationFailed(_("`decision` is approve or reject."), fields={"decision": "approve or reject"})
     ids = sorted({i for i in assignment_ids if isinstance(i, int) and not isinstance(i, bool)})
     if not ids or len(ids) != len(set(assignment_ids)) or len(ids) > BATCH_DECISION_MAX:
         raise ValidationFailed(
-            f"`ids` lists 1 to {BATCH_DECISION_MAX} assignment ids.", fields={"ids": "A list of assignment ids."}
+            _("`ids` lists 1 to %(max)s assignment ids.") % {"max": BATCH_DECISION_MAX},
+            fields={"ids": _("A list of assignment ids.")},
         )
     if decision == "reject" and not (reason or "").strip():
-        raise ValidationFailed("A rejection needs a reason the worker can read.", fields={"reason": "Required."})
+        raise ValidationFailed(_("A rejection needs a reason the worker can read."), fields={"reason": _("Required.")})
     with transaction.atomic():
         found = set(
             Assignment.objects.filter(
@@ -216,7 +222,7 @@ def assignments_decide(
             ).values_list("id", flat=True)
         )
         if found != set(ids):
-            raise NotFound(f"No such assignment in this campaign: {min(set(ids) - found)}.")
+            raise NotFound(_("No such assignment in this campaign: %(id)s.") % {"id": min(set(ids) - found)})
         decided = []
         for assignment_id in ids:  # each locks its row; an error rolls the whole batch back
             if decision == "approve":

@@ -1,6 +1,7 @@
 """Coordinators keep a worker away from a campaign or from the whole organization, with a reason."""
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import NotFound, ValidationFailed
 from crowd.models import WorkerBlock
@@ -12,11 +13,11 @@ def worker_block(
 ) -> WorkerBlock:
     """Block a worker (idempotent: blocking again updates the reason). Active leases run out normally."""
     if not (reason or "").strip():
-        raise ValidationFailed("A block needs a reason.", fields={"reason": "This field is required."})
+        raise ValidationFailed(_("A block needs a reason."), fields={"reason": _("This field is required.")})
     if not WorkerProfile.objects.filter(user_id=worker_id).exists():
-        raise NotFound("No such worker.")
+        raise NotFound(_("No such worker."))
     lookup = {"organization_id": organization_id, "worker_id": worker_id, "campaign_id": campaign_id}
-    for _ in range(2):
+    for _attempt in range(2):  # not `_`: that name is gettext here
         try:
             with transaction.atomic():
                 block, _created = WorkerBlock.objects.update_or_create(
@@ -25,12 +26,12 @@ def worker_block(
                 return block
         except IntegrityError:
             continue  # a concurrent identical block won the insert; update it instead
-    raise ValidationFailed("Could not record the block; try again.")
+    raise ValidationFailed(_("Could not record the block; try again."))
 
 
 def worker_unblock(*, organization_id: int, worker_id: int, campaign_id: int | None = None) -> None:
-    deleted, _ = WorkerBlock.objects.filter(
+    deleted, _by_model = WorkerBlock.objects.filter(
         organization_id=organization_id, worker_id=worker_id, campaign_id=campaign_id
     ).delete()
     if not deleted:
-        raise NotFound("No such block.")
+        raise NotFound(_("No such block."))

@@ -389,19 +389,23 @@ def _resume_problems(campaign: Campaign) -> dict[str, str]:
     return problems
 
 
-def items_reserve(*, campaign: Campaign, created: int) -> None:
-    """Pack items just added to a live campaign into microtasks and reserve what they can cost (every one at
-    up to max_redundancy answers). Caller holds the campaign lock; takes the funds lock; raises InsufficientFunds."""
-    microtask_split(campaign=campaign)
+def items_reserve(*, campaign: Campaign, created: int, after_id: int = 0) -> None:
+    """Pack items just added to a live campaign (those with ids above `after_id`, when given) into microtasks and
+    reserve what they can cost (every one at up to max_redundancy answers). Caller holds the campaign lock; takes
+    the funds lock; raises InsufficientFunds."""
+    microtask_split(campaign=campaign, after_id=after_id)
     _reserve(campaign, created * campaign.max_redundancy * campaign.reward_minor, f"Importing {created} items")
 
 
-def microtask_split(*, campaign: Campaign, batch_size: int = 5000) -> int:
+def microtask_split(*, campaign: Campaign, batch_size: int = 5000, after_id: int = 0) -> int:
     """Pack every open, unpacked, non-gold item into microtasks by base language. Caller holds the campaign lock.
-    Returns how many microtasks were made."""
-    Item.objects.filter(campaign=campaign, gold__isnull=True, redundancy=0).update(redundancy=campaign.redundancy)
+    `after_id`: every unpacked item has a higher id (items just imported into a live campaign, whose others are
+    all packed), so the packed ones need not be looked up. Returns how many microtasks were made."""
+    Item.objects.filter(campaign=campaign, gold__isnull=True, redundancy=0, id__gt=after_id).update(
+        redundancy=campaign.redundancy
+    )
     if connection.vendor == "postgresql":
-        return _microtask_split_sql(campaign)
+        return _microtask_split_sql(campaign, after_id)
     packed = MicroTaskItem.objects.filter(microtask__campaign=campaign).values("item_id")
     items = (
         Item.objects.filter(campaign=campaign, gold__isnull=True, status=Item.Status.OPEN)
@@ -432,50 +436,62 @@ def microtask_split(*, campaign: Campaign, batch_size: int = 5000) -> int:
     return created
 
 
-def _microtask_split_sql(campaign: Campaign) -> int:
-    """The same packing in a few statements, for imports of a million items: number the unpacked items within
-    their base language (items are stored with normalized tags, whose first subtag is the base language), draw one
-    microtask id from the table's own sequence for every run of `items_per_task` items, in item order, then insert
-    both tables from those two scratch tables. Returns how many microtasks were made."""
+def _microtask_split_sql(campaign: Campaign, after_id: int) -> int:
+    """The same packing in three statements, for imports of a million items: number the unpacked items within
+    their base language (items are stored with normalized tags, whose first subtag is the base language) in item
+    order, drawing a microtask id from the table's own sequence for the first item of every run of
+    `items_per_task`; then insert the microtasks, and the entries (each item under its run's first item's id).
+    Returns how many microtasks were made."""
     item, microtask, entry = Item._meta.db_table, MicroTask._meta.db_table, MicroTaskItem._meta.db_table
+    size = campaign.items_per_task
     params = {
         "campaign": campaign.id,
         "open": Item.Status.OPEN,
         "target": campaign.redundancy,
         "breadth_first": campaign.order == Campaign.Order.BREADTH_FIRST,
-        "size": campaign.items_per_task,
+        "size": size,
+        "after": after_id,
     }
+    unpacked = "" if after_id else f"AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.item_id = i.id)"
+    # One item per microtask (the default) needs no numbering: each item opens its own run, in item order.
+    numbered = (
+        "0::bigint AS n"
+        if size == 1
+        else "row_number() OVER (PARTITION BY split_part(i.language, '-', 1) ORDER BY i.id) - 1 AS n"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS pack_items, pack_runs")
+        cursor.execute("DROP TABLE IF EXISTS pack_items")
         cursor.execute(
             f"""CREATE TEMPORARY TABLE pack_items ON COMMIT DROP AS
-            SELECT i.id AS item_id, split_part(i.language, '-', 1) AS language,
-                   row_number() OVER (PARTITION BY split_part(i.language, '-', 1) ORDER BY i.id) - 1 AS n
-            FROM {item} i
-            WHERE i.campaign_id = %(campaign)s AND i.gold IS NULL AND i.status = %(open)s
-              AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.item_id = i.id)""",
+            SELECT item_id, language, n,
+                   CASE WHEN n %% %(size)s = 0
+                        THEN nextval(pg_get_serial_sequence('{microtask}', 'id')) END AS microtask_id
+            FROM (SELECT i.id AS item_id, split_part(i.language, '-', 1) AS language, {numbered}
+                  FROM {item} i
+                  WHERE i.campaign_id = %(campaign)s AND i.id > %(after)s AND i.gold IS NULL
+                    AND i.status = %(open)s {unpacked}
+                  ORDER BY i.id) numbered""",
             params,
         )
-        cursor.execute(
-            f"""CREATE TEMPORARY TABLE pack_runs ON COMMIT DROP AS
-            SELECT language, run, nextval(pg_get_serial_sequence('{microtask}', 'id')) AS microtask_id
-            FROM (SELECT language, n / %(size)s AS run FROM pack_items WHERE n %% %(size)s = 0 ORDER BY item_id) s""",
-            params,
-        )
-        cursor.execute("ANALYZE pack_items, pack_runs")  # scratch tables have no statistics: the join needs them
         cursor.execute(
             f"""INSERT INTO {microtask}
                 (id, campaign_id, language, target, active_count, done_count, is_open, breadth_first, created_at)
             SELECT microtask_id, %(campaign)s, language, %(target)s, 0, 0, true, %(breadth_first)s, now()
-            FROM pack_runs ORDER BY microtask_id""",
+            FROM pack_items WHERE microtask_id IS NOT NULL""",
             params,
         )
         created = cursor.rowcount
-        cursor.execute(
-            f"""INSERT INTO {entry} (microtask_id, item_id, position)
-            SELECT r.microtask_id, p.item_id, p.n %% %(size)s FROM pack_items p
-            JOIN pack_runs r ON r.language = p.language AND r.run = p.n / %(size)s""",
-            params,
-        )
-        cursor.execute("DROP TABLE pack_items, pack_runs")
+        if size == 1:  # every item opens its own run: no pairing needed
+            cursor.execute(
+                f"INSERT INTO {entry} (microtask_id, item_id, position) SELECT microtask_id, item_id, 0 FROM pack_items"
+            )
+        else:
+            cursor.execute("ANALYZE pack_items")  # a scratch table has no statistics: the self-join needs them
+            cursor.execute(
+                f"""INSERT INTO {entry} (microtask_id, item_id, position)
+                SELECT first.microtask_id, p.item_id, p.n %% %(size)s FROM pack_items p
+                JOIN pack_items first ON first.language = p.language AND first.n = p.n - p.n %% %(size)s""",
+                params,
+            )
+        cursor.execute("DROP TABLE pack_items")
     return created

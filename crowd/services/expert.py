@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.labels import LabelChecker, RowError
@@ -23,10 +24,10 @@ def item_decide(*, item_id: int, label: Any, decided_by_id: int) -> Item:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status == Campaign.Status.ARCHIVED:
-            raise InvalidState("The campaign is archived: its results can no longer change.")
+            raise InvalidState(_("The campaign is archived: its results can no longer change."))
         item = Item.objects.select_for_update().get(pk=item_id)
         if item.gold is not None:
-            raise InvalidState("This is a gold item: its label is known already.")
+            raise InvalidState(_("This is a gold item: its label is known already."))
         try:
             value = LabelChecker(campaign).check(label, "label")
         except RowError as exc:

@@ -2,6 +2,9 @@
 all-or-nothing service as the synchronous endpoint, and anyone watching sees its progress. A large file never meets
 the web server's timeout, and a failed job leaves no item behind (items_import runs in one transaction)."""
 
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -107,9 +110,16 @@ def import_job_run(*, job_id: int) -> str:
             yield row
 
     try:
-        with default_storage.open(job.path, "rb") as handle:
-            rows = counted(rows_from_upload(handle, job.filename, job.campaign, _options(job)), handle)
-            report = items_import(campaign_id=job.campaign_id, rows=rows)
+        with ExitStack() as files:
+
+            def rows_from_start():
+                """The file's rows from its first, through a fresh handle (the import may read it twice)."""
+                nonlocal read
+                read = 0
+                handle = files.enter_context(default_storage.open(job.path, "rb"))
+                return counted(rows_from_upload(handle, job.filename, job.campaign, _options(job)), handle)
+
+            report = items_import(campaign_id=job.campaign_id, rows=rows_from_start(), reopen=rows_from_start)
     except DomainError as exc:
         errors = exc.fields.get("rows") if isinstance(exc.fields.get("rows"), list) else []
         count = exc.fields.get("error_count", len(errors))
@@ -150,3 +160,29 @@ def import_job_progress(job: ImportJob) -> tuple[int, int]:
         return 0, 0
     rows, read_bytes = cache.get(_progress_key(job.pk)) or (0, 0)
     return rows, min(read_bytes, job.size)
+
+
+FILES_KEPT_AFTER_END = timedelta(days=1)  # time to look into a failed file; its items (or errors) are stored
+PREVIEWS_KEPT = timedelta(days=7)  # an upload nobody started
+
+
+def import_jobs_clean(*, now: datetime | None = None) -> int:
+    """Delete the stored uploads nobody needs any more: those of imports that ended a day ago (the job row stays,
+    with what it did) and uploads left on their preview for a week (their job goes too). Returns how many files
+    were removed. Safe to run at any time: a running or queued job's file is never touched."""
+    now = now or timezone.now()
+    removed = 0
+    ended = ImportJob.objects.filter(
+        status__in=(ImportJob.Status.FINISHED, ImportJob.Status.FAILED), finished_at__lt=now - FILES_KEPT_AFTER_END
+    ).exclude(path="")
+    for job in ended.only("id", "path"):
+        default_storage.delete(job.path)
+        ImportJob.objects.filter(pk=job.pk).update(path="")
+        removed += 1
+    stale = ImportJob.objects.filter(status=ImportJob.Status.PREVIEW, created_at__lt=now - PREVIEWS_KEPT)
+    for job in stale.only("id", "path"):
+        if job.path:
+            default_storage.delete(job.path)
+            removed += 1
+        job.delete()
+    return removed

@@ -1,18 +1,20 @@
 """Where validated import rows go until the import is known to be good, and how they become items.
 
-On PostgreSQL rows stream through `COPY` into a temporary table and one `INSERT … SELECT … ON CONFLICT DO NOTHING`
-makes them items: a million rows cost one statement, and memory stays flat whatever the file's size (nothing of
-the file is held in Python; duplicates within the file are found by the database). Elsewhere (SQLite in `make
-run`) rows go through the ORM in batches. Both run inside the importer's transaction, so a bad row anywhere rolls
-every stored row back.
+On PostgreSQL rows stream through `COPY` into a temporary table and one `INSERT … SELECT` of the rows whose
+external id the campaign does not have makes them items: a million rows cost one statement, and memory stays
+flat whatever the file's size (nothing of the file is held in Python; duplicates within the file are found by the
+database). Elsewhere (SQLite in `make run`) rows go through the ORM in batches. Both run inside the importer's
+transaction, so a bad row anywhere rolls every stored row back.
 """
 
 import json
 from contextlib import ExitStack
 from typing import Any, NamedTuple, Protocol
 
-from django.db import connection
+import psycopg
+from django.db import connection, transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 
 from crowd.image_urls import IMAGE_KEYS
 from crowd.labels import RowError
@@ -20,6 +22,7 @@ from crowd.models import Campaign, Item
 from crowd.services.images import items_images_queue
 
 BATCH_SIZE = 2000
+DIRECT_KNOWN_MAX = 100_000  # a campaign with more items imports through the staging table (their ids stay there)
 MAX_DUPLICATES_REPORTED = 50
 STAGED = ("external_id", "data", "language", "prelabel", "prelabel_model", "prelabel_score", "gold")
 
@@ -38,6 +41,7 @@ class ItemRow(NamedTuple):
 
 class Store(Protocol):
     rows: int  # rows added
+    after_id: int  # every item the import created has a higher id (0: unknown)
 
     def add(self, number: int, row: ItemRow) -> RowError | None: ...
 
@@ -48,11 +52,27 @@ class Store(Protocol):
     def save(self) -> tuple[int, int]: ...
 
 
-def store_open(campaign: Campaign, stack: ExitStack) -> Store:
-    """A store for one import; `stack` closes what it holds open when the import ends, well or not."""
-    if connection.vendor == "postgresql":
-        return CopyStore(campaign, stack)
-    return OrmStore(campaign)
+class DirectFailed(Exception):
+    """The direct COPY met an external id twice: roll back to `savepoint` and read the import again through the
+    staging table, which says which rows repeat which."""
+
+    def __init__(self, savepoint: str):
+        super().__init__(savepoint)
+        self.savepoint = savepoint
+
+
+def store_open(campaign: Campaign, stack: ExitStack, *, direct: bool = False) -> Store:
+    """A store for one import; `stack` closes what it holds open when the import ends, well or not. `direct`: the
+    rows can be read again if DirectStore gives up, so it may be tried."""
+    if connection.vendor != "postgresql":
+        return OrmStore(campaign)
+    if direct:
+        known = list(
+            Item.objects.filter(campaign=campaign).values_list("external_id", flat=True)[: DIRECT_KNOWN_MAX + 1]
+        )
+        if len(known) <= DIRECT_KNOWN_MAX:
+            return DirectStore(campaign, stack, set(known))
+    return CopyStore(campaign, stack)
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # made once: json.dumps with
@@ -90,6 +110,7 @@ class CopyStore:
 
     def __init__(self, campaign: Campaign, stack: ExitStack):
         self.campaign = campaign
+        self.after_id = 0  # every item this import creates has a higher id (known once saved)
         self.rows = 0
         self.images = False
         # The COPY stays open while the importer reads the file; if reading fails, the importer's stack ends the
@@ -171,17 +192,124 @@ class CopyStore:
             else:  # every other column starts at its model default, so a new field needs no change here
                 values.append("%s")
                 params.append(field.get_db_prep_save(field.get_default(), connection))
-        after_id = Item.objects.filter(campaign=self.campaign).aggregate(last=Max("id"))["last"] or 0
+        self.after_id = Item.objects.filter(campaign=self.campaign).aggregate(last=Max("id"))["last"] or 0
+        # Known ids are left out by an anti-join, not ON CONFLICT: its speculative insertion costs half as much
+        # again per row, and no other import can add items to this campaign meanwhile (the campaign row is locked).
         self.cursor.execute(
             f"INSERT INTO {Item._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} "
-            f"FROM {self.TABLE} s ORDER BY s.n ON CONFLICT (campaign_id, external_id) DO NOTHING",
-            params,
+            f"FROM {self.TABLE} s WHERE NOT EXISTS (SELECT 1 FROM {Item._meta.db_table} i "
+            "WHERE i.campaign_id = %s AND i.external_id = s.external_id) ORDER BY s.n",
+            [*params, self.campaign.id],
         )
         created = self.cursor.rowcount
         self.cursor.execute(f"DROP TABLE {self.TABLE}")
         if self.images and created:
-            _images_queue(self.campaign, after_id)
+            _images_queue(self.campaign, self.after_id)
         return created, self.rows - created
+
+
+class DirectStore:
+    """Rows COPYed straight into the items table while the file is read, so the database inserts them (indexes,
+    checks) on its own core as Python reads on the other: the common case of a new campaign, or one with up to
+    DIRECT_KNOWN_MAX items, whose external ids are held here to skip them. A file that repeats an external id
+    breaks the unique index; everything of this store is rolled back and DirectFailed asks for the staging path."""
+
+    def __init__(self, campaign: Campaign, stack: ExitStack, known: set[str]):
+        self.campaign = campaign
+        self.known = known
+        self.skipped_ids: set[str] = set()
+        self.rows = 0
+        self.skipped = 0
+        self.images = False
+        self.after_id = Item.objects.filter(campaign=campaign).aggregate(last=Max("id"))["last"] or 0
+        self._savepoint = transaction.savepoint()
+        self._open = ExitStack()
+        stack.push(self._open.__exit__)
+        cursor = self._open.enter_context(connection.cursor())
+        self.layout = _ItemLayout(campaign)
+        names = ", ".join(connection.ops.quote_name(column) for column in self.layout.columns)
+        statement = f"COPY {Item._meta.db_table} ({names}) FROM STDIN"
+        self.copy: Any = self._open.enter_context(cursor.cursor.copy(statement))
+
+    def add(self, number: int, row: ItemRow) -> RowError | None:
+        self.rows += 1
+        if row.external_id in self.known:
+            if row.external_id in self.skipped_ids:  # a repeat the unique index will not see: let staging say so
+                raise DirectFailed(self._savepoint)
+            self.skipped_ids.add(row.external_id)
+            self.skipped += 1
+            return None
+        self.images = self.images or _has_image(row.data)
+        self.copy.write_row(self.layout.values(row))
+        return None
+
+    def fail(self) -> None:
+        pass  # the transaction rolls back
+
+    def duplicates(self) -> tuple[int, list[tuple[int, RowError]]]:
+        if self.copy is not None:
+            self.copy = None
+            try:
+                self._open.close()  # ends the COPY: the unique index has seen every row
+            except psycopg.errors.UniqueViolation:
+                raise DirectFailed(self._savepoint) from None
+        return 0, []
+
+    def save(self) -> tuple[int, int]:
+        self.duplicates()
+        transaction.savepoint_commit(self._savepoint)
+        created = self.rows - self.skipped
+        if self.images and created:
+            _images_queue(self.campaign, self.after_id)
+        return created, self.skipped
+
+
+class _ItemLayout:
+    """Every column of the items table and how a row fills it: the row's own fields, the campaign, and every other
+    column at its model default (so a new field needs no change here). `values(row)` is one COPY line; it runs a
+    million times an import, hence the plain index assignments."""
+
+    def __init__(self, campaign: Campaign):
+        self.columns: list[str] = []
+        self.template: list[Any] = []
+        self.index: dict[str, int] = {}
+        for field in Item._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            self.index[field.name] = len(self.columns)
+            self.columns.append(field.column)
+            default = field.get_default()
+            self.template.append(_dumps(default) if isinstance(default, dict | list) else default)
+        self.template[self.index["campaign"]] = campaign.id
+        self.template[self.index["created_at"]] = timezone.now()
+        # A live campaign packs these items in this transaction: set their target now rather than rewrite every
+        # row again (a draft's items get theirs at launch, from the settings then).
+        self.target = campaign.redundancy if campaign.status != Campaign.Status.DRAFT else None
+        (
+            self.i_external_id,
+            self.i_data,
+            self.i_language,
+            self.i_prelabel,
+            self.i_prelabel_model,
+            self.i_prelabel_score,
+            self.i_gold,
+            self.i_redundancy,
+        ) = (self.index[name] for name in (*STAGED, "redundancy"))
+
+    def values(self, row: ItemRow) -> list[Any]:
+        values = self.template.copy()
+        values[self.i_external_id] = row.external_id
+        values[self.i_data] = _encode(row.data)
+        values[self.i_language] = row.language
+        values[self.i_prelabel_model] = row.prelabel_model
+        values[self.i_prelabel_score] = row.prelabel_score
+        if row.prelabel is not None:
+            values[self.i_prelabel] = _encode(row.prelabel)
+        if row.gold is not None:
+            values[self.i_gold] = _encode(row.gold)
+        elif self.target is not None:
+            values[self.i_redundancy] = self.target
+        return values
 
 
 class OrmStore:
@@ -189,6 +317,7 @@ class OrmStore:
 
     def __init__(self, campaign: Campaign):
         self.campaign = campaign
+        self.after_id = 0  # not known here: the packing looks up what is unpacked
         self.rows = 0
         self.seen: dict[str, int] = {}
         self.batch: list[Item] = []

@@ -6,7 +6,7 @@ whole import back, so a bad file never leaves half its items behind. Existing `e
 """
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import islice
@@ -22,7 +22,7 @@ from crowd.imports_labelstudio import ERROR_KEY, NOTE_KEY
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign
 from crowd.services.campaigns import items_reserve
-from crowd.services.import_store import ItemRow, store_open
+from crowd.services.import_store import DirectFailed, ItemRow, store_open
 from workers.languages import InvalidLanguage, language_base, language_normalize
 
 ROW_FIELDS = frozenset({"external_id", "data", "language", "prelabel", "gold"})
@@ -54,7 +54,12 @@ def _plain_texts(data: Any, limit: int) -> bool:
     """A flat object of texts within the limits (every CSV row's data): the common case, checked without the
     general walk, which costs a third of a row's time on a million-row import."""
     return isinstance(data, dict) and all(
-        type(key) is str and type(value) is str and _plain_text(key, limit) and _plain_text(value, limit)
+        type(key) is str
+        and type(value) is str
+        and len(key) <= limit
+        and len(value) <= limit
+        and "\x00" not in key
+        and "\x00" not in value
         for key, value in data.items()
     )
 
@@ -114,9 +119,8 @@ class _Languages:
 def _row_check(raw: Any, checker: LabelChecker, languages: _Languages) -> ItemRow:
     if not isinstance(raw, dict):
         raise RowError("", "Each item must be an object.")
-    unknown = set(raw) - ROW_FIELDS
-    if unknown:
-        raise RowError(sorted(unknown)[0], "Unknown field.")
+    if not ROW_FIELDS.issuperset(raw):
+        raise RowError(sorted(set(raw) - ROW_FIELDS)[0], "Unknown field.")
     _row_limits(raw)
     external_id = raw.get("external_id")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
@@ -178,20 +182,37 @@ def _checked_rows(rows: Iterable[Any], campaign: Campaign, report: ImportReport)
         raise ValidationFailed(f"The CSV is malformed: {exc}.", fields={"file": str(exc)}) from exc
 
 
-def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
+def items_import(
+    *, campaign_id: int, rows: Iterable[Any], reopen: Callable[[], Iterable[Any]] | None = None
+) -> ImportReport:
     """Validate and store items inside one transaction; raise ValidationFailed on any bad row (nothing stored).
 
     Locks the campaign row (imports and launch never interleave). Rows stream into the store (COPY on
-    PostgreSQL), so memory does not grow with the file. Items added to a live campaign are packed into
-    microtasks at once and what they can cost is reserved: ValidationFailed (`insufficient_funds`) when the
-    organization's funds do not cover it.
+    PostgreSQL), so memory does not grow with the file. `reopen` gives the rows again from the start: with it (and
+    for a list of rows) the store may COPY straight into the items table and fall back to the staging table when
+    that fails (crowd/services/import_store.py). Items added to a live campaign are packed into microtasks at once
+    and what they can cost is reserved: ValidationFailed (`insufficient_funds`) when the organization's funds do
+    not cover it.
     """
-    report = ImportReport()
-    with transaction.atomic(), ExitStack() as stack:
+    if reopen is None and isinstance(rows, list | tuple):
+        reopen = lambda: rows  # noqa: E731
+    with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED):
             raise InvalidState(f"Items cannot be added to a {campaign.status} campaign.")
-        store = store_open(campaign, stack)
+        if reopen is not None:
+            try:
+                return _import(campaign, rows, direct=True)
+            except DirectFailed as failed:
+                transaction.savepoint_rollback(failed.savepoint)
+                rows = reopen()
+        return _import(campaign, rows, direct=False)
+
+
+def _import(campaign: Campaign, rows: Iterable[Any], *, direct: bool) -> ImportReport:
+    report = ImportReport()
+    with ExitStack() as stack:
+        store = store_open(campaign, stack, direct=direct)
         for number, row in _checked_rows(rows, campaign, report):
             if report.error_count:
                 store.fail()
@@ -216,8 +237,8 @@ def items_import(*, campaign_id: int, rows: Iterable[Any]) -> ImportReport:
         if not store.rows:
             raise ValidationFailed("The import contains no items.", fields={"items": "Empty."}, code="empty")
         report.created, report.skipped = store.save()
-        if campaign.status != Campaign.Status.DRAFT and report.created:
-            items_reserve(campaign=campaign, created=report.created)
+    if campaign.status != Campaign.Status.DRAFT and report.created:
+        items_reserve(campaign=campaign, created=report.created, after_id=store.after_id)
     return report
 
 

@@ -81,16 +81,16 @@ def invitation_check(invitation: Invitation, *, user_id: int | None = None, now:
     """Raise why `invitation` cannot be accepted (by `user_id`, when given): used, revoked, expired, or the user is
     a member already. Reads one row for the membership; the caller holds the locks it needs."""
     if invitation.accepted_at is not None:
-        raise InvitationUsed("This invitation was already used.")
+        raise InvitationUsed(_("This invitation was already used."))
     if invitation.revoked_at is not None:
-        raise InvitationRevoked("This invitation was revoked.")
+        raise InvitationRevoked(_("This invitation was revoked."))
     if invitation.expires_at <= (now or timezone.now()):
-        raise InvitationExpired("This invitation has expired.")
+        raise InvitationExpired(_("This invitation has expired."))
     if (
         user_id is not None
         and Membership.objects.filter(organization_id=invitation.organization_id, user_id=user_id).exists()
     ):
-        raise AlreadyMember("You are already a member of this organization.")
+        raise AlreadyMember(_("You are already a member of this organization."))
 
 
 def _email_checked(email: str) -> str:
@@ -102,7 +102,7 @@ def _email_checked(email: str) -> str:
             raise ValidationError("too long")
         validate_email(email)
     except ValidationError as exc:
-        raise ValidationFailed("Not an email address.", fields={"email": "Not an email address."}) from exc
+        raise ValidationFailed(_("Not an email address."), fields={"email": _("Not an email address.")}) from exc
     return email
 
 
@@ -137,7 +137,10 @@ def invitation_create(
     owner still has the link). Raises ValidationFailed (role, email) or PermissionDenied (the creator is not an
     owner: only owners manage members)."""
     if role not in Membership.Role.values:
-        raise ValidationFailed("Unknown role.", fields={"role": f"One of: {', '.join(Membership.Role.values)}."})
+        raise ValidationFailed(
+            _("Unknown role."),
+            fields={"role": _("One of: %(values)s.") % {"values": ", ".join(Membership.Role.values)}},
+        )
     email = _email_checked(email)
     token = token_new("inv")
     with transaction.atomic():
@@ -149,7 +152,7 @@ def invitation_create(
             .first()
         )
         if inviter is None:
-            raise PermissionDenied("Only an owner of the organization can invite members.")
+            raise PermissionDenied(_("Only an owner of the organization can invite members."))
         invitation = Invitation.objects.create(
             organization_id=organization_id,
             role=role,
@@ -180,12 +183,12 @@ def invitation_accept(*, token: str, user_id: int) -> Membership:
     digest = invitation_digest(token or "")
     found = Invitation.objects.filter(digest=digest).values_list("organization_id", flat=True).first()
     if found is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     with transaction.atomic():
         Organization.objects.select_for_update().filter(pk=found).first()
         invitation = Invitation.objects.select_for_update().filter(digest=digest).first()
         if invitation is None:  # its organization was deleted meanwhile
-            raise NotFound("No such invitation.")
+            raise NotFound(_("No such invitation."))
         now = timezone.now()
         invitation_check(invitation, user_id=user_id, now=now)
         try:
@@ -194,7 +197,7 @@ def invitation_accept(*, token: str, user_id: int) -> Membership:
                     organization_id=invitation.organization_id, user_id=user_id, role=invitation.role
                 )
         except IntegrityError as exc:  # a membership made without the organization's lock (the admin, a command)
-            raise AlreadyMember("You are already a member of this organization.") from exc
+            raise AlreadyMember(_("You are already a member of this organization.")) from exc
         invitation.accepted_by_id = user_id
         invitation.accepted_at = now
         invitation.save(update_fields=["accepted_by", "accepted_at"])
@@ -209,9 +212,9 @@ def invitation_revoke(*, organization_id: int, invitation_id: int) -> Invitation
             Invitation.objects.select_for_update().filter(pk=invitation_id, organization_id=organization_id).first()
         )
         if invitation is None:
-            raise NotFound("No such invitation.")
+            raise NotFound(_("No such invitation."))
         if invitation.accepted_at is not None:
-            raise InvitationUsed("This invitation was already accepted: remove the member instead.")
+            raise InvitationUsed(_("This invitation was already accepted: remove the member instead."))
         if invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])

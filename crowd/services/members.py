@@ -5,6 +5,7 @@ owners removing each other at the same moment cannot both succeed)."""
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import Conflict, NotFound, ValidationFailed
 from crowd.models import ApiKey, Membership, Organization
@@ -16,7 +17,10 @@ class LastOwner(Conflict):
 
 def _role_checked(role: str) -> str:
     if role not in Membership.Role.values:
-        raise ValidationFailed("Unknown role.", fields={"role": f"One of: {', '.join(Membership.Role.values)}."})
+        raise ValidationFailed(
+            _("Unknown role."),
+            fields={"role": _("One of: %(values)s.") % {"values": ", ".join(Membership.Role.values)}},
+        )
     return role
 
 
@@ -29,7 +33,7 @@ def _keeps_an_owner(organization_id: int, leaving_user_id: int) -> None:
         user_id=leaving_user_id
     )
     if not others.exists():
-        raise LastOwner("An organization keeps at least one owner: make someone else owner first.")
+        raise LastOwner(_("An organization keeps at least one owner: make someone else owner first."))
 
 
 def member_add(*, organization_id: int, email: str, role: str) -> Membership:
@@ -42,7 +46,7 @@ def member_add(*, organization_id: int, email: str, role: str) -> Membership:
         .first()
     )
     if address is None:
-        raise NotFound("No account has confirmed this email address; ask them to sign up and confirm it first.")
+        raise NotFound(_("No account has confirmed this email address; ask them to sign up and confirm it first."))
     return member_set_role(organization_id=organization_id, user_id=address.user_id, role=role)
 
 
@@ -55,7 +59,7 @@ def member_set_role(*, organization_id: int, user_id: int, role: str) -> Members
         current = Membership.objects.filter(organization_id=organization_id, user_id=user_id).first()
         if current is not None and current.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
             _keeps_an_owner(organization_id, user_id)
-        membership, _ = Membership.objects.update_or_create(
+        membership, _created = Membership.objects.update_or_create(
             organization_id=organization_id, user_id=user_id, defaults={"role": role}
         )
     return membership
@@ -68,7 +72,7 @@ def member_remove(*, organization_id: int, user_id: int) -> None:
         _lock(organization_id)
         membership = Membership.objects.filter(organization_id=organization_id, user_id=user_id).first()
         if membership is None:
-            raise NotFound("Not a member.")
+            raise NotFound(_("Not a member."))
         if membership.role == Membership.Role.OWNER:
             _keeps_an_owner(organization_id, user_id)
         membership.delete()
@@ -79,7 +83,7 @@ def api_key_revoke(*, organization_id: int, key_id: int) -> ApiKey:
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().filter(pk=key_id, organization_id=organization_id).first()
         if key is None:
-            raise NotFound("No such key.")
+            raise NotFound(_("No such key."))
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])

@@ -6,6 +6,7 @@ from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import Conflict, PermissionDenied, ValidationFailed
 from crowd.models import ApiKey, Membership, Organization
@@ -19,6 +20,11 @@ class OwnerNotVerified(Conflict):
     code = "owner_not_verified"
 
 
+class OrganizationNameTaken(ValidationFailed):
+    """The name belongs to another organization. A class of its own so pages can tell it apart without reading
+    the (translated) message; the API still answers validation_error."""
+
+
 def _owner_for_email(email: str) -> User:
     """The account that has verified `email`, or a new account for it that counts as verified (whoever runs
     this vouches for the address). Never an account whose claim to the address nobody checked: anyone can sign
@@ -28,11 +34,11 @@ def _owner_for_email(email: str) -> User:
     try:
         validate_email(email)
     except DjangoValidationError as exc:
-        raise ValidationFailed("Not an email address.", fields={"owner_email": "Not an email address."}) from exc
+        raise ValidationFailed(_("Not an email address."), fields={"owner_email": _("Not an email address.")}) from exc
     address = EmailAddress.objects.filter(email__iexact=email, verified=True).select_related("user").first()
     if address is not None:
         if not address.user.is_active:
-            raise OwnerNotVerified(f"The account that verified {email} is deactivated.")
+            raise OwnerNotVerified(_("The account that verified %(email)s is deactivated.") % {"email": email})
         return address.user
     claimed = (
         User.objects.filter(email__iexact=email).exists()
@@ -41,16 +47,21 @@ def _owner_for_email(email: str) -> User:
     )
     if claimed:
         raise OwnerNotVerified(
-            f"An account with {email} exists but has not verified that address, so it cannot be made an owner. "
-            "Its holder can confirm the address from the sign-in pages (email settings), or a site administrator "
-            "can check who they are and mark the address verified in the admin; then run this again."
+            _(
+                "An account with %(email)s exists but has not verified that address, so it cannot be made an owner. "
+                "Its holder can confirm the address from the sign-in pages (email settings), or a site administrator "
+                "can check who they are and mark the address verified in the admin; then run this again."
+            )
+            % {"email": email}
         )
     try:
         with transaction.atomic():
             owner = User.objects.create_user(username=email, email=email)
             user_email_verify(user=owner)
     except IntegrityError as exc:  # someone signed up with this address or username at this very moment
-        raise OwnerNotVerified(f"An account with {email} was created meanwhile; run this again.") from exc
+        raise OwnerNotVerified(
+            _("An account with %(email)s was created meanwhile; run this again.") % {"email": email}
+        ) from exc
     return owner
 
 
@@ -60,7 +71,7 @@ def organization_ensure(*, name: str, owner_email: str) -> tuple[Organization, U
     unverified or deactivated account holds that address."""
     with transaction.atomic():
         owner = _owner_for_email(owner_email)
-        organization, _ = Organization.objects.get_or_create(name=name)
+        organization, _created = Organization.objects.get_or_create(name=name)
         Membership.objects.update_or_create(
             organization=organization, user=owner, defaults={"role": Membership.Role.OWNER}
         )
@@ -73,10 +84,12 @@ def organization_create(*, name: str, owner_id: int) -> Organization:
     unique) or OwnerNotVerified."""
     name = " ".join(name.split())
     if not name or len(name) > 200:
-        raise ValidationFailed("An organization needs a name of at most 200 characters.", fields={"name": "Required."})
+        raise ValidationFailed(
+            _("An organization needs a name of at most 200 characters."), fields={"name": _("Required.")}
+        )
     if not EmailAddress.objects.filter(user_id=owner_id, verified=True, user__is_active=True).exists():
-        raise OwnerNotVerified("Confirm your email address first: owners of an organization must have one.")
-    taken = ValidationFailed("An organization with this name exists already.", fields={"name": "Taken."})
+        raise OwnerNotVerified(_("Confirm your email address first: owners of an organization must have one."))
+    taken = OrganizationNameTaken(_("An organization with this name exists already."), fields={"name": _("Taken.")})
     if Organization.objects.filter(name__iexact=name).exists():
         raise taken
     try:
@@ -89,7 +102,7 @@ def organization_create(*, name: str, owner_id: int) -> Organization:
 
 
 def membership_set(*, organization_id: int, user_id: int, role: str) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
+    membership, _created = Membership.objects.update_or_create(
         organization_id=organization_id, user_id=user_id, defaults={"role": role}
     )
     return membership
@@ -107,11 +120,16 @@ def api_key_create(
     creator holds at least `role` in the organization (checked on every request), until `expires_at` if given.
     Raises PermissionDenied when the creator does not hold that role now."""
     if role not in Membership.Role.values:
-        raise ValidationFailed("Unknown role.", fields={"role": f"One of: {', '.join(Membership.Role.values)}."})
+        raise ValidationFailed(
+            _("Unknown role."),
+            fields={"role": _("One of: %(values)s.") % {"values": ", ".join(Membership.Role.values)}},
+        )
     if not Membership.objects.filter(
         organization_id=organization_id, user_id=created_by_id, role__in=roles_at_least(role)
     ).exists():
-        raise PermissionDenied(f"Only a member with at least the {role} role can issue a {role} key.")
+        raise PermissionDenied(
+            _("Only a member with at least the %(role)s role can issue a %(role)s key.") % {"role": role}
+        )
     key = token_new("clo")
     ApiKey.objects.create(
         organization_id=organization_id,

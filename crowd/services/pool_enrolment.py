@@ -6,7 +6,8 @@ the reason, and the rows are enrolled in one transaction. Rows are numbered from
 item imports count them. A username already in this organization's pool is skipped (and counted), so uploading
 the same file twice enrolls nobody twice.
 
-Texts people read are marked with gettext_noop and carry their values separately: the page translates them."""
+Texts people read are marked with gettext_noop and carry their values separately: the page translates them (with
+its own number formatting); the exceptions' message and fields are translated when raised, for the API."""
 
 import csv
 import io
@@ -18,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django_countries import countries
 
@@ -52,7 +54,8 @@ class PoolCsvUnreadable(ValidationFailed):
 
     def __init__(self, message: str, params: dict[str, Any] | None = None):
         self.params = params or {}
-        super().__init__(message % self.params, fields={"file": message % self.params})
+        text = _(message) % self.params
+        super().__init__(text, fields={"file": text})
         self.text = message  # untranslated, with placeholders
 
 
@@ -63,8 +66,11 @@ class PoolCsvRejected(ValidationFailed):
 
     def __init__(self, problems: list[RowProblem]):
         self.problems = problems
-        rows = [{"row": p.row, "message": p.message % p.params} for p in problems]
-        super().__init__(f"{len(problems)} problem(s) in the file; nobody was enrolled.", fields={"rows": rows})
+        rows = [{"row": p.row, "message": _(p.message) % p.params} for p in problems]
+        super().__init__(
+            _("%(count)s problem(s) in the file; nobody was enrolled.") % {"count": len(problems)},
+            fields={"rows": rows},
+        )
 
 
 @dataclass(frozen=True)

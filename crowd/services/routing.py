@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd import rows
 from crowd.eligibility import NoWork, WorkerContext, worker_eligibility
@@ -69,7 +70,7 @@ def _active_campaigns(campaign_id: int | None) -> list[Campaign]:
         )
     named = rows.fetch(Campaign, "SELECT {columns} FROM crowd_campaign t WHERE t.id = %s", [campaign_id])
     if not named or named[0].status in (Campaign.Status.DRAFT, Campaign.Status.ARCHIVED):
-        raise NotFound("No such campaign.")
+        raise NotFound(_("No such campaign."))
     return [c for c in named if c.status == Campaign.Status.ACTIVE]
 
 
@@ -77,7 +78,7 @@ def _campaign_order(campaigns: list[Campaign], eligible: dict[int, list[str]]) -
     """Higher priority first; among equal priority a random order, so work spreads across campaigns."""
     ordered: list[Campaign] = []
     candidates = [c for c in campaigns if c.id in eligible]
-    for _, group in groupby(candidates, key=lambda c: c.priority):
+    for _priority, group in groupby(candidates, key=lambda c: c.priority):
         same = list(group)
         random.shuffle(same)
         ordered.extend(same)
@@ -121,7 +122,9 @@ def assignment_claim_next(*, worker: User, campaign_id: int | None = None, ahead
     the worker's facts, the active campaigns, the claim.
     """
     if ahead and campaign_id is None:
-        raise ValidationFailed("A lease fetched ahead needs its campaign.", fields={"campaign": "Required with ahead."})
+        raise ValidationFailed(
+            _("A lease fetched ahead needs its campaign."), fields={"campaign": _("Required with ahead.")}
+        )
     now = timezone.now()
     campaigns = _active_campaigns(campaign_id)
     context = worker_context(worker_id=worker.id, now=now, sensitive=any(c.sensitive for c in campaigns))
@@ -310,7 +313,7 @@ def _claim_statement(
             params["language"] = language
             cursor.execute(claim_sql, params)
             row = cursor.fetchone()
-            for _ in range(CLAIM_WAIT_ROUNDS):
+            for _round in range(CLAIM_WAIT_ROUNDS):
                 if row[0] is not None or row[-1]:
                     break
                 with transaction.atomic():
@@ -431,7 +434,7 @@ def gold_ratio_for(*, campaign_ratio: float, previous_assignments: int) -> float
 
 def _pick_gold(worker: User, campaign: Campaign, languages: list[str]) -> int | None:
     """One unseen gold item in a language the worker was matched on; the least used first."""
-    codes, _ = _gold_languages(languages)
+    codes, _prefixes = _gold_languages(languages)
     in_languages = Q(language="")
     for language in codes:
         in_languages |= Q(language=language) | Q(language__startswith=f"{language}-")
@@ -477,13 +480,13 @@ def assignment_heartbeat(*, worker: User, assignment_id: int) -> Assignment:
             .first()
         )
         if assignment is None:
-            raise NotFound("No such assignment.")
+            raise NotFound(_("No such assignment."))
         if assignment.status == Assignment.Status.EXPIRED or (
             assignment.status == Assignment.Status.ACTIVE and assignment.expires_at <= now
         ):
-            raise LeaseExpired("The lease on this assignment has expired; ask for a new task.")
+            raise LeaseExpired(_("The lease on this assignment has expired; ask for a new task."))
         if assignment.status != Assignment.Status.ACTIVE:
-            raise InvalidState(f"This assignment is {assignment.status}.")
+            raise InvalidState(_("This assignment is %(status)s.") % {"status": assignment.status})
         if assignment.queued:
             return _queued_heartbeat(assignment, now)
         gap = (now - (assignment.last_activity_at or assignment.leased_at)).total_seconds()
@@ -521,16 +524,19 @@ def assignment_release(*, worker: User, assignment_id: int, reason: str = "") ->
     """
     if reason not in RELEASE_REASONS:
         raise ValidationFailed(
-            "Unknown release reason.", fields={"reason": f"One of: {', '.join(r for r in RELEASE_REASONS if r)}."}
+            _("Unknown release reason."),
+            fields={"reason": _("One of: %(values)s.") % {"values": ", ".join(r for r in RELEASE_REASONS if r)}},
         )
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update(no_key=True).filter(pk=assignment_id, worker=worker).first()
         if assignment is None:
-            raise NotFound("No such assignment.")
+            raise NotFound(_("No such assignment."))
         if assignment.status == Assignment.Status.RELEASED:
             return assignment
         if assignment.status != Assignment.Status.ACTIVE:
-            raise InvalidState(f"This assignment is {assignment.status} and cannot be released.")
+            raise InvalidState(
+                _("This assignment is %(status)s and cannot be released.") % {"status": assignment.status}
+            )
         assignment.status = Assignment.Status.RELEASED
         assignment.release_reason = reason
         assignment.ended_at = timezone.now()

@@ -134,6 +134,7 @@ def test_revoked_key_says_so(org_key):
 
 def test_key_authentication_is_one_query(org_key, django_assert_num_queries):
     organization, _, key = org_key
+    TokenAuthentication().authenticate_credentials(key)  # the first use of the minute also records it
     with django_assert_num_queries(1):
         user, api_key = TokenAuthentication().authenticate_credentials(key)
         assert (user.email, api_key.organization_id, api_key.role) == ("owner@ngo.example", organization.id, "owner")
@@ -212,3 +213,31 @@ def test_create_org_token_refuses_a_deactivated_owner():
     with pytest.raises(CommandError, match="deactivated"):
         create_org_token("--org", "Clinic", "--email", "head@clinic.example")
     assert ApiKey.objects.count() == 1
+
+
+def test_a_key_records_when_it_was_last_used_to_the_minute(org_key):
+    organization, owner, raw = org_key
+    key = ApiKey.objects.get(organization=organization)
+    assert key.last_used_at is None
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        client_with(raw).get("/api/v1/campaigns/")
+    key.refresh_from_db()
+    assert key.last_used_at == start
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        client_with(raw).get("/api/v1/campaigns/")
+    key.refresh_from_db()
+    assert key.last_used_at == start  # within the minute: no write
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        client_with(raw).get("/api/v1/campaigns/")
+    key.refresh_from_db()
+    assert key.last_used_at == start + timedelta(minutes=2)
+    page = factories_page(owner, organization)
+    assert "last used" in page and "never used" not in page
+
+
+def factories_page(owner, organization) -> str:
+    from tests.crowd.pages import logged_in
+
+    return logged_in(owner).get(f"/manage/organizations/{organization.id}/people/").content.decode()

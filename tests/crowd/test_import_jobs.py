@@ -150,3 +150,36 @@ def test_a_job_tells_watchers_how_far_it_is_while_it_runs(
     response = _send(org_api, campaign, "messages.csv", CSV, django_capture_on_commit_callbacks)
     rows, read_bytes = cache.get(import_jobs._progress_key(response.json()["id"]))
     assert rows == 3 and 0 < read_bytes <= len(CSV)
+
+
+def test_uploads_nobody_needs_are_deleted_and_running_ones_kept(campaign):
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from crowd.services.import_jobs import import_jobs_clean
+
+    now = timezone.now()
+
+    def job(status: str, **fields) -> ImportJob:
+        path = default_storage.save(f"imports/{campaign.id}/{status}.csv", ContentFile(b"external_id,text\na,b\n"))
+        return ImportJob.objects.create(campaign=campaign, path=path, filename=f"{status}.csv", status=status, **fields)
+
+    done = job(ImportJob.Status.FINISHED, finished_at=now - dt.timedelta(days=2))
+    recent = job(ImportJob.Status.FAILED, finished_at=now - dt.timedelta(hours=2))
+    forgotten = job(ImportJob.Status.PREVIEW)
+    ImportJob.objects.filter(pk=forgotten.pk).update(created_at=now - dt.timedelta(days=8))
+    waiting = job(ImportJob.Status.PREVIEW)
+    running = job(ImportJob.Status.RUNNING)
+    ImportJob.objects.filter(pk=running.pk).update(created_at=now - dt.timedelta(days=30))
+
+    assert import_jobs_clean(now=now) == 2
+
+    done.refresh_from_db()
+    assert done.path == "" and not ImportJob.objects.filter(pk=forgotten.pk).exists()
+    assert not default_storage.exists(forgotten.path)
+    for kept in (recent, waiting, running):
+        kept.refresh_from_db()
+        assert default_storage.exists(kept.path)
