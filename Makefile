@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy clean
+.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy bench-import clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-redundancy: $(STAMP)
 
 bench-routing: $(STAMP)
 	$(BIN)/python bench/routing.py
+
+bench-import: $(STAMP)
+	$(BIN)/python bench/import.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@ the campaign's own texts. Only texts are translated: the answer stored is always
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from config.errors import ValidationFailed
 from config.limits import INSTRUCTIONS_MAX
 from workers.languages import InvalidLanguage, language_normalize
@@ -19,8 +21,11 @@ def translations_normalize(translations: Any, labels: list[dict[str, str]]) -> d
     """Validated translations with normalized language tags; raises ValidationFailed naming the bad part."""
     if not isinstance(translations, dict) or len(translations) > MAX_TRANSLATIONS:
         raise ValidationFailed(
-            "Translations must map language tags to texts.",
-            fields={"translations": f"An object of language tags, at most {MAX_TRANSLATIONS} languages."},
+            _("Translations must map language tags to texts."),
+            fields={
+                "translations": _("An object of language tags, at most %(count)s languages.")
+                % {"count": MAX_TRANSLATIONS}
+            },
         )
     values = {label["value"] for label in labels}
     result: dict[str, dict[str, Any]] = {}
@@ -29,35 +34,40 @@ def translations_normalize(translations: Any, labels: list[dict[str, str]]) -> d
         try:
             language = language_normalize(str(tag))
         except InvalidLanguage as exc:
-            raise ValidationFailed(str(exc), fields={where: "Not a BCP 47 language tag."}) from exc
+            raise ValidationFailed(str(exc), fields={where: _("Not a BCP 47 language tag.")}) from exc
         if not isinstance(texts, dict) or set(texts) - {"instructions", "labels"}:
             raise ValidationFailed(
-                "Each translation has `instructions` and/or `labels`.", fields={where: "Unexpected keys."}
+                _("Each translation has `instructions` and/or `labels`."), fields={where: _("Unexpected keys.")}
             )
         entry: dict[str, Any] = {}
         instructions = texts.get("instructions")
         if instructions is not None:
             if not isinstance(instructions, str) or len(instructions) > INSTRUCTIONS_MAX:
                 raise ValidationFailed(
-                    "Translated instructions must be text.",
-                    fields={f"{where}.instructions": f"Text of at most {INSTRUCTIONS_MAX} characters."},
+                    _("Translated instructions must be text."),
+                    fields={
+                        f"{where}.instructions": _("Text of at most %(count)s characters.")
+                        % {"count": INSTRUCTIONS_MAX}
+                    },
                 )
             entry["instructions"] = instructions
         label_texts = texts.get("labels", {})
         if not isinstance(label_texts, dict):
             raise ValidationFailed(
-                "Translated labels map values to texts.", fields={f"{where}.labels": "Expected an object."}
+                _("Translated labels map values to texts."), fields={f"{where}.labels": _("Expected an object.")}
             )
         for value, text in label_texts.items():
             if value not in values:
                 raise ValidationFailed(
-                    f"'{value}' is not one of the campaign's label values.",
-                    fields={f"{where}.labels.{value}": "Not a label value of this campaign."},
+                    _("'%(value)s' is not one of the campaign's label values.") % {"value": value},
+                    fields={f"{where}.labels.{value}": _("Not a label value of this campaign.")},
                 )
             if not isinstance(text, str) or not text.strip() or len(text) > LABEL_TEXT_MAX:
                 raise ValidationFailed(
-                    "Translated label texts must be short text.",
-                    fields={f"{where}.labels.{value}": f"Text of 1 to {LABEL_TEXT_MAX} characters."},
+                    _("Translated label texts must be short text."),
+                    fields={
+                        f"{where}.labels.{value}": _("Text of 1 to %(count)s characters.") % {"count": LABEL_TEXT_MAX}
+                    },
                 )
         if label_texts:
             entry["labels"] = dict(label_texts)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd.eligibility import WorkerContext, campaign_barrier, worker_eligibility
 from crowd.exceptions import NotFound, PermissionDenied, ValidationFailed
@@ -87,9 +88,9 @@ class Actor:
     def require_role(self, organization_id: int, roles: tuple[str, ...]) -> None:
         role = self.roles.get(organization_id)
         if role is None:
-            raise NotFound("Not found.")
+            raise NotFound(_("Not found."))
         if role not in roles:
-            raise PermissionDenied(f"Your role ({role}) does not allow this.")
+            raise PermissionDenied(_("Your role (%(role)s) does not allow this.") % {"role": role})
 
     def organization_for_write(self, requested: int | None) -> int:
         """The organization a new object belongs to: the one named, or the actor's only one."""
@@ -100,11 +101,11 @@ class Actor:
         if len(writable) == 1:
             return writable[0]
         if not self.roles:
-            raise PermissionDenied("Only organization members can do this.")
+            raise PermissionDenied(_("Only organization members can do this."))
         if not writable:
-            raise PermissionDenied("Your role does not allow this.")
+            raise PermissionDenied(_("Your role does not allow this."))
         raise ValidationFailed(
-            "You belong to several organizations: name one.", fields={"organization": "This field is required."}
+            _("You belong to several organizations: name one."), fields={"organization": _("This field is required.")}
         )
 
 
@@ -116,7 +117,7 @@ def campaign_for_actor(*, actor: Actor, campaign_id: int, write: bool = False) -
     """The campaign if the actor's organization owns it; NotFound otherwise (no leak of existence)."""
     campaign = campaigns_for_actor(actor=actor).filter(pk=campaign_id).first()
     if campaign is None:
-        raise NotFound("No such campaign.")
+        raise NotFound(_("No such campaign."))
     if write:
         actor.require_role(campaign.organization_id, WRITE_ROLES)
     return campaign
@@ -167,7 +168,7 @@ def import_job_for_actor(*, actor: Actor, job_id: int) -> ImportJob:
     """A background import of one of the actor's organizations; NotFound otherwise (no leak of existence)."""
     job = ImportJob.objects.filter(pk=job_id, campaign__organization_id__in=list(actor.roles)).first()
     if job is None:
-        raise NotFound("No such import.")
+        raise NotFound(_("No such import."))
     return job
 
 
@@ -193,7 +194,7 @@ def invitation_for_token(*, token: str) -> Invitation:
         Invitation.objects.filter(digest=token_digest(token or "")).select_related("organization", "created_by").first()
     )
     if invitation is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     return invitation
 
 
@@ -255,7 +256,7 @@ def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
 def assignment_for_worker(*, worker_id: int, assignment_id: int) -> Assignment:
     assignment = Assignment.objects.select_related("campaign").filter(pk=assignment_id, worker_id=worker_id).first()
     if assignment is None:
-        raise NotFound("No such assignment.")
+        raise NotFound(_("No such assignment."))
     return assignment
 
 
@@ -479,7 +480,7 @@ def fairness_report(*, campaign: Campaign) -> dict[str, Any]:
     seconds = [measured_seconds(active, total) for _, _, active, total, _ in done]
     overall = wage_report(pay_minor=pay, seconds=seconds, floor_hourly_minor=floor_minor)
     by_country: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-    for (_, _, _, _, country), p, s in zip(done, pay, seconds, strict=True):
+    for (*_columns, country), p, s in zip(done, pay, seconds, strict=True):  # not `_`: that name is gettext here
         by_country[country or "unknown"][0].append(p)
         by_country[country or "unknown"][1].append(s)
     unpaid = Assignment.objects.filter(

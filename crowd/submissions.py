@@ -4,6 +4,7 @@ one definition for both."""
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import ValidationFailed
 from payments.money import from_minor
@@ -42,21 +43,29 @@ def submission_filters(query: Any) -> dict[str, Any]:
     status = query.get("status")
     if status:
         if status not in ("submitted", "approved", "rejected"):
-            raise ValidationFailed("Unknown status.", fields={"status": "submitted, approved or rejected"})
+            raise ValidationFailed(
+                _("Unknown status."),
+                # Translators: submitted, approved and rejected are the values the query takes: keep them as they are.
+                fields={"status": _("submitted, approved or rejected")},
+            )
         filters["status"] = status
     for name, parse in (("worker", int), ("after", int), ("limit", int)):
         if query.get(name):
             try:
                 filters[name] = parse(query.get(name))
             except ValueError:
-                raise ValidationFailed(f"`{name}` must be a whole number.", fields={name: "A whole number."}) from None
+                raise ValidationFailed(
+                    _("`%(name)s` must be a whole number.") % {"name": name}, fields={name: _("A whole number.")}
+                ) from None
     if not 1 <= filters.get("limit", 50) <= 200:
-        raise ValidationFailed("`limit` is 1 to 200.", fields={"limit": "1 to 200."})
+        raise ValidationFailed(_("`limit` is 1 to 200."), fields={"limit": _("1 to 200.")})
     for name in ("submitted_after", "submitted_before"):
         if query.get(name):
             moment = parse_datetime(query.get(name))
             if moment is None:
-                raise ValidationFailed(f"`{name}` must be an ISO 8601 time.", fields={name: "An ISO 8601 time."})
+                raise ValidationFailed(
+                    _("`%(name)s` must be an ISO 8601 time.") % {"name": name}, fields={name: _("An ISO 8601 time.")}
+                )
             filters[name] = moment
     if query.get("failed_gold") in ("1", "true", "0", "false"):
         filters["failed_gold"] = query.get("failed_gold") in ("1", "true")

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -106,11 +107,13 @@ class CampaignDetailView(APIView):
         actor = Actor.for_request(request)
         campaign = selectors.campaign_for_actor(actor=actor, campaign_id=campaign_id, write=True)
         if isinstance(request.data, dict) and "status" in request.data:
-            raise ValidationFailed("Status changes through launch, not by editing.", fields={"status": "Read-only."})
+            raise ValidationFailed(
+                _("Status changes through launch, not by editing."), fields={"status": _("Read-only.")}
+            )
         data = _validated(s.CampaignSerializer, request.data, partial=True)
         if "organization_id" in data:
             raise ValidationFailed(
-                "A campaign cannot move between organizations.", fields={"organization": "Read-only."}
+                _("A campaign cannot move between organizations."), fields={"organization": _("Read-only.")}
             )
         campaign = campaign_services.campaign_update(campaign_id=campaign.id, fields=data)
         return Response(_campaign_body(campaign))
@@ -135,18 +138,28 @@ class CampaignItemsView(APIView):
         upload = request.FILES.get("file")
         if upload is not None:
             if upload.size > settings.IMPORT_SYNC_MAX_BYTES:
+                values = {
+                    "most": settings.IMPORT_SYNC_MAX_BYTES,
+                    "path": f"/api/v1/campaigns/{campaign.id}/imports/",
+                    "background_most": settings.IMPORT_MAX_BYTES,
+                }
                 raise UploadTooLarge(
-                    f"The file is larger than {settings.IMPORT_SYNC_MAX_BYTES} bytes, the most this endpoint imports "
-                    f"within one request; send it to POST /api/v1/campaigns/{campaign.id}/imports/, which imports "
-                    f"up to {settings.IMPORT_MAX_BYTES} bytes in the background and reports its progress.",
-                    fields={"file": f"At most {settings.IMPORT_SYNC_MAX_BYTES} bytes here."},
+                    _(
+                        # Translators: %(path)s is an API address: keep it as it is, after POST.
+                        "The file is larger than %(most)s bytes, the most this endpoint imports within one request; "
+                        "send it to POST %(path)s, which imports up to %(background_most)s bytes in the background "
+                        "and reports its progress."
+                    )
+                    % values,
+                    fields={"file": _("At most %(most)s bytes here.") % values},
                 )
             rows = rows_from_upload(upload.file, upload.name, campaign, _import_options(request))
         elif isinstance(request.data, list):
             rows = request.data
         else:
             raise ValidationFailed(
-                "Send a JSON array of items or a multipart `file`.", fields={"file": "Expected an array or a file."}
+                _("Send a JSON array of items or a multipart `file`."),
+                fields={"file": _("Expected an array or a file.")},
             )
         report = items_import(campaign_id=campaign.id, rows=rows)
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
@@ -155,7 +168,7 @@ class CampaignItemsView(APIView):
 def _upload_file(request: Request):
     upload = request.FILES.get("file")
     if upload is None:
-        raise ValidationFailed("Send the file as the multipart field `file`.", fields={"file": "Required."})
+        raise ValidationFailed(_("Send the file as the multipart field `file`."), fields={"file": _("Required.")})
     return upload
 
 
@@ -167,7 +180,7 @@ def _import_options(request: Request) -> ImportOptions:
     try:
         parsed = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
-        raise ValidationFailed("`options` must be a JSON object.", fields={"options": "Invalid JSON."}) from None
+        raise ValidationFailed(_("`options` must be a JSON object."), fields={"options": _("Invalid JSON.")}) from None
     return ImportOptions.from_dict(parsed)
 
 
@@ -305,10 +318,10 @@ class CampaignSubmissionsDecideView(APIView):
         data = request.data if isinstance(request.data, dict) else {}
         ids = data.get("ids")
         if not isinstance(ids, list):
-            raise ValidationFailed("`ids` lists assignment ids.", fields={"ids": "A list of assignment ids."})
+            raise ValidationFailed(_("`ids` lists assignment ids."), fields={"ids": _("A list of assignment ids.")})
         reason = data.get("reason", "")
         if not isinstance(reason, str):
-            raise ValidationFailed("`reason` is text.", fields={"reason": "Text."})
+            raise ValidationFailed(_("`reason` is text."), fields={"reason": _("Text.")})
         decided = assignments_decide(
             campaign_id=campaign.id,
             assignment_ids=ids,
@@ -417,7 +430,7 @@ class ItemDecideView(APIView):
         label outside the campaign's labels; 409 for a gold item or an archived campaign."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
         if not Item.objects.filter(pk=item_id, campaign=campaign).exists():
-            raise NotFound("No such item in this campaign.")
+            raise NotFound(_("No such item in this campaign."))
         body = s.ItemDecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         item = item_decide(item_id=item_id, label=body.validated_data["label"], decided_by_id=request.user.id)
@@ -432,9 +445,17 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(f"`{name}` must be an integer.", fields={name: "Must be an integer."}) from None
+        raise ValidationFailed(
+            _("`%(name)s` must be an integer.") % {"name": name}, fields={name: _("Must be an integer.")}
+        ) from None
     if value < low or (high is not None and value > high):
-        raise ValidationFailed(f"`{name}` is out of range.", fields={name: f"From {low} to {high or 'any'}."})
+        # Two sentences, not "any" filled in: a translator words an open range their own way.
+        allowed = (
+            _("From %(low)s to %(high)s.") % {"low": low, "high": high}
+            if high
+            else _("From %(low)s to any.") % {"low": low}
+        )
+        raise ValidationFailed(_("`%(name)s` is out of range.") % {"name": name}, fields={name: allowed})
     return value
 
 
@@ -452,7 +473,8 @@ class CampaignExportView(APIView):
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
             raise ValidationFailed(
-                f"Unknown export format '{fmt}'.", fields={"format": f"One of: {', '.join(FORMATS)}."}
+                _("Unknown export format '%(format)s'.") % {"format": fmt},
+                fields={"format": _("One of: %(values)s.") % {"values": ", ".join(FORMATS)}},
             )
         content_type, extension = FORMATS[fmt]
         response = StreamingHttpResponse(
@@ -512,7 +534,7 @@ def _require_worker(request: Request) -> None:
         return
     if request.auth is None and hasattr(request.user, "worker_profile"):
         return
-    raise PermissionDenied("Only workers can do this; use a worker token.")
+    raise PermissionDenied(_("Only workers can do this; use a worker token."))
 
 
 class AssignmentNextView(APIView):
@@ -541,10 +563,12 @@ class AssignmentNextView(APIView):
         data = request.data if isinstance(request.data, dict) else {}
         campaign_id = data.get("campaign")
         if campaign_id is not None and (not isinstance(campaign_id, int) or isinstance(campaign_id, bool)):
-            raise ValidationFailed("`campaign` must be a campaign id.", fields={"campaign": "Must be an integer."})
+            raise ValidationFailed(
+                _("`campaign` must be a campaign id."), fields={"campaign": _("Must be an integer.")}
+            )
         ahead = data.get("ahead", False)
         if not isinstance(ahead, bool):
-            raise ValidationFailed("`ahead` must be true or false.", fields={"ahead": "Must be a boolean."})
+            raise ValidationFailed(_("`ahead` must be true or false."), fields={"ahead": _("Must be a boolean.")})
         result = assignment_claim_next(worker=request.user, campaign_id=campaign_id, ahead=ahead)
         if result.assignment is None:
             code, message = result.reason or ("none", "")
@@ -614,7 +638,7 @@ class AssignmentSubmitView(APIView):
         raw = data.get("answers")
         want_next = data.get("next", False)
         if not isinstance(want_next, bool):
-            raise ValidationFailed("`next` must be true or false.", fields={"next": "Must be a boolean."})
+            raise ValidationFailed(_("`next` must be true or false."), fields={"next": _("Must be a boolean.")})
         answers_check(raw)
         result = answer_submit(worker=request.user, assignment_id=assignment_id, raw_answers=raw)
         body: dict[str, Any] = {"id": result.assignment.id, "status": result.assignment.status}
@@ -883,11 +907,15 @@ class PayoutExportView(APIView):
         actor = Actor.for_request(request)
         batch = PayoutBatch.objects.filter(pk=batch_id, organization_id__in=list(actor.roles)).first()
         if batch is None:
-            raise NotFound("No such payout batch.")
+            raise NotFound(_("No such payout batch."))
         actor.require_role(batch.organization_id, (Membership.Role.OWNER,))  # the CSV holds workers' accounts
         method = request.query_params.get("method") or None
         if method not in (None, "mobile_money", "bank"):
-            raise ValidationFailed("Unknown payout method.", fields={"method": "mobile_money or bank."})
+            raise ValidationFailed(
+                _("Unknown payout method."),
+                # Translators: mobile_money and bank are the values the query takes: keep them as they are.
+                fields={"method": _("mobile_money or bank.")},
+            )
         response = StreamingHttpResponse(payout_batch_csv(batch=batch, method=method), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="payout-{batch.reference}-{method or "all"}.csv"'
         return response
@@ -926,9 +954,12 @@ class MyTermsView(APIView):
         _require_worker(request)
         version = request.data.get("version") if isinstance(request.data, dict) else None
         if not isinstance(version, str) or not version:
-            raise ValidationFailed("`version` names the terms shown.", fields={"version": "Required."})
+            raise ValidationFailed(_("`version` names the terms shown."), fields={"version": _("Required.")})
         if version != TERMS_VERSION:
-            raise Conflict(f"The terms are now at version {TERMS_VERSION}; show them again.", code="terms_changed")
+            raise Conflict(
+                _("The terms are now at version %(version)s; show them again.") % {"version": TERMS_VERSION},
+                code="terms_changed",
+            )
         terms_accept(user=request.user)
         return Response(_terms_body(request.user))
 
@@ -959,7 +990,7 @@ class FundsView(APIView):
     def get(self, request: Request) -> Response:
         actor = Actor.for_request(request)
         if not actor.roles:
-            raise PermissionDenied("Only organization members can see funds.")
+            raise PermissionDenied(_("Only organization members can see funds."))
         organization_id = _organization_param(request, actor)
         funds = selectors.funds_summary(organization_id=organization_id)
         return Response(
@@ -978,7 +1009,7 @@ def _organization_param(request: Request, actor: Actor) -> int:
     if raw is None:
         if len(actor.roles) == 1:
             return next(iter(actor.roles))
-        raise ValidationFailed("Name an organization.", fields={"organization": "This field is required."})
+        raise ValidationFailed(_("Name an organization."), fields={"organization": _("This field is required.")})
     organization_id = _int_param(request, "organization", 0, 1, None)
     actor.require_role(organization_id, tuple(Membership.Role))
     return organization_id
@@ -1018,4 +1049,4 @@ class DepositView(APIView):
 @csrf_exempt  # it only ever answers 404; a CSRF refusal here would be an HTML page in place of the error shape
 def api_not_found(request: HttpRequest) -> JsonResponse:
     """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page."""
-    return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
+    return JsonResponse(error_body("not_found", _("No API endpoint at %(path)s.") % {"path": request.path}), status=404)

@@ -87,7 +87,7 @@ def _act(request: HttpRequest, organization: Organization, action: str) -> None:
         messages.success(request, _("Member added."))
     elif action == "role":
         if not Membership.objects.filter(organization=organization, user_id=user_id).exists():
-            raise NotFound("Not a member.")
+            raise NotFound(_("Not a member."))
         member_set_role(organization_id=organization.id, user_id=user_id, role=request.POST.get("role", ""))
         messages.success(request, _("Role changed."))
     elif action == "remove":
@@ -102,7 +102,7 @@ def _act(request: HttpRequest, organization: Organization, action: str) -> None:
         invitation_revoke(organization_id=organization.id, invitation_id=invitation_id)
         messages.success(request, _("Invitation revoked: its link stops working now."))
     else:
-        raise DomainError("Unknown action.")
+        raise DomainError(_("Unknown action."))
 
 
 def _key_create(request: HttpRequest, actor: Actor, organization: Organization) -> HttpResponse:

@@ -138,7 +138,7 @@ def organization_pool(request: HttpRequest, actor: Actor, organization_id: int) 
             worker_unblock(organization_id=organization.id, worker_id=_in_pool(organization, worker_id))
             messages.success(request, _("Worker unblocked."))
         else:
-            raise DomainError("Unknown action.")
+            raise DomainError(_("Unknown action."))
     except DomainError as exc:
         if exc.fields.get("reason"):
             messages.error(request, _("A block needs a reason: the worker can read it."))
@@ -149,7 +149,7 @@ def organization_pool(request: HttpRequest, actor: Actor, organization_id: int) 
 
 def _in_pool(organization: Organization, worker_id: int) -> int:
     if not WorkerProfile.objects.filter(user_id=worker_id, enrolled_by=organization).exists():
-        raise DomainError("Not in the pool.")
+        raise DomainError(_("Not in the pool."))
     return worker_id
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, npgettext
 
 from crowd.campaign_texts import translations_normalize
 from crowd.exceptions import InvalidState, ValidationFailed
@@ -43,7 +45,7 @@ EDITABLE_WHILE_ACTIVE = frozenset(
 def labels_normalize(labels: Any) -> list[dict[str, str]]:
     """Accept ["a", "b"] or [{"value": "a", "text": "A"}]; return the object form, values unique."""
     if not isinstance(labels, list):
-        raise ValidationFailed("Labels must be a list.", fields={"labels": "Must be a list."})
+        raise ValidationFailed(_("Labels must be a list."), fields={"labels": _("Must be a list.")})
     result: list[dict[str, str]] = []
     for index, label in enumerate(labels):
         if isinstance(label, str):
@@ -52,21 +54,23 @@ def labels_normalize(labels: Any) -> list[dict[str, str]]:
             value, text = label["value"], str(label.get("text") or label["value"])
         else:
             raise ValidationFailed(
-                f"Label {index} must be a string or {{'value', 'text'}}.",
-                fields={"labels": f"Item {index}: must be a string or an object with 'value'."},
+                _("Label %(index)s must be a string or {'value', 'text'}.") % {"index": index},
+                fields={"labels": _("Item %(index)s: must be a string or an object with 'value'.") % {"index": index}},
             )
         if not value.strip():
-            raise ValidationFailed("Label values cannot be empty.", fields={"labels": f"Item {index} is empty."})
+            raise ValidationFailed(
+                _("Label values cannot be empty."), fields={"labels": _("Item %(index)s is empty.") % {"index": index}}
+            )
         result.append({"value": value, "text": text})
     values = [label["value"] for label in result]
     if len(set(values)) != len(values):
-        raise ValidationFailed("Label values must be unique.", fields={"labels": "Duplicate values."})
+        raise ValidationFailed(_("Label values must be unique."), fields={"labels": _("Duplicate values.")})
     return result
 
 
 def _languages_normalize(languages: Any) -> list[str]:
     if not isinstance(languages, list):
-        raise ValidationFailed("Languages must be a list.", fields={"languages": "Must be a list of tags."})
+        raise ValidationFailed(_("Languages must be a list."), fields={"languages": _("Must be a list of tags.")})
     try:
         return sorted({language_base(str(tag)) for tag in languages})
     except InvalidLanguage as exc:
@@ -78,8 +82,8 @@ def _skills_normalize(skills: Any) -> dict[str, int]:
         isinstance(slug, str) and isinstance(level, int) and 1 <= level <= 5 for slug, level in skills.items()
     ):
         raise ValidationFailed(
-            "Required skills must map a skill slug to a level from 1 to 5.",
-            fields={"required_skills": 'Expected {"slug": level} with levels 1-5.'},
+            _("Required skills must map a skill slug to a level from 1 to 5."),
+            fields={"required_skills": _('Expected {"slug": level} with levels 1-5.')},
         )
     return skills
 
@@ -121,7 +125,7 @@ def _check_consistency(campaign: Campaign) -> None:
     # Labels are checked at launch, not here, so a draft can be built up step by step.
     if campaign.max_redundancy < campaign.redundancy:
         raise ValidationFailed(
-            "Invalid campaign settings.", fields={"max_redundancy": "Must be at least the redundancy."}
+            _("Invalid campaign settings."), fields={"max_redundancy": _("Must be at least the redundancy.")}
         )
 
 
@@ -143,20 +147,22 @@ def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if "status" in fields:
             raise ValidationFailed(
-                "Status changes through launch, pause and resume, not by editing.",
-                fields={"status": "Read-only here."},
+                _("Status changes through launch, pause and resume, not by editing."),
+                fields={"status": _("Read-only here.")},
             )
         if campaign.status != Campaign.Status.DRAFT:
             locked = sorted(set(fields) - EDITABLE_WHILE_ACTIVE)
             if locked:
                 raise InvalidState(
-                    f"These fields cannot change after launch: {', '.join(locked)}.",
-                    fields={name: "Cannot change after launch." for name in locked},
+                    _("These fields cannot change after launch: %(fields)s.") % {"fields": ", ".join(locked)},
+                    fields={name: _("Cannot change after launch.") for name in locked},
                 )
             if "currency" in fields:
-                raise InvalidState("The currency cannot change after launch.")
+                raise InvalidState(_("The currency cannot change after launch."))
             if "redundancy" in fields and fields["redundancy"] < campaign.redundancy:
-                raise InvalidState("Redundancy can only rise after launch.", fields={"redundancy": "Cannot decrease."})
+                raise InvalidState(
+                    _("Redundancy can only rise after launch."), fields={"redundancy": _("Cannot decrease.")}
+                )
         old_redundancy, old_reward, old_maximum = campaign.redundancy, campaign.reward_minor, campaign.max_redundancy
         launched = campaign.status != Campaign.Status.DRAFT
         before = campaign_commitment_minor(campaign=campaign) if launched and COSTLY_FIELDS & set(fields) else 0
@@ -228,12 +234,35 @@ def campaign_pay_floor_problem(campaign: Campaign, *, seconds: float | None = No
     if rate >= floor.hourly_minor:
         return None
     needed = pay_needed_minor(hourly_minor=floor.hourly_minor, seconds=seconds)
-    where = f"in {floor.country}" if floor.country else "global"
+    values = {
+        "reward": from_minor(campaign.reward_minor, campaign.currency),
+        "currency": campaign.currency,
+        "seconds": round(seconds),
+        "rate": from_minor(int(rate), campaign.currency),
+        "country": floor.country,
+        "floor": from_minor(floor.hourly_minor, campaign.currency),
+        "source": floor.source,
+        "needed": from_minor(needed, campaign.currency),
+    }
+    # Whole sentences, one for a country's floor and one for the global floor, so a translator can place the
+    # country (a two-letter code) where their grammar needs it; `source` is data (where the floor comes from).
+    if floor.country:
+        return (
+            _(
+                # Translators: %(country)s is a two-letter country code; %(source)s says where the floor comes from.
+                "%(reward)s %(currency)s for about %(seconds)s s pays %(rate)s %(currency)s/hour, below the in "
+                "%(country)s floor of %(floor)s %(currency)s/hour (%(source)s). Pay at least %(needed)s "
+                "%(currency)s per microtask."
+            )
+            % values
+        )
     return (
-        f"{from_minor(campaign.reward_minor, campaign.currency)} {campaign.currency} for about "
-        f"{round(seconds)} s pays {from_minor(int(rate), campaign.currency)} {campaign.currency}/hour, "
-        f"below the {where} floor of {from_minor(floor.hourly_minor, campaign.currency)} {campaign.currency}/hour "
-        f"({floor.source}). Pay at least {from_minor(needed, campaign.currency)} {campaign.currency} per microtask."
+        _(
+            # Translators: %(source)s says where the floor comes from.
+            "%(reward)s %(currency)s for about %(seconds)s s pays %(rate)s %(currency)s/hour, below the global floor "
+            "of %(floor)s %(currency)s/hour (%(source)s). Pay at least %(needed)s %(currency)s per microtask."
+        )
+        % values
     )
 
 
@@ -244,14 +273,14 @@ def _launch_problems(campaign: Campaign) -> dict[str, str]:
         problems["reward"] = floor_problem
     stranded = _stranded_languages(campaign)
     if stranded:
-        problems["languages"] = (
-            f"Some items are in {', '.join(stranded)}, which the campaign's languages do not include: "
+        problems["languages"] = _(
+            "Some items are in %(languages)s, which the campaign's languages do not include: "
             "add those languages or remove the items."
-        )
+        ) % {"languages": ", ".join(stranded)}
     if campaign.task_type != Campaign.TaskType.FREE_TEXT and len(campaign.labels) < 2:
-        problems["labels"] = "A choice campaign needs at least two labels."
+        problems["labels"] = _("A choice campaign needs at least two labels.")
     if campaign.reward_minor <= 0:
-        problems["reward"] = "Every microtask must pay something."
+        problems["reward"] = _("Every microtask must pay something.")
     return problems
 
 
@@ -263,14 +292,16 @@ def campaign_launch(*, campaign_id: int) -> Campaign:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status != Campaign.Status.DRAFT:
-            raise InvalidState(f"Only a draft campaign can be launched; this one is {campaign.status}.")
+            raise InvalidState(
+                _("Only a draft campaign can be launched; this one is %(status)s.") % {"status": campaign.status}
+            )
         problems = _launch_problems(campaign)
         if problems:
-            raise ValidationFailed("The campaign is not ready to launch.", fields=problems)
+            raise ValidationFailed(_("The campaign is not ready to launch."), fields=problems)
         if not Item.objects.filter(campaign=campaign, gold__isnull=True).exists():
             raise ValidationFailed(
-                "The campaign has no items to label: import items before launching.",
-                fields={"items": "No items."},
+                _("The campaign has no items to label: import items before launching."),
+                fields={"items": _("No items.")},
                 code="no_items",
             )
         microtask_split(campaign=campaign)
@@ -286,7 +317,12 @@ def campaign_pause(*, campaign_id: int) -> Campaign:
     """active -> paused: routing offers no new work; held leases can still be submitted and the reserve stays,
     so resuming needs no new funds unless the campaign got dearer. Locks the campaign. Idempotent; raises
     InvalidState for any other status."""
-    return _move(campaign_id, Campaign.Status.ACTIVE, Campaign.Status.PAUSED, "paused")
+    return _move(
+        campaign_id,
+        Campaign.Status.ACTIVE,
+        Campaign.Status.PAUSED,
+        _("Only active campaigns can be paused; this one is %(status)s."),
+    )
 
 
 def campaign_resume(*, campaign_id: int) -> Campaign:
@@ -298,14 +334,25 @@ def campaign_resume(*, campaign_id: int) -> Campaign:
     """
     if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.PAUSED).exists():
         campaign_fair_pay_check(campaign_id=campaign_id)
-    return _move(campaign_id, Campaign.Status.PAUSED, Campaign.Status.ACTIVE, "resumed", check=_resume_check)
+    return _move(
+        campaign_id,
+        Campaign.Status.PAUSED,
+        Campaign.Status.ACTIVE,
+        _("Only paused campaigns can be resumed; this one is %(status)s."),
+        check=_resume_check,
+    )
 
 
 def campaign_close(*, campaign_id: int) -> Campaign:
     """active or paused -> completed, before every item is done: routing offers no new work, held leases can still
     be submitted (and are paid), results keep what was answered, and the funds stop holding the unstarted work.
     Locks the campaign. Idempotent; raises InvalidState for a draft or an archived campaign."""
-    return _move(campaign_id, (Campaign.Status.ACTIVE, Campaign.Status.PAUSED), Campaign.Status.COMPLETED, "closed")
+    return _move(
+        campaign_id,
+        (Campaign.Status.ACTIVE, Campaign.Status.PAUSED),
+        Campaign.Status.COMPLETED,
+        _("Only active or paused campaigns can be closed; this one is %(status)s."),
+    )
 
 
 def campaign_archive(*, campaign_id: int) -> Campaign:
@@ -315,7 +362,7 @@ def campaign_archive(*, campaign_id: int) -> Campaign:
         campaign_id,
         (Campaign.Status.COMPLETED, Campaign.Status.DRAFT),
         Campaign.Status.ARCHIVED,
-        "archived",
+        _("Only completed or draft campaigns can be archived; this one is %(status)s."),
         check=_archive_check,
     )
 
@@ -326,7 +373,12 @@ def _archive_check(campaign: Campaign) -> None:
     ).count()
     if waiting:
         raise InvalidState(
-            f"{waiting} assignments are still open or waiting for approval; approve or reject them first.",
+            ngettext(
+                "%(count)s assignment is still open or waiting for approval; approve or reject it first.",
+                "%(count)s assignments are still open or waiting for approval; approve or reject them first.",
+                waiting,
+            )
+            % {"count": waiting},
             code="work_pending",
         )
 
@@ -335,18 +387,20 @@ def _move(
     campaign_id: int,
     source: str | tuple[str, ...],
     target: str,
-    verb: str,
+    refusal: str,
     check: Callable[[Campaign], None] | None = None,
 ) -> Campaign:
     """Move a campaign from `source` (one status or several) to `target` under its row lock; already at `target`
-    is a no-op. `check` runs after the move, in its transaction: raising refuses the move and rolls it back."""
+    is a no-op. `refusal` is the sentence for a campaign in another status, already translated, with a
+    %(status)s placeholder (a whole sentence per move: pieces joined in English would not translate). `check` runs
+    after the move, in its transaction: raising refuses the move and rolls it back."""
     sources = (source,) if isinstance(source, str) else source
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status == target:
             return campaign
         if campaign.status not in sources:
-            raise InvalidState(f"Only {' or '.join(sources)} campaigns can be {verb}; this one is {campaign.status}.")
+            raise InvalidState(refusal % {"status": campaign.status})
         campaign.status = target
         campaign.save(update_fields=["status"])
         if check is not None:
@@ -357,7 +411,7 @@ def _move(
 def _resume_check(campaign: Campaign) -> None:
     problems = _resume_problems(campaign)
     if problems:
-        raise ValidationFailed("The campaign cannot resume yet.", fields=problems, code="not_ready")
+        raise ValidationFailed(_("The campaign cannot resume yet."), fields=problems, code="not_ready")
     _reserve(campaign, campaign_commitment_minor(campaign=campaign), "Resuming")
 
 
@@ -382,10 +436,10 @@ def _resume_problems(campaign: Campaign) -> dict[str, str]:
         problems["reward"] = floor_problem
     if latest is not None and latest.topup_owed_minor > 0:
         owed = from_minor(latest.topup_owed_minor, campaign.currency)
-        problems["funds"] = (
-            f"Fair-pay top-ups of {owed} {campaign.currency} are still owed for work already done: record a "
-            "deposit, then resume (the owed top-ups are paid first)."
-        )
+        problems["funds"] = _(
+            "Fair-pay top-ups of %(owed)s %(currency)s are still owed for work already done: record a deposit, "
+            "then resume (the owed top-ups are paid first)."
+        ) % {"owed": owed, "currency": campaign.currency}
     return problems
 
 
@@ -394,7 +448,11 @@ def items_reserve(*, campaign: Campaign, created: int, after_id: int = 0) -> Non
     reserve what they can cost (every one at up to max_redundancy answers). Caller holds the campaign lock; takes
     the funds lock; raises InsufficientFunds."""
     microtask_split(campaign=campaign, after_id=after_id)
-    _reserve(campaign, created * campaign.max_redundancy * campaign.reward_minor, f"Importing {created} items")
+    # Translated here, with its count: funds_require shows an action it does not know (ACTION_NAMES) as it is.
+    action = npgettext(
+        "funds: the change, starting the sentence", "Importing %(count)s item", "Importing %(count)s items", created
+    ) % {"count": created}
+    _reserve(campaign, created * campaign.max_redundancy * campaign.reward_minor, action)
 
 
 def microtask_split(*, campaign: Campaign, batch_size: int = 5000, after_id: int = 0) -> int:
@@ -425,7 +483,7 @@ def microtask_split(*, campaign: Campaign, batch_size: int = 5000, after_id: int
             batch = chunks[start : start + batch_size]
             microtasks = MicroTask.objects.bulk_create(
                 MicroTask(campaign=campaign, language=language, target=campaign.redundancy, breadth_first=breadth_first)
-                for _ in batch
+                for _chunk in batch  # not `_`: that name is gettext here
             )
             MicroTaskItem.objects.bulk_create(
                 MicroTaskItem(microtask=microtask, item_id=item_id, position=position)

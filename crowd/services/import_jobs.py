@@ -5,16 +5,19 @@ the web server's timeout, and a failed job leaves no item behind (items_import r
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from crowd.exceptions import DomainError, InvalidState
 from crowd.import_formats import ImportOptions, upload_kind
 from crowd.models import Campaign, ImportJob
 from crowd.services.imports import MAX_REPORTED_ERRORS, Preview, import_preview, items_import, rows_from_upload
+from workers.locale import supported_language
 
 PROGRESS_EVERY_ROWS = 2000  # how often a running job tells watchers how far it is
 PROGRESS_TTL_SECONDS = 24 * 3600
@@ -42,7 +45,7 @@ def import_job_create(
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED):
-            raise InvalidState(f"Items cannot be added to a {campaign.status} campaign.")
+            raise InvalidState(_("Items cannot be added to a %(status)s campaign.") % {"status": campaign.status})
         stored = default_storage.save(f"imports/{campaign_id}/{name}", upload)
         job = ImportJob.objects.create(
             campaign=campaign,
@@ -76,7 +79,7 @@ def import_job_start(*, job_id: int, options: ImportOptions) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("campaign").get(pk=job_id)
         if job.status != ImportJob.Status.PREVIEW:
-            raise InvalidState("This import has already started.")
+            raise InvalidState(_("This import has already started."))
         import_job_preview(job, options)
         job.options = options.as_dict()
         job.status = ImportJob.Status.QUEUED
@@ -92,10 +95,25 @@ def _options(job: ImportJob) -> ImportOptions:
 def import_job_run(*, job_id: int) -> str:
     """Run one queued job (idempotent: a finished or failed job is left alone, and a job the worker lost half way
     runs again from the start, which is safe because items_import is all or nothing and skips known external ids).
-    Returns the job's final status."""
-    job = ImportJob.objects.select_related("campaign").get(pk=job_id)
+    A failed job's message and row errors are stored in its creator's language (_job_language). Returns the job's
+    final status."""
+    job = ImportJob.objects.select_related("campaign", "created_by").get(pk=job_id)
     if job.status in (ImportJob.Status.FINISHED, ImportJob.Status.FAILED, ImportJob.Status.PREVIEW):
         return job.status
+    # A Celery worker has no request, hence no language of its own: the refusals raised while importing are
+    # translated when raised, and stored as they are, so they must be raised in the language of whoever reads them.
+    with translation.override(_job_language(job)):
+        return _run(job)
+
+
+def _job_language(job: ImportJob) -> str:
+    """The language of the person who uploaded the file (their saved interface language), else the site's."""
+    creator = job.created_by
+    return (supported_language(creator.preferred_language) if creator else None) or settings.LANGUAGE_CODE
+
+
+def _run(job: ImportJob) -> str:
+    """The import of a queued job, in the language import_job_run made active; returns the final status."""
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
     read = 0
 
@@ -126,7 +144,8 @@ def import_job_run(*, job_id: int) -> str:
         _failed(job, read, exc.message, exc.code, count, errors)
         return ImportJob.Status.FAILED
     except OSError as exc:  # the stored upload is gone or unreadable: nothing was imported
-        _failed(job, read, f"The uploaded file could not be read ({type(exc).__name__}).", "unreadable", 0, [])
+        message = _("The uploaded file could not be read (%(error)s).") % {"error": type(exc).__name__}
+        _failed(job, read, message, "unreadable", 0, [])
         return ImportJob.Status.FAILED
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.FINISHED,

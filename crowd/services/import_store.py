@@ -7,14 +7,15 @@ database). Elsewhere (SQLite in `make run`) rows go through the ORM in batches. 
 transaction, so a bad row anywhere rolls every stored row back.
 """
 
-import json
 from contextlib import ExitStack
 from typing import Any, NamedTuple, Protocol
 
+import orjson
 import psycopg
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crowd.image_urls import IMAGE_KEYS
 from crowd.labels import RowError
@@ -75,8 +76,10 @@ def store_open(campaign: Campaign, stack: ExitStack, *, direct: bool = False) ->
     return CopyStore(campaign, stack)
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # made once: json.dumps with
-# options builds an encoder per call, a tenth of a row's cost
+def _encode(value: Any) -> str:
+    """JSON text of a row's value for COPY: orjson, a tenth of the standard encoder's time (a million rows make a
+    second of it). The row checks have already refused what JSON cannot hold (NaN, integers beyond 64 bits)."""
+    return orjson.dumps(value).decode()
 
 
 def _dumps(value: Any) -> str | None:
@@ -167,7 +170,9 @@ class CopyStore:
             "WHERE n > first ORDER BY n LIMIT %s",
             [MAX_DUPLICATES_REPORTED],
         )
-        return count, [(n, RowError("external_id", f"Duplicate of row {first}.")) for n, first in self.cursor]
+        return count, [
+            (n, RowError("external_id", _("Duplicate of row %(row)s.") % {"row": first})) for n, first in self.cursor
+        ]
 
     def save(self) -> tuple[int, int]:
         """Insert the staged rows as items, skipping external ids the campaign already has: (created, skipped)."""
@@ -329,7 +334,7 @@ class OrmStore:
         first = self.seen.get(row.external_id)
         if first is not None:
             self.failed = True
-            return RowError("external_id", f"Duplicate of row {first}.")
+            return RowError("external_id", _("Duplicate of row %(row)s.") % {"row": first})
         self.seen[row.external_id] = number
         self.rows += 1
         if not self.failed:

@@ -13,6 +13,8 @@ from itertools import islice
 from typing import IO, Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from config.limits import DATA_STRING_MAX, FREE_TEXT_ANSWER_MAX, InputRejected, json_check
 from crowd.exceptions import InvalidState, ValidationFailed
@@ -111,27 +113,29 @@ class _Languages:
         if self.allowed and language_base(language) not in self.allowed:
             # Such an item could never be routed to anyone, and the campaign could never complete.
             return RowError(
-                "language", f"'{language}' is not one of the campaign's languages ({', '.join(self.allowed)})."
+                "language",
+                _("'%(language)s' is not one of the campaign's languages (%(languages)s).")
+                % {"language": language, "languages": ", ".join(self.allowed)},
             )
         return language
 
 
 def _row_check(raw: Any, checker: LabelChecker, languages: _Languages) -> ItemRow:
     if not isinstance(raw, dict):
-        raise RowError("", "Each item must be an object.")
+        raise RowError("", _("Each item must be an object."))
     if not ROW_FIELDS.issuperset(raw):
-        raise RowError(sorted(set(raw) - ROW_FIELDS)[0], "Unknown field.")
+        raise RowError(sorted(set(raw) - ROW_FIELDS)[0], _("Unknown field."))
     _row_limits(raw)
     external_id = raw.get("external_id")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
     if not isinstance(external_id, str) or not external_id.strip():
-        raise RowError("external_id", "This field is required.")
+        raise RowError("external_id", _("This field is required."))
     if len(external_id) > 200:
-        raise RowError("external_id", "At most 200 characters.")
+        raise RowError("external_id", _("At most 200 characters."))
     data = raw.get("data")
     if not isinstance(data, dict) or not data:
-        raise RowError("data", "Must be a non-empty object.")
+        raise RowError("data", _("Must be a non-empty object."))
     language = raw.get("language") or ""
     if language:
         language = languages.check(str(language))
@@ -139,13 +143,13 @@ def _row_check(raw: Any, checker: LabelChecker, languages: _Languages) -> ItemRo
     raw_prelabel = raw.get("prelabel")
     if raw_prelabel is not None:
         if not isinstance(raw_prelabel, dict) or "label" not in raw_prelabel:
-            raise RowError("prelabel", 'Must be {"model", "label", "score"}.')
+            raise RowError("prelabel", _('Must be {"model", "label", "score"}.'))
         prelabel = checker.check(raw_prelabel["label"], "prelabel")
         prelabel_model = str(raw_prelabel.get("model") or "model")[:200]
         score = raw_prelabel.get("score")
         if score is not None:
             if not isinstance(score, int | float) or isinstance(score, bool) or not 0 <= score <= 1:
-                raise RowError("prelabel_score", "Must be a number from 0 to 1.")
+                raise RowError("prelabel_score", _("Must be a number from 0 to 1."))
             prelabel_score = float(score)
     gold = raw.get("gold")
     gold = checker.check(gold, "gold") if gold is not None and gold != "" else None
@@ -179,7 +183,10 @@ def _checked_rows(rows: Iterable[Any], campaign: Campaign, report: ImportReport)
     except UnicodeDecodeError as exc:
         raise not_utf8(exc) from exc
     except csv.Error as exc:
-        raise ValidationFailed(f"The CSV is malformed: {exc}.", fields={"file": str(exc)}) from exc
+        # The csv module's own words (English) go in as they are.
+        raise ValidationFailed(
+            _("The CSV is malformed: %(error)s.") % {"error": exc}, fields={"file": str(exc)}
+        ) from exc
 
 
 def items_import(
@@ -199,7 +206,7 @@ def items_import(
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED):
-            raise InvalidState(f"Items cannot be added to a {campaign.status} campaign.")
+            raise InvalidState(_("Items cannot be added to a %(status)s campaign.") % {"status": campaign.status})
         if reopen is not None:
             try:
                 return _import(campaign, rows, direct=True)
@@ -226,20 +233,46 @@ def _import(campaign: Campaign, rows: Iterable[Any], *, direct: bool) -> ImportR
             report.errors.extend({"row": n, "field": e.field, "message": e.message} for n, e in first_repeats)
             report.errors = sorted(report.errors, key=lambda error: error["row"])[:MAX_REPORTED_ERRORS]
         if report.error_count:
-            first = report.errors[0]
-            more = f" (and {report.error_count - 1} more)" if report.error_count > 1 else ""
-            where = f"Row {first['row']}" + (f", field '{first['field']}'" if first["field"] else "")
             raise ValidationFailed(
-                f"{where}: {first['message'].rstrip('.')}{more}. Nothing was imported.",
+                _rows_refusal(report.errors[0], report.error_count - 1),
                 fields={"rows": report.errors, "error_count": report.error_count},
                 code="invalid_rows",
             )
         if not store.rows:
-            raise ValidationFailed("The import contains no items.", fields={"items": "Empty."}, code="empty")
+            raise ValidationFailed(_("The import contains no items."), fields={"items": _("Empty.")}, code="empty")
         report.created, report.skipped = store.save()
     if campaign.status != Campaign.Status.DRAFT and report.created:
         items_reserve(campaign=campaign, created=report.created, after_id=store.after_id)
     return report
+
+
+def _rows_refusal(first: dict[str, Any], more: int) -> str:
+    """The refusal of an import with bad rows, naming the first (Row 3, field 'gold': Unknown label 'x' (and 4
+    more). Nothing was imported.): whole sentences, with and without a field and a count of the other bad rows,
+    so each language can order and inflect them its own way."""
+    # The row's message ends a clause: its own full stop goes (a Hindi danda too), the sentence brings its own.
+    values = {"row": first["row"], "field": first["field"], "message": first["message"].rstrip(".।"), "count": more}
+    if first["field"] and more:
+        return (
+            ngettext(
+                "Row %(row)s, field '%(field)s': %(message)s (and %(count)s more). Nothing was imported.",
+                "Row %(row)s, field '%(field)s': %(message)s (and %(count)s more). Nothing was imported.",
+                more,
+            )
+            % values
+        )
+    if more:
+        return (
+            ngettext(
+                "Row %(row)s: %(message)s (and %(count)s more). Nothing was imported.",
+                "Row %(row)s: %(message)s (and %(count)s more). Nothing was imported.",
+                more,
+            )
+            % values
+        )
+    if first["field"]:
+        return _("Row %(row)s, field '%(field)s': %(message)s. Nothing was imported.") % values
+    return _("Row %(row)s: %(message)s. Nothing was imported.") % values
 
 
 def _record_note(report: ImportReport, number: int, note: str) -> None:
@@ -287,7 +320,8 @@ def import_preview(
     seen: dict[str, int] = {}
     for number, row in _checked_rows(islice(upload.rows, PREVIEW_CHECKED), campaign, report):
         if row.external_id in seen:
-            _record_error(report, number, RowError("external_id", f"Duplicate of row {seen[row.external_id]}."))
+            duplicate = RowError("external_id", _("Duplicate of row %(row)s.") % {"row": seen[row.external_id]})
+            _record_error(report, number, duplicate)
             continue
         seen[row.external_id] = number
         if len(shown) < PREVIEW_ROWS:

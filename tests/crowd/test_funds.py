@@ -120,7 +120,7 @@ def test_import_into_a_live_campaign_reserves_or_is_refused_with_nothing_importe
     campaign_launch(campaign_id=campaign.id)  # 2 items x 2 possible answers x 0.10 = 0.40
     with pytest.raises(InsufficientFunds) as error:
         items_import(campaign_id=campaign.id, rows=rows(1, "new"))
-    assert "Importing 1 items needs up to 0.20 USD" in error.value.message
+    assert "Importing 1 item needs up to 0.20 USD" in error.value.message  # the count chooses the form (ngettext)
     assert Item.objects.filter(campaign=campaign).count() == 2
     assert MicroTask.objects.filter(campaign=campaign).count() == 2
     deposit(campaign.organization_id, "0.20", "b")

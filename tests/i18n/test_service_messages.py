@@ -1,23 +1,28 @@
 """A refusal from a service comes out in the language active when it is raised: the page's language on the pages,
-English by default (the API without Accept-Language, commands, tests)."""
+English by default (the API without Accept-Language, commands, tests); a background import's, in the language of
+whoever started it."""
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import translation
 from django.utils.html import escape
 
 from crowd.exceptions import ValidationFailed
 from crowd.labels import LabelChecker, RowError
-from crowd.models import Campaign
+from crowd.models import Campaign, ImportJob
 from crowd.services.blocks import worker_block
 from crowd.services.campaigns import campaign_launch
 from crowd.services.funds import InsufficientFunds
+from crowd.services.import_jobs import import_job_run
 from crowd.services.organizations import organization_ensure
 from tests import factories
 from tests.crowd.pages import logged_in, member
 from tests.crowd.test_funds import deposit, unfunded_campaign
 from tests.i18n.catalogs import catalog, shipped_languages
+from workers.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +122,48 @@ def test_a_coordinator_page_in_french_shows_a_refused_launch_in_french():
     assert escape(french) in text
     assert "needs up to" not in text and "Record a deposit first" not in text
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+
+
+BAD_CSV = b"external_id,text\n,no id\n"  # row 1 has no external_id
+ROWS_MESSAGE = "Row %(row)s, field '%(field)s': %(message)s. Nothing was imported."
+
+
+def _failed_job(campaign: Campaign, created_by: User | None) -> ImportJob:
+    """A background import of a file with one bad row, run as the Celery worker runs it, then read back."""
+    path = default_storage.save(f"imports/{campaign.id}/bad.csv", ContentFile(BAD_CSV))
+    job = ImportJob.objects.create(campaign=campaign, created_by=created_by, path=path, filename="bad.csv")
+    assert import_job_run(job_id=job.id) == ImportJob.Status.FAILED
+    job.refresh_from_db()
+    return job
+
+
+def test_a_background_import_fails_in_the_language_of_the_coordinator_who_started_it():
+    organization = factories.OrganizationFactory()
+    coordinator = member(organization, "coordinator")
+    User.objects.filter(pk=coordinator.pk).update(preferred_language="fr")
+
+    job = _failed_job(factories.campaign(organization=organization), coordinator)  # no language active, as in Celery
+
+    required = shipped("fr", "This field is required.")
+    assert job.errors == [{"row": 1, "field": "external_id", "message": required}]
+    assert job.message == shipped("fr", ROWS_MESSAGE) % {
+        "row": 1,
+        "field": "external_id",
+        "message": required.rstrip("."),
+    }
+    assert "Nothing was imported" not in job.message
+    assert job.error_code == "invalid_rows"  # codes and field keys stay as they are
+    assert translation.get_language() == settings.LANGUAGE_CODE  # the job's language did not stay active
+
+
+def test_a_background_import_without_a_known_language_fails_in_the_site_language():
+    organization = factories.OrganizationFactory()
+    coordinator = member(organization, "coordinator")
+    User.objects.filter(pk=coordinator.pk).update(preferred_language="xx")  # not an interface language
+    campaign = factories.campaign(organization=organization)
+
+    with translation.override("sw"):  # whatever the worker's thread has active does not decide it
+        unknown, nobody = _failed_job(campaign, coordinator), _failed_job(campaign, None)
+
+    english = ROWS_MESSAGE % {"row": 1, "field": "external_id", "message": "This field is required"}
+    assert unknown.message == nobody.message == english
