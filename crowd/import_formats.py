@@ -159,7 +159,7 @@ def _swallowed_rows(record: dict[str, Any], columns: list[str], id_column: str |
     id-like first cell) almost surely lost its closing quote and merged those rows: (column, first such line)."""
     id_index = columns.index(id_column) if id_column in columns else 0
     for name, value in record.items():
-        if "\n" not in value:  # a CSV record's cells are texts
+        if not value or "\n" not in value:  # a text, or None for a cell a short row lacks
             continue
         for line in value.splitlines()[1:]:
             cells = next(csv.reader([line]), [])

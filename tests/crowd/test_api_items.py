@@ -382,3 +382,10 @@ def test_launch_refuses_items_the_narrowed_languages_would_strand(org_api, org_k
     assert "fr" in response.json()["error"]["fields"]["languages"]
     campaign.refresh_from_db()
     assert campaign.status == "draft"
+
+
+def test_items_import_csv_row_with_fewer_cells_than_the_header_is_a_row_like_any(org_api, campaign):
+    response = _upload(org_api, campaign, "items.csv", "external_id,text,language\na,hello\nb,x,en\n")
+
+    assert response.status_code == 201, response.content
+    assert dict(Item.objects.values_list("external_id", "language")) == {"a": "", "b": "en"}
