@@ -62,6 +62,11 @@ class DirectFailed(Exception):
         self.savepoint = savepoint
 
 
+def duplicate_of(first: int) -> RowError:
+    """The error of a row that repeats row `first`'s external id."""
+    return RowError("external_id", _("Duplicate of row %(row)s.") % {"row": first})
+
+
 def store_open(campaign: Campaign, stack: ExitStack, *, direct: bool = False) -> Store:
     """A store for one import; `stack` closes what it holds open when the import ends, well or not. `direct`: the
     rows can be read again if DirectStore gives up, so it may be tried."""
@@ -170,33 +175,24 @@ class CopyStore:
             "WHERE n > first ORDER BY n LIMIT %s",
             [MAX_DUPLICATES_REPORTED],
         )
-        return count, [
-            (n, RowError("external_id", _("Duplicate of row %(row)s.") % {"row": first})) for n, first in self.cursor
-        ]
+        return count, [(n, duplicate_of(first)) for n, first in self.cursor]
 
     def save(self) -> tuple[int, int]:
         """Insert the staged rows as items, skipping external ids the campaign already has: (created, skipped)."""
         self._end_copy()
-        columns, values, params = [], [], []
-        for field in Item._meta.concrete_fields:
-            if field.primary_key:
-                continue
-            columns.append(connection.ops.quote_name(field.column))
-            if field.name == "campaign":
-                values.append("%s")
-                params.append(self.campaign.id)
-            elif field.name in STAGED:
-                values.append(f"s.{field.name}")
-            elif field.name == "created_at":
-                values.append("now()")
-            elif field.name == "redundancy" and self.campaign.status != Campaign.Status.DRAFT:
-                # A live campaign packs these items in this transaction: set their target now rather than
-                # rewrite every row again (a draft's items get theirs at launch, from the settings then).
+        # The same columns and defaults as a direct COPY's lines, the row's own fields read from the staging table.
+        layout = _ItemLayout(self.campaign)
+        values, params = [], []
+        for name, index in layout.index.items():
+            if name in STAGED:
+                values.append(f"s.{name}")
+            elif name == "redundancy" and layout.target is not None:
                 values.append("CASE WHEN s.gold IS NULL THEN %s ELSE 0 END")
-                params.append(self.campaign.redundancy)
-            else:  # every other column starts at its model default, so a new field needs no change here
+                params.append(layout.target)
+            else:
                 values.append("%s")
-                params.append(field.get_db_prep_save(field.get_default(), connection))
+                params.append(layout.template[index])
+        columns = [connection.ops.quote_name(column) for column in layout.columns]
         self.after_id = Item.objects.filter(campaign=self.campaign).aggregate(last=Max("id"))["last"] or 0
         # Known ids are left out by an anti-join, not ON CONFLICT: its speculative insertion costs half as much
         # again per row, and no other import can add items to this campaign meanwhile (the campaign row is locked).
@@ -334,7 +330,7 @@ class OrmStore:
         first = self.seen.get(row.external_id)
         if first is not None:
             self.failed = True
-            return RowError("external_id", _("Duplicate of row %(row)s.") % {"row": first})
+            return duplicate_of(first)
         self.seen[row.external_id] = number
         self.rows += 1
         if not self.failed:

@@ -24,7 +24,7 @@ from crowd.imports_labelstudio import ERROR_KEY, NOTE_KEY
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign
 from crowd.services.campaigns import items_reserve
-from crowd.services.import_store import DirectFailed, ItemRow, store_open
+from crowd.services.import_store import DirectFailed, ItemRow, duplicate_of, store_open
 from workers.languages import InvalidLanguage, language_base, language_normalize
 
 ROW_FIELDS = frozenset({"external_id", "data", "language", "prelabel", "gold"})
@@ -320,7 +320,7 @@ def import_preview(
     seen: dict[str, int] = {}
     for number, row in _checked_rows(islice(upload.rows, PREVIEW_CHECKED), campaign, report):
         if row.external_id in seen:
-            duplicate = RowError("external_id", _("Duplicate of row %(row)s.") % {"row": seen[row.external_id]})
+            duplicate = duplicate_of(seen[row.external_id])
             _record_error(report, number, duplicate)
             continue
         seen[row.external_id] = number
