@@ -1,4 +1,5 @@
-"""Streamed result exports: CSV, JSONL, JSON and Label Studio JSON, one row at a time (memory flat)."""
+"""Streamed result exports: CSV, JSONL and JSON, one row at a time (memory flat); Label Studio's tasks and
+labeling config are `crowd/exports_labelstudio.py`."""
 
 import csv
 import io
@@ -7,13 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from config.spreadsheet import spreadsheet_text
-from crowd.models import Campaign, Item
+from crowd.models import Item
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "jsonl": ("application/x-ndjson", "jsonl"),
     "json": ("application/json", "json"),
     "labelstudio": ("application/json", "json"),
+    "labelstudio-config": ("application/xml; charset=utf-8", "xml"),
 }
 CSV_COLUMNS = [
     "item",
@@ -80,7 +82,7 @@ def export_jsonl(items: Iterator[Item]) -> Iterator[str]:
         yield json.dumps(_row(item), ensure_ascii=False) + "\n"
 
 
-def _json_array(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+def json_array(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield "["
     for index, row in enumerate(rows):
         yield ("," if index else "") + json.dumps(row, ensure_ascii=False)
@@ -88,47 +90,13 @@ def _json_array(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 
 def export_json(items: Iterator[Item]) -> Iterator[str]:
-    return _json_array(_row(item) for item in items)
+    return json_array(_row(item) for item in items)
 
 
-def _labelstudio_choice(label: Any) -> list[str]:
-    if label is None:
-        return []
-    return [str(v) for v in label] if isinstance(label, list) else [str(label)]
-
-
-def export_labelstudio(items: Iterator[Item], campaign: Campaign) -> Iterator[str]:
-    """Label Studio's JSON task format: data plus one aggregated prediction-like annotation per item."""
-    is_text = campaign.task_type == Campaign.TaskType.FREE_TEXT
-
-    def task(item: Item) -> dict[str, Any]:
-        result = []
-        if item.result_label is not None:
-            value = {"text": [item.result_label]} if is_text else {"choices": _labelstudio_choice(item.result_label)}
-            result.append(
-                {
-                    "from_name": "label",
-                    "to_name": "data",
-                    "type": "textarea" if is_text else "choices",
-                    "value": value,
-                    "score": item.confidence,
-                }
-            )
-        return {
-            "id": item.id,
-            "data": {**item.data, "external_id": item.external_id},
-            "annotations": [{"result": result, "was_cancelled": False}] if result else [],
-            "meta": {"answers": item.answer_count, "votes": item.votes, "status": item.status},
-        }
-
-    return _json_array(task(item) for item in items)
-
-
-def export_stream(fmt: str, items: Iterator[Item], campaign: Campaign) -> Iterator[str]:
+def export_stream(fmt: str, items: Iterator[Item]) -> Iterator[str]:
+    """csv, jsonl or json; Label Studio's formats are `crowd/exports_labelstudio.py`."""
     if fmt == "csv":
         return export_csv(items)
     if fmt == "jsonl":
         return export_jsonl(items)
-    if fmt == "json":
-        return export_json(items)
-    return export_labelstudio(items, campaign)
+    return export_json(items)

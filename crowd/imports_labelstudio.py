@@ -35,6 +35,9 @@ ERROR_KEY = "__error__"
 NOTE_KEY = "__note__"
 ANNOTATIONS_MODEL = "labelstudio-annotations"
 PREDICTION_MODEL = "labelstudio-prediction"
+# Crowdloop's export writes its aggregated labels as predictions of this model (`crowd/exports_labelstudio.py`):
+# another campaign's results, never read back as a model's pre-label.
+AGGREGATION_MODEL = "crowdloop-aggregation"
 
 SINGLE_CHOICE, MULTI_CHOICE, FREE_TEXT = "single_choice", "multi_choice", "free_text"
 TASK_TYPES = frozenset({SINGLE_CHOICE, MULTI_CHOICE, FREE_TEXT})
@@ -375,11 +378,18 @@ def _task_row(task: Any, *, task_type: str, trusted: bool, from_name: str | None
             if label is not None:
                 votes.append(_Vote(label, ground_truth=bool(entry.get("ground_truth")), score=score))
         for where, results, entry in predictions:
+            if str(entry.get("model_version") or "").startswith(AGGREGATION_MODEL):
+                continue
             label, score = _tag_label(results, tag, task_type, where)
             if label is not None:
                 model = str(entry.get("model_version") or PREDICTION_MODEL)
                 guesses.append(_Guess(label, model, score if score is not None else _score(entry.get("score"))))
-    return _row(external_id, data, votes, guesses, task_type=task_type, trusted=trusted), tag
+    row = _row(external_id, data, votes, guesses, task_type=task_type, trusted=trusted)
+    # Crowdloop's own export keeps the item's language here (Label Studio's task format has no place for it).
+    crowdloop = meta.get("crowdloop")
+    if isinstance(crowdloop, dict) and isinstance(crowdloop.get("language"), str) and crowdloop["language"]:
+        row["language"] = crowdloop["language"]
+    return row, tag
 
 
 def task_row(task: Any, *, task_type: str, trusted: bool, from_name: str | None = None) -> dict[str, Any]:
@@ -392,7 +402,9 @@ def task_row(task: Any, *, task_type: str, trusted: bool, from_name: str | None 
     marked) becomes `gold`; when they disagree there is no gold and `NOTE_KEY` says why. Untrusted: their majority
     becomes the pre-label (model "labelstudio-annotations", score = share agreeing), preferred over predictions
     because people outrank models. Predictions otherwise give the pre-label: the highest-scored, its model
-    `model_version` (or "labelstudio-prediction"), its score the result's or else the prediction's, clamped to 0..1.
+    `model_version` (or "labelstudio-prediction"), its score the result's or else the prediction's, clamped to 0..1;
+    Crowdloop's own aggregated labels (`AGGREGATION_MODEL`) are skipped. `meta.crowdloop.language`, which
+    Crowdloop's export writes, gives the row's language.
     """
     _check_task_type(task_type)
     try:

