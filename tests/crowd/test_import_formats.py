@@ -87,18 +87,25 @@ def test_label_studio_csv_with_two_annotations_per_task_is_one_item(
 
 
 def test_crowdloops_own_label_studio_export_imports_back(org_api, org_key, sentiment):
-    _import(org_api, sentiment, "items.json", json.dumps([{"external_id": "a", "data": {"text": "Nzuri sana"}}]))
-    Item.objects.filter(campaign=sentiment).update(result_label="Positive", confidence=0.9)
+    rows = [
+        {"external_id": "a", "data": {"text": "Nzuri sana"}},
+        {"external_id": "g", "data": {"text": "Mbaya"}, "gold": "Negative"},
+    ]
+    _import(org_api, sentiment, "items.json", json.dumps(rows))
+    Item.objects.filter(campaign=sentiment, external_id="a").update(result_label="Positive", confidence=0.9)
     exported = org_api.get(f"/api/v1/campaigns/{sentiment.id}/export/?format=labelstudio")
     body = b"".join(exported.streaming_content)
     target = factories.campaign(organization=org_key[0], labels=["Positive", "Negative"])
 
-    response = _import(org_api, target, "crowdloop-labelstudio.json", body)
+    response = _import(org_api, target, "crowdloop-labelstudio.json", body, {"trusted": True})
 
     assert response.status_code == 201, response.content
-    item = Item.objects.get(campaign=target)
-    assert item.external_id == "a" and item.data == {"text": "Nzuri sana"}
-    assert item.prelabel == "Positive" and item.prelabel_score == pytest.approx(0.9)
+    items = _items(target)
+    assert items["a"].data == {"text": "Nzuri sana"} and items["g"].data == {"text": "Mbaya"}
+    # The crowd's own aggregated label is Crowdloop's prediction, not a model's: it does not come back as a
+    # pre-label that would then vote on the same items; trusted gold does come back as gold.
+    assert items["a"].prelabel is None and items["a"].gold is None
+    assert items["g"].gold == "Negative"
 
 
 def test_a_mapping_names_the_columns(org_api, sentiment):
