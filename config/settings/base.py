@@ -149,6 +149,8 @@ AXES_LOCKOUT_CALLABLE = "workers.signin.lockout_response"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 # Sign-in links and codes an organization sends to workers without email (workers/grants.py): how long they
 # work, and how many code attempts one address may make per minute.
+# Organization-facing worker ids (workers/pseudonyms.py); unset = derived from SECRET_KEY.
+CROWDLOOP_PSEUDONYM_KEY = os.environ.get("CROWDLOOP_PSEUDONYM_KEY", "")
 CROWDLOOP_SIGNIN_GRANT_SECONDS = int(os.environ.get("CROWDLOOP_SIGNIN_GRANT_SECONDS", 24 * 3600))
 CROWDLOOP_SIGNIN_CODE_ATTEMPTS_PER_MINUTE = 10
 # Behind reverse proxies, how many of them append the client's address to X-Forwarded-For. 0 (the default): the
