@@ -1,0 +1,1 @@
+"""Models in the loop: pure statistics here (anchoring, acceptance), services and backends beside them."""

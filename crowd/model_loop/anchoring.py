@@ -1,0 +1,102 @@
+"""Does showing a model's suggestion sway people? A two-arm comparison on review-mode answers.
+
+In review mode a random share of items is served blind (no suggestion). Because blindness is assigned at random,
+the two arms differ only in whether the suggestion was shown, so
+
+    anchoring = P(answer == suggestion | shown) - P(answer == suggestion | blind)
+
+estimates the suggestion's pull. A model that is right makes people agree with it more *and* be right more often;
+a pull that does not buy accuracy on gold items is anchoring. Intervals are Newcombe's hybrid score intervals for a
+difference of two proportions (Newcombe 1998, method 10), built from Wilson intervals, which stay inside [-1, 1]
+and behave at small counts and at rates near 0 or 1, where the Wald interval does not.
+
+No Django import: the selectors count, this module judges.
+"""
+
+from dataclasses import dataclass
+from math import sqrt
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Proportion:
+    hits: int
+    total: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.hits / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """shown - blind, with its 95% interval; None where an arm has no observations."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+    @property
+    def significantly_positive(self) -> bool:
+        return self.low is not None and self.low > 0
+
+
+@dataclass(frozen=True)
+class AnchoringReport:
+    agreement_shown: Proportion
+    agreement_blind: Proportion
+    agreement_difference: Difference
+    gold_accuracy_shown: Proportion
+    gold_accuracy_blind: Proportion
+    gold_accuracy_difference: Difference
+    warning: bool
+
+
+def wilson_interval(hits: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927)."""
+    if total <= 0:
+        raise ValueError("a proportion needs at least one observation")
+    if not 0 <= hits <= total:
+        raise ValueError("hits must lie between 0 and total")
+    p = hits / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_difference(a: Proportion, b: Proportion, z: float = Z95) -> Difference:
+    """a - b with Newcombe's hybrid score interval; an empty arm gives an empty difference."""
+    if not a.total or not b.total:
+        return Difference(None, None, None)
+    p1, p2 = a.hits / a.total, b.hits / b.total
+    l1, u1 = wilson_interval(a.hits, a.total, z)
+    l2, u2 = wilson_interval(b.hits, b.total, z)
+    estimate = p1 - p2
+    low = estimate - sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = estimate + sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return Difference(estimate, max(-1.0, low), min(1.0, high))
+
+
+def anchoring_report(
+    *,
+    agreement_shown: Proportion,
+    agreement_blind: Proportion,
+    gold_accuracy_shown: Proportion,
+    gold_accuracy_blind: Proportion,
+) -> AnchoringReport:
+    """Warn when the shown arm agrees with the model significantly more than the blind arm while it is not
+    significantly more accurate on gold: people follow the suggestion without it making them right."""
+    agreement = newcombe_difference(agreement_shown, agreement_blind)
+    accuracy = newcombe_difference(gold_accuracy_shown, gold_accuracy_blind)
+    accuracy_gain_shown = accuracy.significantly_positive
+    return AnchoringReport(
+        agreement_shown=agreement_shown,
+        agreement_blind=agreement_blind,
+        agreement_difference=agreement,
+        gold_accuracy_shown=gold_accuracy_shown,
+        gold_accuracy_blind=gold_accuracy_blind,
+        gold_accuracy_difference=accuracy,
+        warning=agreement.significantly_positive and not accuracy_gain_shown,
+    )
