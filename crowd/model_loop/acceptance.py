@@ -1,0 +1,75 @@
+"""Auto-acceptance on evidence: when a model's word may stand in for some of the people an item would need.
+
+For each class c the model predicts, its precision P(truth = c | model says c) is counted on the evidence the
+campaign already has: gold items and items people settled on their own. A class is *accepted* when that evidence
+reaches `min_evidence` items and the precision's Wilson lower bound (95%) reaches `threshold` — the bound, not the
+point estimate, so ten lucky items cannot switch acceptance on. An item whose pre-label is in an accepted class,
+with a score of at least `min_score`, then needs `confirmations` human answers (0 or 1) instead of the campaign's
+redundancy; a fixed share of such items (`audit_share`, chosen by a hash of the item's id so the choice is stable
+and unguessable by workers) still goes to the full redundancy, so the model's precision keeps being measured.
+
+No Django import: services count the evidence and apply the decision.
+"""
+
+import hashlib
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
+from crowd.model_loop.anchoring import Proportion, wilson_interval
+
+
+@dataclass(frozen=True)
+class AcceptancePolicy:
+    threshold: float = 0.95  # lower bound of the model's precision for a class
+    min_evidence: int = 50  # settled items where the model predicted that class
+    min_score: float = 0.0  # the model's own score for this item
+    confirmations: int = 1  # human answers an accepted item still gets: 0 or 1
+    audit_share: float = 0.1  # accepted-looking items sent to full redundancy anyway
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 1 or not 0 <= self.min_score <= 1 or not 0 <= self.audit_share <= 1:
+            raise ValueError("threshold, min_score and audit_share lie between 0 and 1")
+        if self.confirmations not in (0, 1) or self.min_evidence < 1:
+            raise ValueError("confirmations is 0 or 1 and min_evidence at least 1")
+
+
+def class_precision(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict[Hashable, Proportion]:
+    """(model's label, settled label) pairs -> per predicted class, how often the model was right."""
+    hits: dict[Hashable, int] = {}
+    totals: dict[Hashable, int] = {}
+    for predicted, settled in pairs:
+        totals[predicted] = totals.get(predicted, 0) + 1
+        hits[predicted] = hits.get(predicted, 0) + (predicted == settled)
+    return {label: Proportion(hits[label], totals[label]) for label in totals}
+
+
+def accepted_classes(precision: Mapping[Hashable, Proportion], policy: AcceptancePolicy) -> set[Hashable]:
+    return {
+        label
+        for label, counted in precision.items()
+        if counted.total >= policy.min_evidence and wilson_interval(counted.hits, counted.total)[0] >= policy.threshold
+    }
+
+
+def in_audit(item_key: str | int, share: float, salt: str = "") -> bool:
+    """A stable pseudo-random choice of `share` of the items."""
+    digest = hashlib.md5(f"{salt}:{item_key}".encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def answers_needed(
+    *,
+    prelabel: Hashable | None,
+    score: float | None,
+    accepted: set[Hashable],
+    policy: AcceptancePolicy,
+    redundancy: int,
+    audited: bool,
+) -> int:
+    """How many human answers this item needs: the policy's confirmations when the model's word is accepted,
+    the campaign's redundancy otherwise."""
+    if prelabel is None or prelabel not in accepted or audited:
+        return redundancy
+    if (score if score is not None else 0.0) < policy.min_score:
+        return redundancy
+    return min(policy.confirmations, redundancy)
