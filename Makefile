@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy bench-import clean
+.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy bench-models bench-import clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-aggregation: $(STAMP)
 
 bench-redundancy: $(STAMP)
 	$(BIN)/python bench/dynamic_redundancy.py
+
+bench-models: $(STAMP)
+	$(BIN)/python bench/models_in_the_loop.py
 
 bench-routing: $(STAMP)
 	$(BIN)/python bench/routing.py

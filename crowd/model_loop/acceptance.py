@@ -1,7 +1,10 @@
 """Auto-acceptance on evidence: when a model's word may stand in for some of the people an item would need.
 
 For each class c the model predicts, its precision P(truth = c | model says c) is counted on the evidence the
-campaign already has: gold items and items people settled on their own. A class is *accepted* when that evidence
+campaign already has: gold items and items people answered. Counting agreement with the people's label
+(`class_precision`) understates a good model wherever people are noisier than it, so the service estimates it from
+the model's Dawid-Skene confusion matrix instead (`estimated_precision`): the model is one annotator among the
+people, with gold items clamped, and EM separates its errors from theirs. A class is *accepted* when that evidence
 reaches `min_evidence` items and the precision's Wilson lower bound (95%) reaches `threshold` — the bound, not the
 point estimate, so ten lucky items cannot switch acceptance on. An item whose pre-label is in an accepted class,
 with a score of at least `min_score`, then needs `confirmations` human answers (0 or 1) instead of the campaign's
@@ -14,6 +17,8 @@ No Django import: services count the evidence and apply the decision.
 import hashlib
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from crowd.model_loop.anchoring import Proportion, wilson_interval
 
@@ -41,6 +46,20 @@ def class_precision(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict[Hashable
         totals[predicted] = totals.get(predicted, 0) + 1
         hits[predicted] = hits.get(predicted, 0) + (predicted == settled)
     return {label: Proportion(hits[label], totals[label]) for label in totals}
+
+
+def estimated_precision(
+    confusion: np.ndarray, prior: np.ndarray, predicted: Mapping[int, int]
+) -> dict[int, Proportion]:
+    """The model's precision per class from its Dawid-Skene confusion matrix (K, K) [true, answered] and the class
+    prior (K,): P(true = c | says c) = prior[c] confusion[c, c] / sum_k prior[k] confusion[k, c], expressed as
+    hits out of the `predicted` count of evidence items where it said c, so the same Wilson bound applies."""
+    said = prior @ confusion  # P(model says c)
+    out: dict[int, Proportion] = {}
+    for label, total in predicted.items():
+        precision = float(prior[label] * confusion[label, label] / said[label]) if said[label] > 0 else 0.0
+        out[label] = Proportion(int(round(precision * total)), int(total))
+    return out
 
 
 def accepted_classes(precision: Mapping[Hashable, Proportion], policy: AcceptancePolicy) -> set[Hashable]:
