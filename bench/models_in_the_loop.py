@@ -15,9 +15,10 @@ Strategies, each printed as answers used and accuracy on the gold items:
                model joins Dawid-Skene as one more annotator;
   auto-accept  items arrive in batches; a class is accepted once the model's precision, estimated by Dawid-Skene
                with the model as one more annotator over the items people answered so far (campaign gold
-               clamped), has a Wilson lower bound >= --threshold on at least --min-evidence items; an accepted item with a score >= --min-score gets --confirmations human
-               answers (1: accepted when the person agrees, else it goes to full redundancy) and --audit of such
-               items get full redundancy anyway (crowd/model_loop/acceptance.py decides all of it).
+               clamped), has a Wilson lower bound >= --threshold on at least --min-evidence items; an
+               accepted item with a score >= --min-score gets --confirmations human answers (1: accepted
+               when the person agrees, else it goes to full redundancy) and --audit of such items get full
+               redundancy anyway (crowd/model_loop/acceptance.py decides all of it).
 Then the anchoring check (crowd/model_loop/anchoring.py) on the review arm: the pull it measures, with its 95%
 interval, against the pull simulated, and whether it warns.
 
@@ -41,7 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dynamic_redundancy import DATASETS, accuracy, aggregate, dynamic, fixed, load, pools
 
 from crowd.aggregation.dawid_skene import dawid_skene
-from crowd.model_loop.acceptance import AcceptancePolicy, accepted_classes, answers_needed, estimated_precision, in_audit
+from crowd.model_loop.acceptance import (
+    AcceptancePolicy,
+    accepted_classes,
+    answers_needed,
+    estimated_precision,
+    in_audit,
+)
 from crowd.model_loop.anchoring import Proportion, anchoring_report
 
 MODELS = ("good", "mediocre", "biased")
@@ -66,7 +73,7 @@ def simulate_model(kind: str, truth: np.ndarray, n_classes: int, rng: np.random.
 
 def with_model(data, selected, model_label, labels_override=None, model_items=None):
     """Dawid-Skene over the selected human answers plus the model as one more annotator."""
-    items, workers, labels, n_items, n_workers, n_classes, gold = data
+    items, workers, labels, n_items, n_workers, n_classes, _gold = data
     human_labels = labels if labels_override is None else labels_override
     model_items = np.arange(n_items) if model_items is None else model_items
     all_items = np.concatenate([items[selected], model_items])
@@ -76,7 +83,7 @@ def with_model(data, selected, model_label, labels_override=None, model_items=No
 
 
 def review(data, pool, model_label, follow: float, blind_share: float, rng):
-    items, workers, labels, n_items, n_workers, n_classes, gold = data
+    items, _workers, labels, n_items, _n_workers, _n_classes, gold = data
     selected = np.concatenate([p[:3] for p in pool])
     blind_item = rng.random(n_items) < blind_share
     answered = labels.copy()
@@ -210,7 +217,8 @@ def main(argv=None) -> int:
                 budget_ok = False
     print("columns: human answers used and accuracy on gold; saved and Δacc: auto-accept against fixed 3")
     verdict = "met" if budget_ok else "NOT met"
-    print(f"budget on datasets of >= {args.min_items} items (good: Δacc >= -0.01, saved >= 40%; biased: warned): {verdict}")
+    rule = "good: Δacc >= -0.01, saved >= 40%; biased: warned"
+    print(f"budget on datasets of >= {args.min_items} items ({rule}): {verdict}")
     return 0
 
 

@@ -58,7 +58,7 @@ def estimated_precision(
     out: dict[int, Proportion] = {}
     for label, total in predicted.items():
         precision = float(prior[label] * confusion[label, label] / said[label]) if said[label] > 0 else 0.0
-        out[label] = Proportion(int(round(precision * total)), int(total))
+        out[label] = Proportion(round(precision * total), int(total))
     return out
 
 
