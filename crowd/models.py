@@ -94,6 +94,11 @@ class Campaign(models.Model):
         PUBLIC = "public"
         PRIVATE = "private"
 
+    class Mode(models.TextChoices):
+        # label: people never see a model's suggestion (no anchoring); review: they confirm or change it.
+        LABEL = "label"
+        REVIEW = "review"
+
     class Order(models.TextChoices):
         # Depth-first finishes items before starting new ones, so results arrive early.
         DEPTH_FIRST = "depth_first"
@@ -121,8 +126,10 @@ class Campaign(models.Model):
     gold_ratio = models.FloatField(default=0.0, validators=[MinValueValidator(0), MaxValueValidator(1)])
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     priority = models.SmallIntegerField(default=0)
-    # Show model pre-labels to workers as a suggestion (review mode); off by default to avoid anchoring.
-    show_prelabels = models.BooleanField(default=False)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.LABEL)
+    # Review mode: the share of leased items served without the suggestion, at random, so the anchoring check
+    # (crowd/model_loop/anchoring.py) has a control arm.
+    blind_share = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
     # Routing rules (see crowd/eligibility.py).
     order = models.CharField(max_length=14, choices=Order.choices, default=Order.DEPTH_FIRST)
     min_language_level = models.PositiveSmallIntegerField(
@@ -341,6 +348,9 @@ class AssignmentItem(models.Model):
     worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField()
     is_gold = models.BooleanField(default=False)
+    # Review mode: True when served without the model's suggestion (the control arm), False when it was shown;
+    # None in label mode, where no suggestion is ever in play.
+    blind = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "worker"], name="assignment_item_once_per_worker")]

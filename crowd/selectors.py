@@ -213,11 +213,12 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
 
 
 def assignment_items(*, assignment: Assignment) -> list[Item]:
-    """The items of a lease in display order (gold items included, indistinguishable), each with `small_image`:
+    """The items of a lease in display order (gold items included, indistinguishable), each with `blind` (served
+    without the model's suggestion) and `small_image`:
     its phone-friendly copy ({url, width, height, bytes}) when one is ready, else None (the original is shown)."""
     items = list(
         Item.objects.raw(
-            "SELECT i.*, m.path AS small_path, m.byte_size AS small_bytes, m.width AS small_width,"
+            "SELECT i.*, e.blind, m.path AS small_path, m.byte_size AS small_bytes, m.width AS small_width,"
             " m.height AS small_height FROM crowd_item i JOIN crowd_assignmentitem e ON e.item_id = i.id"
             " LEFT JOIN crowd_itemimage m ON m.item_id = i.id AND m.status = 'ready'"
             " WHERE e.assignment_id = %s ORDER BY e.position",
@@ -247,6 +248,7 @@ def assignment_items_payload(*, assignment_id: int) -> list[dict[str, Any]]:
             "prelabel": item.prelabel,
             "prelabel_model": item.prelabel_model,
             "prelabel_score": item.prelabel_score,
+            "blind": item.blind,
             "image": item.small_image and {**item.small_image, "path": item.small_path},
         }
         for item in assignment_items(assignment=Assignment(id=assignment_id))

@@ -18,6 +18,7 @@ from config.limits import FREE_TEXT_ANSWER_MAX
 from crowd import selectors
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import DomainError, LeaseExpired
+from crowd.model_loop.review import suggestion_for
 from crowd.models import Assignment, Campaign, CampaignWorker, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create
@@ -149,6 +150,13 @@ def _assignment_context(
     assignment: Assignment, errors: dict[str, str] | None = None, posted: dict | None = None
 ) -> dict[str, Any]:
     items = selectors.assignment_items(assignment=assignment)
+    free_text = assignment.campaign.task_type == Campaign.TaskType.FREE_TEXT
+    suggested: dict[str, Any] = {}
+    for item in items:
+        item.suggestion = suggestion_for(assignment.campaign, item)
+        if item.suggestion is not None:  # pre-selected: one tap confirms it
+            label = item.suggestion["label"]
+            suggested[str(item.id)] = label if isinstance(label, list) or free_text else [label]
     remaining = max(int((assignment.expires_at - timezone.now()).total_seconds() // 60), 0)
     return {
         "assignment": assignment,
@@ -162,7 +170,7 @@ def _assignment_context(
         "errors": errors or {},
         # The first item with an error gets focus, so the browser scrolls to it on a phone.
         "first_error": str(next(iter(errors))) if errors else None,
-        "posted": posted or {},
+        "posted": posted if posted is not None else suggested,
         "multi": assignment.campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
         "free_text": assignment.campaign.task_type == Campaign.TaskType.FREE_TEXT,
         "task_config": _task_config(assignment),

@@ -234,6 +234,7 @@ API = [
     Operation("GET /api/v1/imports/{job_id}/", reads_campaign(), lambda w: {"job_id": _import_job(w).id}),
     Operation("GET /api/v1/campaigns/{campaign_id}/annotators/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/fairness/", reads_campaign(), campaign_id),
+    Operation("GET /api/v1/campaigns/{campaign_id}/anchoring/", reads_campaign(), campaign_id),
     Operation("GET /api/v1/campaigns/{campaign_id}/blocks/", reads_campaign(), campaign_id),
     Operation(
         "POST /api/v1/campaigns/{campaign_id}/blocks/",

@@ -98,7 +98,7 @@ def _properties(schema: dict, name: str) -> set[str]:
 
 
 def test_openapi_schema_describes_the_lease_and_submit_bodies_the_api_returns(schema, make_worker):
-    campaign = factories.campaign(show_prelabels=True)
+    campaign = factories.campaign(mode="review", blind_share=0)
     prelabel = {"model": "triage-bert", "label": "pos", "score": 0.7}
     items_import(
         campaign_id=campaign.id,

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import views
+from crowd.api import anchoring_views, views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -94,6 +94,11 @@ urlpatterns = [
     path("appeals/<int:appeal_id>/decide/", views.AppealDecideView.as_view(), name="api-appeal-decide"),
     path("reviews/stats/", views.ReviewStatsView.as_view(), name="api-review-stats"),
     path("campaigns/<int:campaign_id>/fairness/", views.CampaignFairnessView.as_view(), name="api-campaign-fairness"),
+    path(
+        "campaigns/<int:campaign_id>/anchoring/",
+        anchoring_views.CampaignAnchoringView.as_view(),
+        name="api-campaign-anchoring",
+    ),
     path("payouts/", views.PayoutBatchView.as_view(), name="api-payouts"),
     path("payouts/<int:batch_id>/export/", views.PayoutExportView.as_view(), name="api-payout-export"),
     path(

@@ -30,6 +30,7 @@ from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFai
 from crowd.exports import FORMATS, export_stream
 from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_config
 from crowd.import_formats import ImportOptions
+from crowd.model_loop.review import suggestion_for
 from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
 from crowd.selectors import Actor
@@ -625,12 +626,9 @@ def _assignment_body(assignment, items: list[dict[str, Any]] | None = None) -> d
     shown = []
     for item in items:
         entry: dict[str, Any] = {"id": item["id"], "data": item["data"]}
-        if campaign.show_prelabels and item["prelabel"] is not None:
-            entry["prelabel"] = {
-                "model": item["prelabel_model"],
-                "label": item["prelabel"],
-                "score": item["prelabel_score"],
-            }
+        suggestion = suggestion_for(campaign, item)
+        if suggestion is not None:
+            entry["prelabel"] = suggestion
         image = item.get("image")  # the phone-friendly copy, once its job has made one
         entry["image"] = image and {
             "url": default_storage.url(image["path"]),

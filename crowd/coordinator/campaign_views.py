@@ -18,6 +18,8 @@ from crowd.coordinator.charts import bar_chart, histogram
 from crowd.coordinator.selectors import campaign_watch
 from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError
+from crowd.model_loop.report import anchoring_body
+from crowd.model_loop.selectors import anchoring_for_campaign
 from crowd.models import Campaign, Organization
 from crowd.selectors import WRITE_ROLES, Actor, worker_pool_countries
 from crowd.services import campaigns as campaign_services
@@ -241,6 +243,10 @@ def campaign_page_context(request: HttpRequest, campaign: Campaign, actor: Actor
         "imports": selectors.import_jobs_for_campaign(campaign=campaign, limit=5),
         "annotators": _annotators(campaign),
         "can_import": campaign.status not in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED),
+        # Review mode only: in label mode nobody sees a suggestion, so there is nothing to measure.
+        "anchoring": anchoring_body(campaign, anchoring_for_campaign(campaign=campaign))
+        if campaign.mode == Campaign.Mode.REVIEW
+        else None,
         **_watch(campaign),
     }
 

@@ -68,7 +68,16 @@ class CampaignForm(forms.Form):
     approval_hours = forms.IntegerField(label=_("Hours before work is approved automatically"), min_value=0)
     sensitive = forms.BooleanField(label=_("Sensitive content (workers opt in)"), required=False)
     sensitive_daily_cap = forms.IntegerField(label=_("Sensitive microtasks per worker per day"), min_value=1)
-    show_prelabels = forms.BooleanField(label=_("Show model suggestions to workers"), required=False)
+    mode = forms.ChoiceField(
+        label=_("Task mode"),
+        choices=[
+            ("label", _("Label: workers never see a model's suggestion")),
+            ("review", _("Review: workers confirm or correct the model's suggestion")),
+        ],
+    )
+    blind_share = forms.FloatField(
+        label=_("Review mode: share of items shown without the suggestion (0 to 1)"), min_value=0, max_value=1
+    )
     auto_reject_on_gold = forms.BooleanField(label=_("Reject work that fails check items"), required=False)
     auto_reject_min_gold_failed = forms.IntegerField(label=_("Failed check items before a rejection"), min_value=2)
 

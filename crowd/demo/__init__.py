@@ -92,7 +92,7 @@ def campaign_fields() -> dict[str, Any]:
         "estimated_seconds": 40,
         "languages": ["en", "sw", "fr"],
         "gold_ratio": 0.1,
-        "show_prelabels": False,
+        "mode": "label",
         "lease_seconds": 900,
     }
 

@@ -248,13 +248,14 @@ WITH pick AS ({candidate}), bump AS (
       AND NOT EXISTS (SELECT 1 FROM crowd_assignmentitem s WHERE s.item_id = i.id AND s.worker_id = %(worker)s)
     ORDER BY i.answer_count, i.id LIMIT 1
 ), entries AS (
-    INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)
+    INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold, blind)
     SELECT lease.id, mi.item_id, %(worker)s,
         mi.position + CASE WHEN mi.position >= %(gold_position)s::int AND EXISTS (SELECT 1 FROM gold)
-            THEN 1 ELSE 0 END, false
+            THEN 1 ELSE 0 END, false, random() < %(blind_share)s::float8
     FROM lease JOIN crowd_microtaskitem mi ON mi.microtask_id = lease.microtask_id
-    UNION ALL SELECT lease.id, gold.id, %(worker)s, %(gold_position)s::int, true FROM lease CROSS JOIN gold
-    RETURNING item_id, position
+    UNION ALL SELECT lease.id, gold.id, %(worker)s, %(gold_position)s::int, true, random() < %(blind_share)s::float8
+    FROM lease CROSS JOIN gold
+    RETURNING item_id, position, blind
 ), counted AS (
     INSERT INTO crowd_campaignworker (campaign_id, worker_id, assignments, gold_answers, gold_correct,
         quality_answers)
@@ -262,7 +263,7 @@ WITH pick AS ({candidate}), bump AS (
     ON CONFLICT (campaign_id, worker_id) DO UPDATE SET assignments = crowd_campaignworker.assignments + 1
 )
 SELECT lease.id, lease.microtask_id, lease.expires_at, lease.reward_minor, lease.currency,
-    (SELECT json_agg(json_build_object('id', i.id, 'data', i.data, 'prelabel', i.prelabel,
+    (SELECT json_agg(json_build_object('id', i.id, 'data', i.data, 'prelabel', i.prelabel, 'blind', e.blind,
         'prelabel_model', i.prelabel_model, 'prelabel_score', i.prelabel_score,
         'image', CASE WHEN m.path IS NOT NULL THEN json_build_object('path', m.path, 'width', m.width,
             'height', m.height, 'bytes', m.byte_size) END) ORDER BY e.position)
@@ -271,6 +272,12 @@ SELECT lease.id, lease.microtask_id, lease.expires_at, lease.reward_minor, lease
     EXISTS (SELECT 1 FROM pick)  -- a candidate but no lease: the campaign is no longer active
 FROM (SELECT 1) AS one LEFT JOIN lease ON true
 """
+
+
+def blind_share(campaign: Campaign) -> float | None:
+    """The chance that a leased item is served without the model's suggestion (review mode's control arm); None
+    in label mode, which the claim stores as NULL (no suggestion in play)."""
+    return campaign.blind_share if campaign.mode == Campaign.Mode.REVIEW else None
 
 
 def _gold_languages(languages: list[str]) -> tuple[list[str], list[str]]:
@@ -305,6 +312,7 @@ def _claim_statement(
         "gold_prefixes": gold_prefixes,
         # A gold item takes a random place among the microtask's items (positions only order the page).
         "gold_position": random.randint(0, campaign.items_per_task) if gold else 1 << 15,
+        "blind_share": blind_share(campaign),
     }
     claim_sql = _CLAIM_SQL.format(candidate=_candidate_sql(breadth_first=breadth_first, skip_locked=True))
     wait_sql = _candidate_sql(breadth_first=breadth_first, skip_locked=False)
@@ -396,8 +404,8 @@ def _claim_steps(
     gold_position = random.randint(0, campaign.items_per_task) if gold_id is not None else 1 << 15
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold)"
-            " SELECT %s, item_id, %s, position + CASE WHEN position >= %s THEN 1 ELSE 0 END, false"
+            "INSERT INTO crowd_assignmentitem (assignment_id, item_id, worker_id, position, is_gold, blind)"
+            " SELECT %s, item_id, %s, position + CASE WHEN position >= %s THEN 1 ELSE 0 END, false, false"
             " FROM crowd_microtaskitem WHERE microtask_id = %s",
             [assignment.id, worker.id, gold_position, microtask_id],
         )
@@ -405,6 +413,10 @@ def _claim_steps(
         AssignmentItem.objects.create(
             assignment=assignment, item_id=gold_id, worker=worker, position=gold_position, is_gold=True
         )
+    share = blind_share(campaign)
+    if share is not None:  # the same coin per item as the one statement above, drawn here
+        for entry in AssignmentItem.objects.filter(assignment=assignment):
+            AssignmentItem.objects.filter(pk=entry.pk).update(blind=random.random() < share)
     return ClaimResult(assignment, created=True)
 
 

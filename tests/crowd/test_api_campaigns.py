@@ -217,7 +217,8 @@ def test_campaign_patch_allowed_fields_while_active(org_api, org_key):
         ("languages", ["fr"]),
         ("required_skills", {"medical": 2}),
         ("visibility", "private"),
-        ("show_prelabels", True),
+        ("mode", "review"),
+        ("blind_share", 0.25),
         ("currency", "EUR"),
     ],
 )

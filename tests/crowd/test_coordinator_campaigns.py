@@ -30,6 +30,8 @@ def _form(**overrides) -> dict:
         "visibility": "public",
         "priority": "0",
         "order": "depth_first",
+        "mode": "label",
+        "blind_share": "0.1",
         "min_language_level": "3",
         "min_quality": "0",
         "min_quality_answers": "10",

@@ -107,7 +107,7 @@ def test_load_demo_launches_campaign_with_items_gold_and_microtasks():
     assert (campaign.redundancy, campaign.max_redundancy, campaign.items_per_task) == (3, 5, 5)
     assert (campaign.reward_minor, campaign.currency, campaign.lease_seconds) == (10, "USD", 900)
     assert campaign.languages == ["en", "fr", "sw"]
-    assert campaign.gold_ratio == 0.1 and campaign.target_confidence == 0.9 and not campaign.show_prelabels
+    assert campaign.gold_ratio == 0.1 and campaign.target_confidence == 0.9 and campaign.mode == "label"
     assert campaign.items.count() == 200
     assert campaign.items.filter(gold__isnull=False).count() == 12
     assert not campaign.items.filter(prelabel_model="").exists()

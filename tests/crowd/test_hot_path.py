@@ -49,7 +49,7 @@ def test_next_and_submit_take_few_statements(make_worker):
 
 
 def test_claim_writes_lease_items_count_and_returns_the_payload(make_worker):
-    campaign = factories.campaign(items_per_task=3, show_prelabels=True)
+    campaign = factories.campaign(items_per_task=3, mode="review", blind_share=0)
     items_import(
         campaign_id=campaign.id,
         rows=[
