@@ -103,6 +103,8 @@ class Campaign(models.Model):
         # Depth-first finishes items before starting new ones, so results arrive early.
         DEPTH_FIRST = "depth_first"
         BREADTH_FIRST = "breadth_first"
+        # The least certain items first: the model's score before any answer, the posterior after.
+        UNCERTAINTY_FIRST = "uncertainty_first"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=200)
@@ -131,7 +133,7 @@ class Campaign(models.Model):
     # (crowd/model_loop/anchoring.py) has a control arm.
     blind_share = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
     # Routing rules (see crowd/eligibility.py).
-    order = models.CharField(max_length=14, choices=Order.choices, default=Order.DEPTH_FIRST)
+    order = models.CharField(max_length=17, choices=Order.choices, default=Order.DEPTH_FIRST)
     min_language_level = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -237,6 +239,9 @@ class MicroTask(models.Model):
     is_open = models.BooleanField(default=True)
     # Copied from the campaign when packed, so the claim's probe needs no join to the campaign.
     breadth_first = models.BooleanField(default=False)
+    # Uncertainty first (crowd/services/certainty.py): the claim orders these by `certainty`, lowest first.
+    by_certainty = models.BooleanField(default=False, db_default=False)
+    certainty = models.FloatField(default=0.0, db_default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -254,6 +259,11 @@ class MicroTask(models.Model):
         indexes = [
             # The claim reads only these: its cost does not grow with the campaign (notes/routing-sql.md).
             models.Index(fields=["campaign", "language", "id"], name="microtask_open", condition=Q(is_open=True)),
+            models.Index(
+                fields=["campaign", "language", "certainty", "id"],
+                name="microtask_open_by_certainty",
+                condition=Q(is_open=True, by_certainty=True),
+            ),
         ]
 
     def __str__(self) -> str:

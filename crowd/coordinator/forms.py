@@ -59,6 +59,7 @@ class CampaignForm(forms.Form):
         choices=[
             ("depth_first", _("Finish items before starting new ones")),
             ("breadth_first", _("Spread answers over many items")),
+            ("uncertainty_first", _("Least certain items first (model scores, then the answers so far)")),
         ],
     )
     min_language_level = forms.IntegerField(label=_("Lowest language level (1 to 5)"), min_value=1, max_value=5)

@@ -25,6 +25,7 @@ from crowd.labels import label_key
 from crowd.models import AggregationRun, Annotator, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
 from crowd.services.aggregation_runs import aggregation_run_begin, aggregation_run_fail, aggregation_run_summary
 from crowd.services.bulk import bulk_update_by_id
+from crowd.services.certainty import microtask_certainty_refresh, order_flags
 from workers.languages import language_base
 
 DS_OPTIONS = {"max_iter": 100, "tol": 1e-6}  # the engine's defaults otherwise (docs/aggregation.md)
@@ -277,12 +278,12 @@ def _repack(campaign: Campaign, item_ids: list[int]) -> None:
     groups: dict[str, list[int]] = defaultdict(list)
     for item_id, language in Item.objects.filter(id__in=item_ids).order_by("id").values_list("id", "language"):
         groups[language_base(language) if language else ""].append(item_id)
-    breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
+    flags = order_flags(campaign)
     size = campaign.items_per_task
     for language, ids in groups.items():
         chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
         microtasks = MicroTask.objects.bulk_create(
-            MicroTask(campaign=campaign, language=language, target=1, breadth_first=breadth_first) for _ in chunks
+            MicroTask(campaign=campaign, language=language, target=1, **flags) for _ in chunks
         )
         MicroTaskItem.objects.bulk_create(
             MicroTaskItem(microtask=microtask, item_id=item_id, position=position)
@@ -418,4 +419,7 @@ def _aggregate(campaign_id: int, run_id: int) -> dict[str, Any]:
         run.items_completed = len(decision.complete)
         run.items_raised = len(decision.raise_redundancy)
         run.save()
+    if campaign.order == Campaign.Order.UNCERTAINTY_FIRST:
+        # After the commit, in short chunks: the new posteriors reorder the open work, least certain first.
+        microtask_certainty_refresh(campaign_id=campaign.id)
     return aggregation_run_summary(run, items=len(rows))

@@ -14,6 +14,7 @@ from crowd.campaign_texts import translations_normalize
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.models import Assignment, Campaign, FairPayCheck, Item, MicroTask, MicroTaskItem
 from crowd.selectors import LIVE, campaign_commitment_minor, worker_pool_countries
+from crowd.services.certainty import microtask_certainty_refresh, order_flags
 from crowd.services.fairpay import campaign_fair_pay_check
 from crowd.services.funds import funds_require
 from crowd.services.slots import open_after
@@ -476,13 +477,13 @@ def microtask_split(*, campaign: Campaign, batch_size: int = 5000, after_id: int
         groups[language_base(language) if language else ""].append(item_id)
     created = 0
     size = campaign.items_per_task
-    breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
+    flags = order_flags(campaign)
     for language, ids in groups.items():
         chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
         for start in range(0, len(chunks), batch_size):
             batch = chunks[start : start + batch_size]
             microtasks = MicroTask.objects.bulk_create(
-                MicroTask(campaign=campaign, language=language, target=campaign.redundancy, breadth_first=breadth_first)
+                MicroTask(campaign=campaign, language=language, target=campaign.redundancy, **flags)
                 for _chunk in batch  # not `_`: that name is gettext here
             )
             MicroTaskItem.objects.bulk_create(
@@ -490,6 +491,8 @@ def microtask_split(*, campaign: Campaign, batch_size: int = 5000, after_id: int
                 for microtask, chunk in zip(microtasks, batch, strict=True)
                 for position, item_id in enumerate(chunk)
             )
+            if flags["by_certainty"]:
+                microtask_certainty_refresh(campaign_id=campaign.id, microtask_ids=[m.pk for m in microtasks])
             created += len(batch)
     return created
 
@@ -506,7 +509,7 @@ def _microtask_split_sql(campaign: Campaign, after_id: int) -> int:
         "campaign": campaign.id,
         "open": Item.Status.OPEN,
         "target": campaign.redundancy,
-        "breadth_first": campaign.order == Campaign.Order.BREADTH_FIRST,
+        **order_flags(campaign),
         "size": size,
         "after": after_id,
     }
@@ -533,8 +536,10 @@ def _microtask_split_sql(campaign: Campaign, after_id: int) -> int:
         )
         cursor.execute(
             f"""INSERT INTO {microtask}
-                (id, campaign_id, language, target, active_count, done_count, is_open, breadth_first, created_at)
-            SELECT microtask_id, %(campaign)s, language, %(target)s, 0, 0, true, %(breadth_first)s, now()
+                (id, campaign_id, language, target, active_count, done_count, is_open, breadth_first, by_certainty,
+                 certainty, created_at)
+            SELECT microtask_id, %(campaign)s, language, %(target)s, 0, 0, true, %(breadth_first)s, %(by_certainty)s,
+                0, now()
             FROM pack_items WHERE microtask_id IS NOT NULL""",
             params,
         )
@@ -550,6 +555,16 @@ def _microtask_split_sql(campaign: Campaign, after_id: int) -> int:
                 SELECT first.microtask_id, p.item_id, p.n %% %(size)s FROM pack_items p
                 JOIN pack_items first ON first.language = p.language AND first.n = p.n - p.n %% %(size)s""",
                 params,
+            )
+        if params["by_certainty"]:
+            # Each new microtask starts at its least certain item's model score (0 without one); rows made
+            # in this transaction, so nobody else holds them.
+            cursor.execute(
+                f"""UPDATE {microtask} m SET certainty = s.least
+                FROM (SELECT e.microtask_id, MIN(COALESCE(i.confidence, i.prelabel_score, 0)) AS least
+                      FROM {entry} e JOIN pack_items p ON p.item_id = e.item_id JOIN {item} i ON i.id = e.item_id
+                      GROUP BY e.microtask_id) s
+                WHERE m.id = s.microtask_id AND s.least <> 0""",
             )
         cursor.execute("DROP TABLE pack_items")
     return created

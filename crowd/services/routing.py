@@ -191,7 +191,7 @@ def _statement_scope() -> Any:
     return nullcontext()
 
 
-def _candidate_sql(*, breadth_first: bool, skip_locked: bool) -> str:
+def _candidate_sql(*, breadth_first: bool, skip_locked: bool, by_certainty: bool = False) -> str:
     """One index probe: the first open microtask of (campaign, language) holding nothing the worker has seen.
 
     The history check is a correlated NOT EXISTS fenced with OFFSET 0, so the planner cannot turn it
@@ -213,6 +213,11 @@ def _candidate_sql(*, breadth_first: bool, skip_locked: bool) -> str:
             f" ORDER BY w.id LIMIT {BREADTH_WINDOW}) AND m.is_open"
         )
         order = "(m.active_count + m.done_count), m.id"
+    elif by_certainty:
+        # The same single probe, along the partial index (campaign, language, certainty, id) WHERE is_open AND
+        # by_certainty: the least certain open microtask first, whatever the campaign's size.
+        scope = "m.campaign_id = %(campaign)s AND m.language = %(language)s AND m.is_open AND m.by_certainty"
+        order = "m.certainty, m.id"
     return (
         f"SELECT m.id FROM crowd_microtask m WHERE {scope}"
         " AND NOT EXISTS (SELECT 1 FROM crowd_microtaskitem mi"
@@ -314,8 +319,11 @@ def _claim_statement(
         "gold_position": random.randint(0, campaign.items_per_task) if gold else 1 << 15,
         "blind_share": blind_share(campaign),
     }
-    claim_sql = _CLAIM_SQL.format(candidate=_candidate_sql(breadth_first=breadth_first, skip_locked=True))
-    wait_sql = _candidate_sql(breadth_first=breadth_first, skip_locked=False)
+    by_certainty = campaign.order == Campaign.Order.UNCERTAINTY_FIRST
+    claim_sql = _CLAIM_SQL.format(
+        candidate=_candidate_sql(breadth_first=breadth_first, skip_locked=True, by_certainty=by_certainty)
+    )
+    wait_sql = _candidate_sql(breadth_first=breadth_first, skip_locked=False, by_certainty=by_certainty)
     with connection.cursor() as cursor:
         for language in languages:
             params["language"] = language
@@ -361,8 +369,11 @@ def _probe(campaign: Campaign, language: str, worker: User) -> int | None:
     """The candidate alone, for `_claim_steps` (databases without row locks: nothing to skip or wait for)."""
     breadth_first = campaign.order == Campaign.Order.BREADTH_FIRST
     params = {"campaign": campaign.id, "language": language, "breadth": breadth_first, "worker": worker.id}
+    by_certainty = campaign.order == Campaign.Order.UNCERTAINTY_FIRST
     with connection.cursor() as cursor:
-        cursor.execute(_candidate_sql(breadth_first=breadth_first, skip_locked=False), params)
+        cursor.execute(
+            _candidate_sql(breadth_first=breadth_first, skip_locked=False, by_certainty=by_certainty), params
+        )
         row = cursor.fetchone()
     return row[0] if row else None
 

@@ -43,8 +43,9 @@ def _run_threads(target, count: int) -> list[BaseException]:
     return errors
 
 
-def test_assignment_claim_next_twenty_workers_at_once_never_over_assign():
-    campaign = factories.campaign(launch=True, items=6, redundancy=3, items_per_task=1)
+@pytest.mark.parametrize("order", ["depth_first", "uncertainty_first"])
+def test_assignment_claim_next_twenty_workers_at_once_never_over_assign(order):
+    campaign = factories.campaign(launch=True, items=6, redundancy=3, items_per_task=1, order=order)
     workers = [factories.worker()[0] for _ in range(20)]
 
     def claim(index: int) -> None:
@@ -62,8 +63,9 @@ def test_assignment_claim_next_twenty_workers_at_once_never_over_assign():
     assert not AssignmentItem.objects.values("item", "worker").annotate(n=Count("id")).filter(n__gt=1).exists()
 
 
-def test_assignment_claim_and_submit_loop_under_contention_never_duplicates():
-    campaign = factories.campaign(launch=True, items=12, redundancy=3, max_redundancy=3, items_per_task=2)
+@pytest.mark.parametrize("order", ["depth_first", "uncertainty_first"])
+def test_assignment_claim_and_submit_loop_under_contention_never_duplicates(order):
+    campaign = factories.campaign(launch=True, items=12, redundancy=3, max_redundancy=3, items_per_task=2, order=order)
     workers = [factories.worker()[0] for _ in range(20)]
 
     def work(index: int) -> None:

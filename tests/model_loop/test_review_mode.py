@@ -23,7 +23,8 @@ SUGGESTED = {"model": "triage-bert", "label": "neg", "score": 0.8}
 def _campaign(organization=None, *, items: int = 3, gold: int = 0, **fields):
     campaign = factories.campaign(organization=organization, items_per_task=fields.pop("items_per_task", 1), **fields)
     rows = [
-        {"external_id": f"p{i}", "data": {"text": f"t{i}"}, "language": "en", "prelabel": SUGGESTED} for i in range(items)
+        {"external_id": f"p{i}", "data": {"text": f"t{i}"}, "language": "en", "prelabel": SUGGESTED}
+        for i in range(items)
     ]
     rows += [
         {"external_id": f"g{i}", "data": {"text": f"g{i}"}, "language": "en", "prelabel": SUGGESTED, "gold": "pos"}
