@@ -408,7 +408,7 @@ def _enroll_workers(organization_id: int, count: int, seed: int) -> tuple[list[S
     return eligible, ineligible
 
 
-def _campaign(organization_id: int, owner_id: int, name: str) -> int:
+def _campaign(organization_id: int, owner_id: int, name: str, order: str = "depth_first") -> int:
     from crowd.services.campaigns import campaign_create
 
     campaign = campaign_create(
@@ -430,6 +430,7 @@ def _campaign(organization_id: int, owner_id: int, name: str) -> int:
             "lease_seconds": 900,
             "gold_ratio": 0.0,
             "visibility": "public",
+            "order": order,
         },
     )
     return campaign.id
@@ -447,9 +448,11 @@ def _copy_rows(cur: psycopg.Cursor, statement: str, lines: Any, chunk: int = 20_
             copy.write("".join(buffer))
 
 
-def load_items(dsn: str, campaign_id: int, count: int) -> float:
+def load_items(dsn: str, campaign_id: int, count: int, by_certainty: bool = False) -> float:
     """COPY `count` items (en and sw, every tenth sw item tagged sw-KE), one microtask each (redundancy 3),
-    and the microtask items; then mark the campaign active. Returns seconds taken."""
+    and the microtask items; then mark the campaign active. `by_certainty`: an uncertainty-first campaign, each
+    microtask with a certainty spread evenly over [0, 1) in scrambled order (as model scores would be).
+    Returns seconds taken."""
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT now()::text")
@@ -481,10 +484,16 @@ def load_items(dsn: str, campaign_id: int, count: int) -> float:
                 for i in range(count)
             ),
         )
+        flag = "t" if by_certainty else "f"
         copy(
             "crowd_microtask",
-            "id, campaign_id, language, target, active_count, done_count, is_open, breadth_first, created_at",
-            (f"{task0 + i}\t{campaign_id}\t{language(i)[:2]}\t{REDUNDANCY}\t0\t0\tt\tf\t{now}" for i in range(count)),
+            "id, campaign_id, language, target, active_count, done_count, is_open, breadth_first, by_certainty,"
+            " certainty, created_at",
+            (
+                f"{task0 + i}\t{campaign_id}\t{language(i)[:2]}\t{REDUNDANCY}\t0\t0\tt\tf\t{flag}"
+                f"\t{(i * 7919 % 1000) / 1000 if by_certainty else 0}\t{now}"
+                for i in range(count)
+            ),
         )
         copy(
             "crowd_microtaskitem",
@@ -887,6 +896,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the claim statements")
     parser.add_argument("--queries", action="store_true", help="print every SQL statement of one next and submit")
     parser.add_argument("--quick", action="store_true", help="smoke run: 50,000 items, 5 s per level")
+    parser.add_argument(
+        "--order",
+        default="depth_first",
+        choices=["depth_first", "uncertainty_first"],
+        help="the product campaigns' order (the raw ceiling statement stays the same)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.quick:
@@ -945,8 +960,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         organization, owner = organization_ensure(name="Bench NGO", owner_email="owner@bench.example")
         workers, ineligible = _enroll_workers(organization.id, args.workers, args.seed)
-        small_id = _campaign(organization.id, owner.id, "Bench small (10k)")
-        large_id = _campaign(organization.id, owner.id, f"Bench large ({args.items:,})")
+        small_id = _campaign(organization.id, owner.id, "Bench small (10k)", args.order)
+        large_id = _campaign(organization.id, owner.id, f"Bench large ({args.items:,})", args.order)
+        by_certainty = args.order == "uncertainty_first"
         connections.close_all()
         print(
             f"enrolled {len(workers) + len(ineligible):,} workers with worker_enroll"
@@ -956,13 +972,13 @@ def main(argv: list[str] | None = None) -> int:
         rng.shuffle(workers)
 
         # ------------------------------------------------------------------ claim cost at 10k, then 1M
-        seconds = load_items(dsn, small_id, SMALL_ITEMS)
+        seconds = load_items(dsn, small_id, SMALL_ITEMS, by_certainty)
         print(f"loaded {SMALL_ITEMS:,} items + microtasks with COPY in {seconds:.1f} s")
         flat: dict[str, tuple[list[float], float]] = {}
         flat["10k, before the big load"] = measure_raw_claims(dsn, small_id, workers, args.flat_claims)
         service = {"small": measure_service_claims(workers, args.service_claims)} if args.service_claims else {}
         set_status(dsn, small_id, "paused")
-        seconds = load_items(dsn, large_id, args.items)
+        seconds = load_items(dsn, large_id, args.items, by_certainty)
         print(
             f"loaded {args.items:,} items, {args.items:,} microtasks and their entries with COPY (+ VACUUM ANALYZE)"
             f" in {seconds:.1f} s"
