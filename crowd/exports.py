@@ -28,6 +28,7 @@ CSV_COLUMNS = [
     "language",
     "data",
     "decided_by",
+    "accepted_on_model",
 ]
 
 
@@ -52,6 +53,7 @@ def _row(item: Item) -> dict[str, Any]:
         "language": item.language,
         "data": item.data,
         "decided_by": decided_by(item),
+        "accepted_on_model": item.accepted_model or None,
     }
 
 

@@ -132,6 +132,13 @@ class Campaign(models.Model):
     # Review mode: the share of leased items served without the suggestion, at random, so the anchoring check
     # (crowd/model_loop/anchoring.py) has a control arm.
     blind_share = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    # Auto-acceptance on evidence (crowd/model_loop/auto_accept.py); off by default.
+    auto_accept = models.BooleanField(default=False)
+    accept_threshold = models.FloatField(default=0.95, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    accept_min_evidence = models.PositiveIntegerField(default=50, validators=[MinValueValidator(1)])
+    accept_min_score = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    accept_confirmations = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(1)])
+    accept_audit_share = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
     # Routing rules (see crowd/eligibility.py).
     order = models.CharField(max_length=17, choices=Order.choices, default=Order.DEPTH_FIRST)
     min_language_level = models.PositiveSmallIntegerField(
@@ -204,6 +211,8 @@ class Item(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     expert_at = models.DateTimeField(null=True, blank=True)
+    # The model whose label was accepted on evidence instead of people's answers ("" for people's label).
+    accepted_model = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -59,6 +59,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             "priority",
             "mode",
             "blind_share",
+            "auto_accept",
+            "accept_threshold",
+            "accept_min_evidence",
+            "accept_min_score",
+            "accept_confirmations",
+            "accept_audit_share",
             "order",
             "min_language_level",
             "min_quality",
@@ -253,13 +259,20 @@ class ResultSerializer(serializers.ModelSerializer):
         help_text="Who set the final label (email), when a coordinator decided it; null for the crowd's label."
     )
     decided_at = serializers.DateTimeField(source="expert_at", allow_null=True)
+    accepted_on_model = serializers.SerializerMethodField(
+        help_text="The model whose label was accepted on evidence, with fewer or no human answers; null when "
+        "people's answers (or a coordinator) decided the label."
+    )
 
     class Meta:
         model = Item
         fields = [
             *("item", "external_id", "label", "confidence", "answers", "status", "votes"),
-            *("decided_by", "decided_at"),
+            *("decided_by", "decided_at", "accepted_on_model"),
         ]
+
+    def get_accepted_on_model(self, item: Item) -> str | None:
+        return item.accepted_model or None
 
     def get_decided_by(self, item: Item) -> str | None:
         return decided_by(item)

@@ -79,6 +79,23 @@ class CampaignForm(forms.Form):
     blind_share = forms.FloatField(
         label=_("Review mode: share of items shown without the suggestion (0 to 1)"), min_value=0, max_value=1
     )
+    auto_accept = forms.BooleanField(label=_("Accept a model's labels where it has proven reliable"), required=False)
+    accept_threshold = forms.FloatField(
+        label=_("Precision the model must have shown, at the least (0 to 1)"), min_value=0, max_value=1
+    )
+    accept_min_evidence = forms.IntegerField(label=_("Checked items needed per label before accepting"), min_value=1)
+    accept_min_score = forms.FloatField(
+        label=_("Lowest model score for an accepted label (0 to 1)"), min_value=0, max_value=1
+    )
+    accept_confirmations = forms.ChoiceField(
+        label=_("People who still confirm an accepted label"),
+        choices=[("1", _("One person confirms it")), ("0", _("Nobody: the model's label stands"))],
+    )
+    accept_audit_share = forms.FloatField(
+        label=_("Share of acceptable items still sent to people, to keep measuring the model (0 to 1)"),
+        min_value=0,
+        max_value=1,
+    )
     auto_reject_on_gold = forms.BooleanField(label=_("Reject work that fails check items"), required=False)
     auto_reject_min_gold_failed = forms.IntegerField(label=_("Failed check items before a rejection"), min_value=2)
 

@@ -22,6 +22,7 @@ from crowd.aggregation.free_text import free_text_vote
 from crowd.aggregation.multilabel import label_sets_to_matrix, multilabel
 from crowd.aggregation.redundancy import redundancy_decisions
 from crowd.labels import label_key
+from crowd.model_loop.auto_accept import campaign_auto_accept
 from crowd.models import AggregationRun, Annotator, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
 from crowd.services.aggregation_runs import aggregation_run_begin, aggregation_run_fail, aggregation_run_summary
 from crowd.services.bulk import bulk_update_by_id
@@ -346,10 +347,13 @@ def campaign_aggregate(*, campaign_id: int, task_id: str | None = None) -> dict[
     if run.status == AggregationRun.Status.FINISHED:
         return aggregation_run_summary(run, replayed=True)
     try:
-        return _aggregate(campaign_id, run.id)
+        summary = _aggregate(campaign_id, run.id)
     except BaseException:  # also a warm shutdown's SystemExit: the run must not look alive
         aggregation_run_fail(run_id=run.id)
         raise
+    # The new posteriors and settled items are the evidence: the acceptance policy (when on) looks again.
+    campaign_auto_accept(campaign_id=campaign_id)
+    return summary
 
 
 def _aggregate(campaign_id: int, run_id: int) -> dict[str, Any]:

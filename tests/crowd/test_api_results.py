@@ -183,6 +183,7 @@ def test_export_csv(org_api, labeled):
         "language",
         "data",
         "decided_by",
+        "accepted_on_model",
     ]
     by_id = {row["external_id"]: row for row in rows}
     assert set(by_id) == {"t0", "t1", "t2"}

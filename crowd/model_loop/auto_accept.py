@@ -1,0 +1,169 @@
+"""Auto-acceptance on evidence, applied: after each aggregation run, items whose model label may stand in for
+people need fewer answers (crowd/model_loop/acceptance.py decides; this module counts and writes).
+
+Evidence for a model's class c is every item the model labelled c with a score of at least the policy's
+`min_score` whose truth is known: gold items, and items people completed on their own (not accepted on a model,
+not decided by a coordinator). Its precision there must reach the threshold with a Wilson lower bound on at least
+`min_evidence` items. Then its open, unanswered, confident items in accepted classes need `confirmations` answers:
+0 completes them at once with the model's label, 1 leaves one slot whose answer aggregation weighs with the
+model's. An item whose people then disagree, or that needed more answers after all, loses its mark. A stable
+random `audit_share` of such items is never accepted, so the model keeps being measured against people.
+
+Only single-choice campaigns, and only microtasks whose every item qualifies (so a shared page is never cut
+short for the items still needing people).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from crowd.model_loop.acceptance import AcceptancePolicy, accepted_classes, answers_needed, class_precision, in_audit
+from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
+
+
+@dataclass(frozen=True)
+class AcceptSummary:
+    accepted_classes: dict[str, list[Any]]  # model -> classes
+    completed: int  # accepted with no human answer
+    confirming: int  # accepted pending one confirmation
+    unmarked: int  # marks removed because people disagreed or more answers were needed
+
+
+def policy_for(campaign: Campaign) -> AcceptancePolicy:
+    return AcceptancePolicy(
+        threshold=campaign.accept_threshold,
+        min_evidence=campaign.accept_min_evidence,
+        min_score=campaign.accept_min_score,
+        confirmations=campaign.accept_confirmations,
+        audit_share=campaign.accept_audit_share,
+    )
+
+
+def _label_key(label: Any) -> Any:
+    return tuple(label) if isinstance(label, list) else label
+
+
+def _evidence(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, list[tuple[Any, Any]]]:
+    """Per model: (its label, the known label) over gold items and items people settled."""
+    known = Q(gold__isnull=False) | Q(
+        status=Item.Status.COMPLETE, accepted_model="", expert_label__isnull=True, answer_count__gt=0
+    )
+    pairs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+    rows = (
+        Item.objects.filter(campaign=campaign, prelabel__isnull=False, prelabel_score__gte=policy.min_score)
+        .filter(known)
+        .values_list("prelabel_model", "prelabel", "gold", "result_label")
+    )
+    for model, prelabel, gold, result in rows.iterator(chunk_size=5000):
+        truth = gold if gold is not None else result
+        if truth is not None:
+            pairs[model].append((_label_key(prelabel), _label_key(truth)))
+    return pairs
+
+
+def campaign_auto_accept(*, campaign_id: int) -> AcceptSummary | None:
+    """Apply the campaign's acceptance policy; None when it is off or the campaign is not single-choice. Takes the
+    campaign lock (FOR NO KEY UPDATE, as aggregation), so the two never interleave; the microtasks it changes are
+    rows no lease holds (active 0), locked as it writes them."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+        if not campaign.auto_accept or campaign.task_type != Campaign.TaskType.SINGLE_CHOICE:
+            return None
+        if campaign.status != Campaign.Status.ACTIVE:
+            return None
+        policy = policy_for(campaign)
+        unmarked = _unmark_overruled(campaign, policy)
+        accepted = {
+            model: accepted_classes(class_precision(pairs), policy)
+            for model, pairs in _evidence(campaign, policy).items()
+        }
+        completed = confirming = 0
+        if any(accepted.values()):
+            completed, confirming = _accept(campaign, policy, accepted)
+        if (
+            completed
+            and not Item.objects.filter(campaign=campaign, gold__isnull=True)
+            .exclude(status=Item.Status.COMPLETE)
+            .exists()
+        ):
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+    return AcceptSummary(
+        accepted_classes={model: sorted(classes, key=str) for model, classes in accepted.items() if classes},
+        completed=completed,
+        confirming=confirming,
+        unmarked=unmarked,
+    )
+
+
+def _unmark_overruled(campaign: Campaign, policy: AcceptancePolicy) -> int:
+    """A provisional acceptance stands only while people agree and no more answers than planned were needed."""
+    marked = Item.objects.filter(campaign=campaign).exclude(accepted_model="")
+    overruled = [
+        item.pk
+        for item in marked.only("id", "prelabel", "result_label", "answer_count", "expert_label")
+        if item.expert_label is not None
+        or item.answer_count > policy.confirmations
+        or (item.answer_count and _label_key(item.result_label) != _label_key(item.prelabel))
+    ]
+    return Item.objects.filter(pk__in=overruled).update(accepted_model="")
+
+
+def _accept(campaign: Campaign, policy: AcceptancePolicy, accepted: dict[str, set[Any]]) -> tuple[int, int]:
+    candidates = {
+        item.pk: item
+        for item in Item.objects.filter(
+            campaign=campaign,
+            status=Item.Status.OPEN,
+            gold__isnull=True,
+            expert_label__isnull=True,
+            answer_count=0,
+            accepted_model="",
+            prelabel__isnull=False,
+            prelabel_model__in=[model for model, classes in accepted.items() if classes],
+        ).only("id", "prelabel", "prelabel_model", "prelabel_score")
+        if answers_needed(
+            prelabel=_label_key(item.prelabel),
+            score=item.prelabel_score,
+            accepted=accepted.get(item.prelabel_model, set()),
+            policy=policy,
+            redundancy=campaign.redundancy,
+            audited=in_audit(item.pk, policy.audit_share, f"campaign-{campaign.pk}"),
+        )
+        < campaign.redundancy
+    }
+    if not candidates:
+        return 0, 0
+    members: dict[int, list[int]] = defaultdict(list)
+    for microtask_id, item_id in MicroTaskItem.objects.filter(
+        microtask__campaign=campaign, microtask__is_open=True, microtask__active_count=0, microtask__done_count=0
+    ).values_list("microtask_id", "item_id"):
+        members[microtask_id].append(item_id)
+    whole = {mt: items for mt, items in members.items() if all(i in candidates for i in items)}
+    item_ids = [i for items in whole.values() for i in items]
+    if not item_ids:
+        return 0, 0
+    needed = policy.confirmations
+    # Locked as written; a claim that took one meanwhile made active_count > 0 and the filter leaves it alone.
+    MicroTask.objects.filter(pk__in=list(whole), active_count=0, done_count=0, is_open=True).update(
+        target=needed, is_open=needed > 0
+    )
+    kept = set(
+        MicroTaskItem.objects.filter(microtask_id__in=list(whole), microtask__target=needed).values_list(
+            "item_id", flat=True
+        )
+    )
+    accepted_items = Item.objects.filter(pk__in=kept)
+    if needed == 0:
+        accepted_items.update(
+            status=Item.Status.COMPLETE,
+            result_label=F("prelabel"),
+            confidence=F("prelabel_score"),
+            accepted_model=F("prelabel_model"),
+            redundancy=0,
+        )
+        return len(kept), 0
+    accepted_items.update(accepted_model=F("prelabel_model"), redundancy=needed)
+    return 0, len(kept)

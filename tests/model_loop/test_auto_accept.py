@@ -1,0 +1,134 @@
+"""Auto-acceptance applied: only on enough evidence, only confident labels of accepted classes, never the audit
+share; results and exports say which labels a model decided; people who disagree take the mark away."""
+
+import pytest
+
+from crowd.model_loop.auto_accept import campaign_auto_accept
+from crowd.models import Campaign, Item, MicroTask
+from crowd.services.campaigns import campaign_launch
+from crowd.services.imports import items_import
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+MODEL = "triage-bert@3"
+
+
+def _row(external_id: str, label: str, score: float, gold: str | None = None) -> dict:
+    row = {
+        "external_id": external_id,
+        "data": {"text": external_id},
+        "language": "en",
+        "prelabel": {"model": MODEL, "label": label, "score": score},
+    }
+    if gold is not None:
+        row["gold"] = gold
+    return row
+
+
+def _campaign(organization=None, **policy) -> Campaign:
+    fields = {
+        "auto_accept": True,
+        "accept_threshold": 0.6,
+        "accept_min_evidence": 8,
+        "accept_min_score": 0.8,
+        "accept_confirmations": 0,
+        "accept_audit_share": 0.0,
+        **policy,
+    }
+    campaign = factories.campaign(organization=organization, redundancy=3, **fields)
+    rows = [_row(f"gold{i}", "pos", 0.9, gold="pos") for i in range(10)]  # the model right 10 times of 10
+    rows += [_row(f"sure{i}", "pos", 0.9) for i in range(6)]
+    rows += [_row(f"unsure{i}", "pos", 0.5) for i in range(2)]  # below the score floor
+    rows += [_row(f"neg{i}", "neg", 0.95) for i in range(2)]  # a class without evidence
+    items_import(campaign_id=campaign.id, rows=rows)
+    campaign_launch(campaign_id=campaign.id)
+    return campaign
+
+
+def _accepted(campaign: Campaign) -> set[str]:
+    return set(Item.objects.filter(campaign=campaign).exclude(accepted_model="").values_list("external_id", flat=True))
+
+
+def test_confident_labels_of_a_proven_class_are_accepted_without_people(org_key, org_api):
+    campaign = _campaign(org_key[0])
+
+    summary = campaign_auto_accept(campaign_id=campaign.id)
+
+    sure = {f"sure{i}" for i in range(6)}
+    assert summary.accepted_classes == {MODEL: ["pos"]} and summary.completed == 6
+    assert _accepted(campaign) == sure
+    for item in Item.objects.filter(campaign=campaign, external_id__in=sure):
+        assert (item.status, item.result_label, item.confidence, item.answer_count) == ("complete", "pos", 0.9, 0)
+        microtask = MicroTask.objects.get(items=item)
+        assert (microtask.target, microtask.is_open) == (0, False)  # nobody is offered it any more
+    others = MicroTask.objects.filter(campaign=campaign).exclude(items__external_id__in=sure)
+    assert set(others.values_list("target", "is_open")) == {(3, True)}
+    results = {
+        row["external_id"]: row for row in org_api.get(f"/api/v1/campaigns/{campaign.id}/results/").json()["results"]
+    }
+    assert results["sure0"]["accepted_on_model"] == MODEL and results["neg0"]["accepted_on_model"] is None
+    exported = b"".join(org_api.get(f"/api/v1/campaigns/{campaign.id}/export/?format=csv").streaming_content)
+    assert "accepted_on_model" in exported.decode().splitlines()[0] and MODEL in exported.decode()
+
+
+def test_one_confirmation_leaves_one_slot_and_disagreement_removes_the_mark(org_key):
+    campaign = _campaign(org_key[0], accept_confirmations=1)
+
+    summary = campaign_auto_accept(campaign_id=campaign.id)
+
+    assert summary.confirming == 6 and summary.completed == 0
+    item = Item.objects.get(campaign=campaign, external_id="sure0")
+    assert (item.accepted_model, item.redundancy, item.status) == (MODEL, 1, "open")
+    assert MicroTask.objects.get(items=item).target == 1
+    # The one person disagreed (what aggregation would write): the label is people's now, not the model's.
+    Item.objects.filter(pk=item.pk).update(answer_count=1, result_label="neg")
+    Item.objects.filter(campaign=campaign, external_id="sure1").update(answer_count=1, result_label="pos")
+
+    again = campaign_auto_accept(campaign_id=campaign.id)
+
+    assert again.unmarked == 1
+    assert "sure0" not in _accepted(campaign) and "sure1" in _accepted(campaign)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"accept_min_evidence": 50},  # ten gold items are not enough evidence
+        {"accept_threshold": 0.8},  # 10 of 10: Wilson's lower bound is 0.72
+        {"accept_audit_share": 1.0},  # every item kept for people
+        {"auto_accept": False},
+    ],
+)
+def test_nothing_is_accepted_without_the_evidence_or_with_acceptance_off(org_key, policy):
+    campaign = _campaign(org_key[0], **policy)
+
+    campaign_auto_accept(campaign_id=campaign.id)
+
+    assert _accepted(campaign) == set()
+    assert set(MicroTask.objects.filter(campaign=campaign).values_list("target", flat=True)) == {3}
+
+
+def test_a_wrong_model_is_not_accepted(org_key):
+    campaign = factories.campaign(organization=org_key[0], auto_accept=True, accept_min_evidence=8)
+    rows = [_row(f"gold{i}", "pos", 0.9, gold="pos" if i < 6 else "neg") for i in range(10)]  # right 6 of 10
+    rows += [_row("sure", "pos", 0.99)]
+    items_import(campaign_id=campaign.id, rows=rows)
+    campaign_launch(campaign_id=campaign.id)
+
+    summary = campaign_auto_accept(campaign_id=campaign.id)
+
+    assert summary.accepted_classes == {} and _accepted(campaign) == set()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("accept_confirmations", 2), ("accept_threshold", 1.5), ("accept_min_evidence", 0), ("accept_audit_share", -1)],
+)
+def test_a_bad_policy_is_refused(org_api, org_key, field, value):
+    campaign = factories.campaign(organization=org_key[0])
+
+    response = org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {field: value}, format="json")
+
+    assert response.status_code == 400 and field in response.json()["error"]["fields"]
+    assert getattr(Campaign.objects.get(pk=campaign.pk), field) == getattr(campaign, field)
