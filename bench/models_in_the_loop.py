@@ -13,9 +13,11 @@ Strategies, each printed as answers used and accuracy on the gold items:
   review       3 answers per item; the model's suggestion is shown on all but a blind share (10%), and a person
                follows a shown suggestion with probability --follow instead of answering on their own; the
                model joins Dawid-Skene as one more annotator;
-  auto-accept  items arrive in batches; a class is accepted once the model's precision, estimated by Dawid-Skene
-               with the model as one more annotator over the items people answered so far (campaign gold
-               clamped), has a Wilson lower bound >= --threshold on at least --min-evidence items; an
+  auto-accept  items arrive in batches; a class is accepted once the model's precision on its confident labels
+               has a Wilson lower bound >= --threshold on at least --min-evidence items. --evidence dawid-skene
+               (the service's rule) estimates it from its confusion matrix, its confident labels being one more
+               annotator over the items people answered so far (gold clamped); --evidence people counts plain
+               agreement with campaign gold and items people settled on their own, for comparison. An
                accepted item with a score >= --min-score gets --confirmations human answers (1: accepted
                when the person agrees, else it goes to full redundancy) and --audit of such items get full
                redundancy anyway (crowd/model_loop/acceptance.py decides all of it).
@@ -46,6 +48,7 @@ from crowd.model_loop.acceptance import (
     AcceptancePolicy,
     accepted_classes,
     answers_needed,
+    class_precision,
     estimated_precision,
     in_audit,
 )
@@ -106,7 +109,9 @@ def review(data, pool, model_label, follow: float, blind_share: float, rng):
     return selected.size, accuracy(result, gold), report, simulated_pull
 
 
-def auto_accept(data, pool, model_label, score, policy: AcceptancePolicy, rng, batches: int = 10, gold_share=0.05):
+def auto_accept(
+    data, pool, model_label, score, policy: AcceptancePolicy, rng, batches=10, gold_share=0.05, evidence="dawid-skene"
+):
     items, workers, labels, n_items, n_workers, n_classes, gold = data
     campaign_gold = (gold >= 0) & (rng.random(n_items) < gold_share)  # the campaign's own gold items
     order = rng.permutation(n_items)
@@ -121,7 +126,21 @@ def auto_accept(data, pool, model_label, score, policy: AcceptancePolicy, rng, b
         # Only its confident labels: they are what acceptance would take, and they are more often right than
         # the model's average, which a confusion matrix over all its labels would blur.
         confident = seen[score[seen] >= policy.min_score]
-        if confident.size:
+        if evidence == "people" and confident.size:
+            # For comparison: plain agreement with what is known, on campaign gold and on items people
+            # completed on their own (Dawid-Skene over people, at >= 0.95).
+            known = np.full(n_items, -1)
+            known[campaign_gold] = gold[campaign_gold]
+            people = seen[~accepted_on_model[seen] & (taken[seen] >= 3)]
+            if people.size:
+                selected = np.concatenate([pool[i][: taken[i]] for i in people])
+                result = aggregate(selected, items, workers, labels, n_items, n_workers, n_classes)
+                settled = people[(result.confidence[people] >= 0.95) & ~campaign_gold[people]]
+                known[settled] = result.label[settled]
+            evidence_items = confident[known[confident] >= 0]
+            pairs = zip(model_label[evidence_items].tolist(), known[evidence_items].tolist(), strict=True)
+            accepted = accepted_classes(class_precision(pairs), policy)
+        elif confident.size:
             selected = np.concatenate([pool[i][: taken[i]] for i in seen])
             result = dawid_skene(
                 np.concatenate([items[selected], confident]),
@@ -170,6 +189,13 @@ def main(argv=None) -> int:
     parser.add_argument("--confirmations", type=int, default=0)
     parser.add_argument("--audit", type=float, default=0.05)
     parser.add_argument("--batches", type=int, default=20, help="auto-accept: arrival batches, evidence between")
+    parser.add_argument(
+        "--evidence",
+        default="dawid-skene",
+        choices=["dawid-skene", "people"],
+        help="auto-accept's precision: the model's Dawid-Skene confusion with people (the service's rule), or plain "
+        "agreement on gold and people-settled items",
+    )
     parser.add_argument("--min-items", type=int, default=400, help="smallest dataset the budget is judged on")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -180,7 +206,10 @@ def main(argv=None) -> int:
         confirmations=args.confirmations,
         audit_share=args.audit,
     )
-    print(f"auto-accept: {policy}; review: follow {args.follow}, blind {args.blind}; seed {args.seed}")
+    print(
+        f"auto-accept: {policy}, evidence {args.evidence}; review: follow {args.follow}, blind {args.blind};"
+        f" seed {args.seed}"
+    )
     header = (
         f"{'dataset':<14}{'model':<10}{'fixed 3':>15}{'dynamic':>15}{'review':>15}{'auto-accept':>15}"
         f"{'saved':>7}{'Δacc':>7}  anchoring: simulated / measured [95% CI] warn"
@@ -203,7 +232,9 @@ def main(argv=None) -> int:
             model_rng = np.random.default_rng(args.seed + MODELS.index(kind) + 1)
             model_label, score = simulate_model(kind, truth, n_classes, model_rng)
             nr, ar, report, pull = review(data, pool, model_label, args.follow, args.blind, model_rng)
-            na, aa, _share = auto_accept(data, pool, model_label, score, policy, model_rng, args.batches)
+            na, aa, _share = auto_accept(
+                data, pool, model_label, score, policy, model_rng, args.batches, evidence=args.evidence
+            )
             d = report.agreement_difference
             measured = f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]" if d.estimate is not None else "n/a"
             print(

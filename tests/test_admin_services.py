@@ -64,6 +64,13 @@ def _change_form(campaign: Campaign, **overrides) -> dict:
         "sensitive_daily_cap": campaign.sensitive_daily_cap,
         "approval_hours": campaign.approval_hours,
         "auto_reject_min_gold_failed": campaign.auto_reject_min_gold_failed,
+        "mode": campaign.mode,
+        "blind_share": campaign.blind_share,
+        "accept_threshold": campaign.accept_threshold,
+        "accept_min_evidence": campaign.accept_min_evidence,
+        "accept_min_score": campaign.accept_min_score,
+        "accept_confirmations": campaign.accept_confirmations,
+        "accept_audit_share": campaign.accept_audit_share,
     }
     data.update(overrides)
     return data

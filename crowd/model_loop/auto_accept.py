@@ -1,9 +1,12 @@
 """Auto-acceptance on evidence, applied: after each aggregation run, items whose model label may stand in for
 people need fewer answers (crowd/model_loop/acceptance.py decides; this module counts and writes).
 
-Evidence for a model's class c is every item the model labelled c with a score of at least the policy's
-`min_score` whose truth is known: gold items, and items people completed on their own (not accepted on a model,
-not decided by a coordinator). Its precision there must reach the threshold with a Wilson lower bound on at least
+The evidence for a model's class c is the items it labelled c with a score of at least the policy's `min_score`
+whose truth is known or being learned: gold items and items people answered. Its precision there comes from
+Dawid-Skene, where, with acceptance on, the model's confident labels are an annotator of their own (its less sure
+ones another, `model_annotator_name`), so the estimate is about exactly the labels acceptance would take, and
+EM separates the model's errors from people's (counting plain agreement with people's labels would understate a
+model that is better than them). That precision must reach the threshold with a Wilson lower bound on at least
 `min_evidence` items. Then its open, unanswered, confident items in accepted classes need `confirmations` answers:
 0 completes them at once with the model's label, 1 leaves one slot whose answer aggregation weighs with the
 model's. An item whose people then disagree, or that needed more answers after all, loses its mark. A stable
@@ -17,11 +20,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.db import transaction
 from django.db.models import F, Q
 
-from crowd.model_loop.acceptance import AcceptancePolicy, accepted_classes, answers_needed, class_precision, in_audit
-from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
+from crowd.model_loop.acceptance import (
+    AcceptancePolicy,
+    accepted_classes,
+    answers_needed,
+    estimated_precision,
+    in_audit,
+)
+from crowd.model_loop.anchoring import Proportion
+from crowd.models import AggregationRun, Annotator, Campaign, Item, MicroTask, MicroTaskItem
 
 
 @dataclass(frozen=True)
@@ -46,22 +57,48 @@ def _label_key(label: Any) -> Any:
     return tuple(label) if isinstance(label, list) else label
 
 
-def _evidence(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, list[tuple[Any, Any]]]:
-    """Per model: (its label, the known label) over gold items and items people settled."""
-    known = Q(gold__isnull=False) | Q(
-        status=Item.Status.COMPLETE, accepted_model="", expert_label__isnull=True, answer_count__gt=0
-    )
-    pairs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+def model_annotator_name(campaign: Campaign, model: str, score: float | None) -> str:
+    """The annotator a pre-label counts as in Dawid-Skene: its model, and with acceptance on, its less sure labels
+    (score below the policy's floor) as a second annotator, so the model's own confusion matrix describes exactly
+    the labels acceptance would take."""
+    name = model or "model"
+    if campaign.auto_accept and (score is None or score < campaign.accept_min_score):
+        return f"{name} (score < {campaign.accept_min_score:g})"
+    return name
+
+
+def _precision(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, dict[Any, Proportion]]:
+    """Per model: its precision per class from its Dawid-Skene confusion matrix and the run's prior, over the
+    evidence items (its confident labels on gold items and on items people answered)."""
+    values = campaign.label_values()
+    index = {_label_key(value): k for k, value in enumerate(values)}
+    run = AggregationRun.objects.filter(campaign=campaign, status=AggregationRun.Status.FINISHED).order_by("-id")
+    prior = run.values_list("prior", flat=True).first()
+    if not prior or len(prior) != len(values):
+        return {}
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         Item.objects.filter(campaign=campaign, prelabel__isnull=False, prelabel_score__gte=policy.min_score)
-        .filter(known)
-        .values_list("prelabel_model", "prelabel", "gold", "result_label")
+        .filter(Q(gold__isnull=False) | Q(answer_count__gt=0))
+        .values_list("prelabel_model", "prelabel")
     )
-    for model, prelabel, gold, result in rows.iterator(chunk_size=5000):
-        truth = gold if gold is not None else result
-        if truth is not None:
-            pairs[model].append((_label_key(prelabel), _label_key(truth)))
-    return pairs
+    for model, prelabel in rows.iterator(chunk_size=5000):
+        k = index.get(_label_key(prelabel))
+        if k is not None:
+            counts[model or "model"][k] += 1
+    confusions = dict(
+        Annotator.objects.filter(campaign=campaign, kind=Annotator.Kind.MODEL, model_name__in=list(counts)).values_list(
+            "model_name", "confusion"
+        )
+    )
+    out: dict[str, dict[Any, Proportion]] = {}
+    for model, per_class in counts.items():
+        confusion = np.asarray(confusions.get(model) or [], dtype=float)
+        if confusion.shape != (len(values), len(values)):
+            continue
+        estimated = estimated_precision(confusion, np.asarray(prior, dtype=float), per_class)
+        out[model] = {_label_key(values[k]): proportion for k, proportion in estimated.items()}
+    return out
 
 
 def campaign_auto_accept(*, campaign_id: int) -> AcceptSummary | None:
@@ -77,8 +114,7 @@ def campaign_auto_accept(*, campaign_id: int) -> AcceptSummary | None:
         policy = policy_for(campaign)
         unmarked = _unmark_overruled(campaign, policy)
         accepted = {
-            model: accepted_classes(class_precision(pairs), policy)
-            for model, pairs in _evidence(campaign, policy).items()
+            model: accepted_classes(precision, policy) for model, precision in _precision(campaign, policy).items()
         }
         completed = confirming = 0
         if any(accepted.values()):
@@ -111,6 +147,12 @@ def _unmark_overruled(campaign: Campaign, policy: AcceptancePolicy) -> int:
     return Item.objects.filter(pk__in=overruled).update(accepted_model="")
 
 
+def _stored_names(annotators: Any) -> list[str]:
+    """Annotator names back to Item.prelabel_model values (an unnamed model is the annotator "model")."""
+    names = list(annotators)
+    return [*names, ""] if "model" in names else names
+
+
 def _accept(campaign: Campaign, policy: AcceptancePolicy, accepted: dict[str, set[Any]]) -> tuple[int, int]:
     candidates = {
         item.pk: item
@@ -122,12 +164,12 @@ def _accept(campaign: Campaign, policy: AcceptancePolicy, accepted: dict[str, se
             answer_count=0,
             accepted_model="",
             prelabel__isnull=False,
-            prelabel_model__in=[model for model, classes in accepted.items() if classes],
+            prelabel_model__in=_stored_names(model for model, classes in accepted.items() if classes),
         ).only("id", "prelabel", "prelabel_model", "prelabel_score")
         if answers_needed(
             prelabel=_label_key(item.prelabel),
             score=item.prelabel_score,
-            accepted=accepted.get(item.prelabel_model, set()),
+            accepted=accepted.get(item.prelabel_model or "model", set()),
             policy=policy,
             redundancy=campaign.redundancy,
             audited=in_audit(item.pk, policy.audit_share, f"campaign-{campaign.pk}"),

@@ -22,7 +22,7 @@ from crowd.aggregation.free_text import free_text_vote
 from crowd.aggregation.multilabel import label_sets_to_matrix, multilabel
 from crowd.aggregation.redundancy import redundancy_decisions
 from crowd.labels import label_key
-from crowd.model_loop.auto_accept import campaign_auto_accept
+from crowd.model_loop.auto_accept import campaign_auto_accept, model_annotator_name
 from crowd.models import AggregationRun, Annotator, Campaign, CampaignWorker, Item, MicroTask, MicroTaskItem
 from crowd.services.aggregation_runs import aggregation_run_begin, aggregation_run_fail, aggregation_run_summary
 from crowd.services.bulk import bulk_update_by_id
@@ -90,11 +90,12 @@ def _load(campaign: Campaign) -> Data | None:
     # A coordinator's final label is a known label too: workers are scored against it (crowd/services/expert.py).
     gold.update(Item.objects.filter(campaign=campaign, expert_label__isnull=False).values_list("id", "expert_label"))
     item_ids = np.union1d(answer_items, np.fromiter(gold, dtype=np.int64, count=len(gold)))
-    prelabels = list(
-        Item.objects.filter(campaign=campaign, prelabel__isnull=False)
+    prelabels = [
+        (item_id, model_annotator_name(campaign, model, score), label)
+        for item_id, model, score, label in Item.objects.filter(campaign=campaign, prelabel__isnull=False)
         .order_by("id")
-        .values_list("id", "prelabel_model", "prelabel")
-    )
+        .values_list("id", "prelabel_model", "prelabel_score", "prelabel")
+    ]
     in_model = set(item_ids.tolist())  # pre-labels count only where workers answered or gold is known
     prelabels = [row for row in prelabels if row[0] in in_model]
     known = list(

@@ -220,6 +220,7 @@ def test_export_jsonl(org_api, labeled):
         "language": "en",
         "data": {"text": "text 1"},
         "decided_by": None,
+        "accepted_on_model": None,
     }
 
 

@@ -2,11 +2,15 @@
 share; results and exports say which labels a model decided; people who disagree take the mark away."""
 
 import pytest
+from django.utils import timezone
 
 from crowd.model_loop.auto_accept import campaign_auto_accept
-from crowd.models import Campaign, Item, MicroTask
+from crowd.models import AggregationRun, Annotator, Campaign, Item, MicroTask
+from crowd.services.aggregation import campaign_aggregate
+from crowd.services.answers import answer_submit
 from crowd.services.campaigns import campaign_launch
 from crowd.services.imports import items_import
+from crowd.services.routing import assignment_claim_next
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +47,17 @@ def _campaign(organization=None, **policy) -> Campaign:
     rows += [_row(f"neg{i}", "neg", 0.95) for i in range(2)]  # a class without evidence
     items_import(campaign_id=campaign.id, rows=rows)
     campaign_launch(campaign_id=campaign.id)
+    _estimated(campaign, right=0.98)
     return campaign
+
+
+def _estimated(campaign: Campaign, *, right: float) -> None:
+    """What an aggregation run leaves behind: the class prior and the model's confusion matrix [true, answered]."""
+    AggregationRun.objects.create(
+        campaign=campaign, status=AggregationRun.Status.FINISHED, prior=[0.5, 0.5], started_at=timezone.now()
+    )
+    confusion = [[right, 1 - right], [1 - right, right]]
+    Annotator.objects.create(campaign=campaign, kind=Annotator.Kind.MODEL, model_name=MODEL, confusion=confusion)
 
 
 def _accepted(campaign: Campaign) -> set[str]:
@@ -95,7 +109,7 @@ def test_one_confirmation_leaves_one_slot_and_disagreement_removes_the_mark(org_
     "policy",
     [
         {"accept_min_evidence": 50},  # ten gold items are not enough evidence
-        {"accept_threshold": 0.8},  # 10 of 10: Wilson's lower bound is 0.72
+        {"accept_threshold": 0.8},  # 0.98 of 10 rounds to 10 of 10: Wilson's lower bound is 0.72
         {"accept_audit_share": 1.0},  # every item kept for people
         {"auto_accept": False},
     ],
@@ -109,16 +123,70 @@ def test_nothing_is_accepted_without_the_evidence_or_with_acceptance_off(org_key
     assert set(MicroTask.objects.filter(campaign=campaign).values_list("target", flat=True)) == {3}
 
 
-def test_a_wrong_model_is_not_accepted(org_key):
+def test_a_model_dawid_skene_finds_unreliable_is_not_accepted(org_key):
     campaign = factories.campaign(organization=org_key[0], auto_accept=True, accept_min_evidence=8)
-    rows = [_row(f"gold{i}", "pos", 0.9, gold="pos" if i < 6 else "neg") for i in range(10)]  # right 6 of 10
-    rows += [_row("sure", "pos", 0.99)]
+    rows = [_row(f"gold{i}", "pos", 0.9, gold="pos") for i in range(30)] + [_row("sure", "pos", 0.99)]
     items_import(campaign_id=campaign.id, rows=rows)
     campaign_launch(campaign_id=campaign.id)
+    _estimated(campaign, right=0.7)  # precision 0.7: far below the default threshold of 0.95
 
     summary = campaign_auto_accept(campaign_id=campaign.id)
 
     assert summary.accepted_classes == {} and _accepted(campaign) == set()
+
+
+def test_after_people_answer_aggregation_accepts_the_rest_on_the_models_word(org_key):
+    campaign = factories.campaign(
+        organization=org_key[0],
+        redundancy=1,
+        max_redundancy=1,
+        target_confidence=0.5,
+        auto_accept=True,
+        accept_threshold=0.6,
+        accept_min_evidence=8,
+        accept_confirmations=0,
+        accept_audit_share=0.0,
+    )
+    # Both classes, alternating: with one class only, Dawid-Skene could not tell a perfect model from one that
+    # always says it.
+    truth = ["pos", "neg"] * 12
+    items_import(campaign_id=campaign.id, rows=[_row(f"i{n:02}", label, 0.9) for n, label in enumerate(truth)])
+    campaign_launch(campaign_id=campaign.id)
+    for _ in range(18):  # eighteen people agree with the model on eighteen items, nine of each class
+        worker = factories.worker()[0]
+        lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+        item = lease.microtask.items.get()
+        answer_submit(worker=worker, assignment_id=lease.id, raw_answers=[{"item": item.id, "label": item.prelabel}])
+
+    campaign_aggregate(campaign_id=campaign.id)
+
+    model = Annotator.objects.get(campaign=campaign, kind="model")
+    assert model.model_name == MODEL and model.answers == 18  # its confident labels, where people answered
+    assert model.confusion[0][0] > 0.9 and model.confusion[1][1] > 0.9
+    assert len(_accepted(campaign)) == 6  # the six nobody answered
+    assert not Item.objects.filter(campaign=campaign).exclude(status="complete").exists()
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
+
+
+def test_a_models_unsure_labels_are_an_annotator_of_their_own_when_acceptance_is_on(org_key):
+    campaign = factories.campaign(
+        organization=org_key[0], redundancy=1, max_redundancy=1, auto_accept=True, accept_min_score=0.8
+    )
+    items_import(campaign_id=campaign.id, rows=[_row("a", "pos", 0.9), _row("b", "pos", 0.3)])
+    campaign_launch(campaign_id=campaign.id)
+    for _ in range(2):
+        worker = factories.worker()[0]
+        lease = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+        answer_submit(
+            worker=worker,
+            assignment_id=lease.id,
+            raw_answers=[{"item": lease.microtask.items.get().id, "label": "pos"}],
+        )
+
+    campaign_aggregate(campaign_id=campaign.id)
+
+    names = set(Annotator.objects.filter(campaign=campaign, kind="model").values_list("model_name", flat=True))
+    assert names == {MODEL, f"{MODEL} (score < 0.8)"}
 
 
 @pytest.mark.parametrize(
