@@ -74,12 +74,12 @@ urlpatterns = [
     ),
     path("campaigns/<int:campaign_id>/blocks/", views.CampaignBlocksView.as_view(), name="api-campaign-blocks"),
     path(
-        "campaigns/<int:campaign_id>/blocks/<int:worker_id>/",
+        "campaigns/<int:campaign_id>/blocks/<str:worker_id>/",
         views.CampaignBlockDetailView.as_view(),
         name="api-campaign-block",
     ),
     path("blocks/", views.OrganizationBlocksView.as_view(), name="api-blocks"),
-    path("blocks/<int:worker_id>/", views.OrganizationBlockDetailView.as_view(), name="api-block"),
+    path("blocks/<str:worker_id>/", views.OrganizationBlockDetailView.as_view(), name="api-block"),
     path(
         "campaigns/<int:campaign_id>/annotators/",
         views.CampaignAnnotatorsView.as_view(),

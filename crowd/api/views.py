@@ -32,6 +32,7 @@ from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_con
 from crowd.import_formats import ImportOptions
 from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
+from crowd.pseudonymous import worker_from_reference
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
@@ -48,7 +49,7 @@ from crowd.services.expert import item_decide
 from crowd.services.import_jobs import import_job_create, import_job_progress
 from crowd.services.imports import import_preview, items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
-from crowd.submissions import submission_body, submission_filters
+from crowd.submissions import submission_body, submission_filters, submission_worker
 from crowd.tasks import campaign_aggregate_queue
 from payments.models import PayoutBatch
 from payments.money import from_minor
@@ -57,6 +58,7 @@ from payments.selectors import earnings_summary, payout_batch_for_organizations
 from payments.services import funds_deposit
 from workers.grants import signin_grant_issue
 from workers.models import WorkerToken
+from workers.pseudonyms import pseudonym
 from workers.services import LanguageLevel, SkillLevel, worker_enroll, worker_token_rotate
 from workers.terms import TERMS_SECTIONS, TERMS_VERSION, terms_accept, terms_accepted_at
 
@@ -268,7 +270,9 @@ class ImportJobView(APIView):
 
 SUBMISSION_FILTERS = {
     "status": OpenApiParameter("status", str, enum=["submitted", "approved", "rejected"]),
-    "worker": OpenApiParameter("worker", int),
+    "worker": OpenApiParameter(
+        "worker", str, description="The worker's pseudonym (or the id the organization enrolled them with)."
+    ),
     "submitted_after": OpenApiParameter("submitted_after", OpenApiTypes.DATETIME),
     "submitted_before": OpenApiParameter("submitted_before", OpenApiTypes.DATETIME),
     "failed_gold": OpenApiParameter("failed_gold", bool),
@@ -286,7 +290,7 @@ class CampaignSubmissionsView(APIView):
         filters = submission_filters(request.query_params)
         limit = filters.pop("limit", 50)
         after = filters.pop("after", 0)
-        worker = filters.pop("worker", None)
+        worker = submission_worker(campaign, filters.pop("worker", None))
         page = selectors.submissions_for_campaign(
             campaign=campaign, worker_id=worker, after_id=after, limit=limit, **filters
         )
@@ -709,7 +713,7 @@ class AssignmentHeartbeatView(APIView):
 
 def _block_body(block) -> dict[str, Any]:
     return {
-        "worker": block.worker_id,
+        "worker": pseudonym(block.organization_id, block.worker_id),
         "campaign": block.campaign_id,
         "organization": block.organization_id,
         "reason": block.reason,
@@ -725,7 +729,7 @@ class CampaignBlocksView(APIView):
         block = worker_block(
             organization_id=campaign.organization_id,
             campaign_id=campaign.id,
-            worker_id=data["worker"],
+            worker_id=_worker_named(campaign.organization_id, data["worker"]),
             reason=data["reason"],
             created_by_id=request.user.id,
         )
@@ -739,9 +743,13 @@ class CampaignBlocksView(APIView):
 
 class CampaignBlockDetailView(APIView):
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, campaign_id: int, worker_id: int) -> Response:
+    def delete(self, request: Request, campaign_id: int, worker_id: str) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
-        worker_unblock(organization_id=campaign.organization_id, campaign_id=campaign.id, worker_id=worker_id)
+        worker_unblock(
+            organization_id=campaign.organization_id,
+            campaign_id=campaign.id,
+            worker_id=_worker_named(campaign.organization_id, worker_id),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -753,7 +761,7 @@ class OrganizationBlocksView(APIView):
         organization_id = actor.organization_for_write(data.get("organization"))
         block = worker_block(
             organization_id=organization_id,
-            worker_id=data["worker"],
+            worker_id=_worker_named(organization_id, data["worker"]),
             reason=data["reason"],
             created_by_id=request.user.id,
         )
@@ -762,11 +770,19 @@ class OrganizationBlocksView(APIView):
 
 class OrganizationBlockDetailView(APIView):
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, worker_id: int) -> Response:
+    def delete(self, request: Request, worker_id: str) -> Response:
         actor = Actor.for_request(request)
         organization_id = actor.organization_for_write(_optional_int(request, "organization"))
-        worker_unblock(organization_id=organization_id, worker_id=worker_id)
+        worker_unblock(organization_id=organization_id, worker_id=_worker_named(organization_id, worker_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _worker_named(organization_id: int, reference: str) -> int:
+    """The worker a block names, by pseudonym or id; a pseudonym the organization does not know is a 404."""
+    worker_id = worker_from_reference(organization_id=organization_id, reference=reference)
+    if worker_id is None:
+        raise NotFound(_("No such worker."))
+    return worker_id
 
 
 def _optional_int(request: Request, name: str) -> int | None:
@@ -778,7 +794,9 @@ class CampaignAnnotatorsView(APIView):
     def get(self, request: Request, campaign_id: int) -> Response:
         """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        return Response(s.AnnotatorSerializer(selectors.annotators_for_campaign(campaign=campaign), many=True).data)
+        annotators = selectors.annotators_for_campaign(campaign=campaign)
+        context = {"organization_id": campaign.organization_id}
+        return Response(s.AnnotatorSerializer(annotators, many=True, context=context).data)
 
 
 class MyQualityView(APIView):
@@ -838,7 +856,7 @@ def _appeal_body(appeal) -> dict[str, Any]:
         "id": appeal.id,
         "assignment": appeal.assignment_id,
         "campaign": appeal.assignment.campaign_id,
-        "worker": appeal.assignment.worker_id,
+        "worker": pseudonym(appeal.assignment.campaign.organization_id, appeal.assignment.worker_id),
         "reject_reason": appeal.assignment.reject_reason,
         "message": appeal.message,
         "status": appeal.status,
