@@ -24,6 +24,7 @@ from config.api import error_body
 from config.limits import answers_check
 from config.parsers import LimitedJSONParser
 from crowd import selectors
+from crowd.answers_export import ANSWER_FORMATS, answer_filters, answers_rows, answers_stream
 from crowd.api import serializers as s
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -478,10 +479,19 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     return value
 
 
+EXPORT_FORMATS = {**FORMATS, **ANSWER_FORMATS}
+
+
 class CampaignExportView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(FORMATS), description="Default csv."),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(EXPORT_FORMATS),
+                description="Default csv. `answers` (CSV) and `answers-jsonl`: every raw answer, workers by pseudonym "
+                "(filters as `GET …/answers/`: annotator, gold, since, until).",
+            ),
             OpenApiParameter(
                 "answers",
                 bool,
@@ -498,13 +508,17 @@ class CampaignExportView(APIView):
     def get(self, request: Request, campaign_id: int) -> HttpResponseBase:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         fmt = request.query_params.get("format", "csv")
-        if fmt not in FORMATS:
+        if fmt not in EXPORT_FORMATS:
             raise ValidationFailed(
                 _("Unknown export format '%(format)s'.") % {"format": fmt},
-                fields={"format": _("One of: %(values)s.") % {"values": ", ".join(FORMATS)}},
+                fields={"format": _("One of: %(values)s.") % {"values": ", ".join(EXPORT_FORMATS)}},
             )
-        content_type, extension = FORMATS[fmt]
-        if fmt == "labelstudio-config":
+        content_type, extension = EXPORT_FORMATS[fmt]
+        if fmt in ANSWER_FORMATS:
+            rows = answers_rows(campaign=campaign, filters=answer_filters(request.query_params, campaign))
+            response = StreamingHttpResponse(answers_stream(fmt, rows), content_type=content_type)
+            name = f"campaign-{campaign.id}-answers.{extension}"
+        elif fmt == "labelstudio-config":
             response: HttpResponseBase = HttpResponse(export_labelstudio_config(campaign), content_type=content_type)
             name = f"campaign-{campaign.id}-labelstudio-config.xml"
         elif fmt == "labelstudio":

@@ -1,0 +1,400 @@
+"""What an organization archive holds, file by file, and the writers that fill a zip with it.
+
+Every file and column is declared once in `FILES`: the README.md inside the zip is written from the same
+declaration, so the two cannot drift (a test checks every CSV header against it). Rows go straight from a
+server-side cursor into the zip member (zipfile's streaming `open(..., "w")`), so memory stays flat however big
+the organization is. Workers appear only by the organization's pseudonym for them (workers/pseudonyms.py).
+"""
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crowd.answers_export import ANSWER_COLUMNS, answers_rows, write_answers_csv
+from crowd.exports import _csv_cell, decided_by
+from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_config
+from crowd.models import Annotator, Campaign, Item, Organization
+from crowd.selectors import fairness_report, results_iter
+from payments.models import LedgerEntry, PayoutBatch
+from payments.money import from_minor
+from workers.pseudonyms import pseudonym
+
+PROGRESS_EVERY_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    name: str
+    description: str
+    columns: dict[str, str]  # column (or JSON key) -> what it holds; empty for files described as a whole
+
+
+ANSWER_COLUMN_TEXT = {
+    "answer": "The answer's id.",
+    "campaign": "The campaign's id (campaigns.jsonl).",
+    "item": "The item's id (items.csv).",
+    "external_id": "The item's id in your own data, as imported.",
+    "annotator": "The worker's pseudonym in this organization (w_ and 26 characters; see below).",
+    "label": "The label the worker gave (JSON text for a list or an object).",
+    "created_at": "When the answer was stored (ISO 8601, UTC).",
+    "seconds_on_task": "Seconds the worker spent on the microtask the answer belongs to.",
+    "gold": "true when the item was a gold (check) item.",
+    "correct": "For gold items: true when the label equals the gold label; empty otherwise.",
+    "prelabel": "The item's pre-label (a model's label) when it had one.",
+    "prelabel_model": "The model that made the pre-label.",
+    "prelabel_score": "The model's score for its pre-label.",
+}
+
+FILES = [
+    ArchiveFile(
+        "organization.json",
+        "The organization: `id`, `name`, `created_at`, and `archived_at` (when this archive was built).",
+        {},
+    ),
+    ArchiveFile(
+        "campaigns.jsonl",
+        "One JSON object a line per campaign: every setting as stored (name, instructions, task_type, labels, "
+        "redundancy, max_redundancy, target_confidence, items_per_task, reward_minor and currency, "
+        "estimated_seconds, languages, required_skills, lease_seconds, gold_ratio, visibility, priority, the routing "
+        "and approval rules, status, created_at, launched_at) and `translations` "
+        "(`{language: {instructions, labels: {value: text}}}`). Money is in minor units (cents).",
+        {},
+    ),
+    ArchiveFile(
+        "items.csv",
+        "Every item of every campaign, gold items included.",
+        {
+            "campaign": "The campaign's id.",
+            "item": "The item's id.",
+            "external_id": "The item's id in your own data.",
+            "language": "The item's language (BCP 47), if given.",
+            "data": "The item's data as imported (JSON).",
+            "prelabel": "A model's label for the item, if imported with one.",
+            "prelabel_model": "The model that made it.",
+            "prelabel_score": "The model's score.",
+            "gold": "The known label of a gold item (empty for others).",
+            "redundancy": "How many answers the item was to collect at the end.",
+            "status": "open or complete.",
+            "created_at": "When the item was imported.",
+        },
+    ),
+    ArchiveFile("answers.csv", "Every raw answer, in id order.", ANSWER_COLUMN_TEXT),
+    ArchiveFile(
+        "results.csv",
+        "Each non-gold item's final result, as the results export gives it.",
+        {
+            "campaign": "The campaign's id.",
+            "item": "The item's id.",
+            "external_id": "The item's id in your own data.",
+            "label": "The final label (Dawid-Skene's, or a coordinator's decision).",
+            "confidence": "The posterior probability of that label (0 to 1).",
+            "answers": "How many answers the item has.",
+            "status": "open or complete.",
+            "votes": "Answers per label (JSON).",
+            "language": "The item's language.",
+            "decided_by": "The member who set the final label by hand, if one did.",
+        },
+    ),
+    ArchiveFile(
+        "annotators.csv",
+        "Each campaign's annotators (workers and models) from its last aggregation.",
+        {
+            "campaign": "The campaign's id.",
+            "kind": "worker or model.",
+            "annotator": "A worker's pseudonym in this organization, or the model's name.",
+            "accuracy": "Estimated share of right answers (0 to 1).",
+            "answers": "Answers the estimate rests on.",
+            "confusion": "Confusion matrix (JSON list of rows: true label by given label, in the campaign's label "
+            "order), as Dawid-Skene estimated it.",
+            "updated_at": "When it was estimated.",
+        },
+    ),
+    ArchiveFile(
+        "ledger.csv",
+        "Every ledger entry of the organization: deposits, rewards, bonuses, fair-pay top-ups, adjustments and "
+        "payouts. Append-only: a change of status is a pair of entries.",
+        {
+            "entry": "The entry's id.",
+            "created_at": "When it was recorded.",
+            "kind": "deposit, reward, bonus, fair_pay_topup, adjustment or payout.",
+            "status": "The balance it moves: pending, available, payout_pending, paid, or the organization's funds.",
+            "amount": "Decimal amount (negative leaves that balance).",
+            "currency": "ISO 4217.",
+            "worker": "The worker's pseudonym (empty for the organization's own entries).",
+            "campaign": "The campaign's id, if any.",
+            "assignment": "The assignment's id, if any.",
+            "payout_batch": "The payout batch's id, if any (payouts.csv).",
+            "reference": "Your reference (deposits).",
+            "reason": "Why it was recorded.",
+        },
+    ),
+    ArchiveFile(
+        "payouts.csv",
+        "Payout batches: each worker's share is in ledger.csv (kind payout, with the batch's id).",
+        {
+            "batch": "The batch's id.",
+            "reference": "Your reference.",
+            "status": "exported, paid or cancelled.",
+            "workers": "Workers in the batch.",
+            "total": "Decimal total.",
+            "currency": "ISO 4217.",
+            "threshold": "Smallest balance paid.",
+            "created_at": "When it was made.",
+            "decided_at": "When it was confirmed paid or cancelled.",
+        },
+    ),
+    ArchiveFile(
+        "fairness/campaign-<id>.json",
+        "Each campaign's fairness report: effective hourly pay (median, p10, p25, share below the floor, by "
+        "country), unpaid time, cost to date and forecast, in minor units.",
+        {},
+    ),
+    ArchiveFile(
+        "labelstudio/campaign-<id>.json",
+        "Each campaign's items as Label Studio tasks: pre-labels and aggregated labels as predictions, gold as "
+        "ground truth.",
+        {},
+    ),
+    ArchiveFile(
+        "labelstudio/campaign-<id>-config.xml",
+        "The Label Studio labeling config that matches those tasks.",
+        {},
+    ),
+]
+COLUMNS = {f.name: list(f.columns) for f in FILES if f.columns}
+
+PSEUDONYM_TEXT = (
+    "Workers appear only by pseudonym: `w_` followed by 26 characters, derived with a keyed hash from this "
+    "organization and the worker. A worker has the same pseudonym in everything this organization receives "
+    "(exports, API, this archive) and a different one in every other organization; it cannot be turned back into "
+    "a person without the service's key. The workers your organization enrolled itself are mapped to their "
+    "pseudonyms by the pool listing (`GET /api/v1/workers/`)."
+)
+
+
+def readme() -> str:
+    lines = [
+        "# Organization archive",
+        "",
+        "Everything this organization holds in Crowdloop, as it was when the archive was built. CSV files are UTF-8 "
+        "with a header row; text that a spreadsheet would run as a formula starts with an apostrophe. Times are ISO "
+        "8601 in UTC.",
+        "",
+        PSEUDONYM_TEXT,
+        "",
+        "## Files",
+    ]
+    for spec in FILES:
+        lines += ["", f"### {spec.name}", "", spec.description]
+        if spec.columns:
+            lines += ["", "| column | meaning |", "| --- | --- |"]
+            lines += [f"| `{column}` | {text} |" for column, text in spec.columns.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+class _Member:
+    """A text member of the zip, written as a stream."""
+
+    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
+        self._raw = archive.open(name, "w", force_zip64=True)
+        self.text = io.TextIOWrapper(self._raw, encoding="utf-8", newline="")
+
+    def __enter__(self) -> io.TextIOWrapper:
+        return self.text
+
+    def __exit__(self, *exc: object) -> None:
+        self.text.close()
+
+
+def _write_csv(archive: zipfile.ZipFile, name: str, rows: Iterable[Iterable[Any]], header: list[str]) -> int:
+    with _Member(archive, name) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        count = 0
+        for row in rows:
+            writer.writerow([_cell(value) for value in row])
+            count += 1
+    return count
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return _csv_cell(value)
+
+
+def _campaigns(organization: Organization) -> list[Campaign]:
+    return list(Campaign.objects.filter(organization=organization).order_by("id"))
+
+
+def _items(campaigns: list[Campaign]) -> Iterator[list[Any]]:
+    for campaign in campaigns:
+        rows = (
+            Item.objects.filter(campaign=campaign)
+            .order_by("id")
+            .values_list(
+                "id",
+                "external_id",
+                "language",
+                "data",
+                "prelabel",
+                "prelabel_model",
+                "prelabel_score",
+                "gold",
+                "redundancy",
+                "status",
+                "created_at",
+            )
+            .iterator(chunk_size=5000)
+        )
+        for row in rows:
+            yield [campaign.id, *row]
+
+
+def _results(campaigns: list[Campaign]) -> Iterator[list[Any]]:
+    for campaign in campaigns:
+        for item in results_iter(campaign=campaign):
+            yield [
+                campaign.id,
+                item.id,
+                item.external_id,
+                item.result_label,
+                item.confidence,
+                item.answer_count,
+                item.status,
+                item.votes,
+                item.language,
+                decided_by(item),
+            ]
+
+
+def _annotators(organization: Organization) -> Iterator[list[Any]]:
+    rows = (
+        Annotator.objects.filter(campaign__organization=organization)
+        .order_by("campaign_id", "kind", "id")
+        .values_list("campaign_id", "kind", "worker_id", "model_name", "accuracy", "answers", "confusion", "updated_at")
+    )
+    for campaign_id, kind, worker_id, model_name, accuracy, answers, confusion, updated in rows.iterator(2000):
+        name = pseudonym(organization.id, worker_id) if worker_id is not None else model_name
+        yield [campaign_id, kind, name, accuracy, answers, confusion, updated]
+
+
+def _ledger(organization: Organization) -> Iterator[list[Any]]:
+    rows = (
+        LedgerEntry.objects.filter(
+            Q(organization=organization)
+            | Q(campaign__organization=organization)
+            | Q(payout_batch__organization=organization)
+        )
+        .order_by("id")
+        .values_list(
+            "id",
+            "created_at",
+            "kind",
+            "status",
+            "amount_minor",
+            "currency",
+            "worker_id",
+            "campaign_id",
+            "assignment_id",
+            "payout_batch_id",
+            "reference",
+            "reason",
+        )
+    )
+    names: dict[int, str] = {}
+    for entry, created, kind, status, amount, currency, worker_id, *links, reference, reason in rows.iterator(5000):
+        worker = ""
+        if worker_id is not None:
+            worker = names.get(worker_id) or names.setdefault(worker_id, pseudonym(organization.id, worker_id))
+        yield [entry, created, kind, status, from_minor(amount, currency), currency, worker, *links, reference, reason]
+
+
+def _payouts(organization: Organization) -> Iterator[list[Any]]:
+    for batch in PayoutBatch.objects.filter(organization=organization).order_by("id"):
+        yield [
+            batch.id,
+            batch.reference,
+            batch.status,
+            batch.workers,
+            from_minor(batch.total_minor, batch.currency),
+            batch.currency,
+            from_minor(batch.threshold_minor, batch.currency),
+            batch.created_at,
+            batch.decided_at,
+        ]
+
+
+def archive_write(
+    archive: zipfile.ZipFile, *, organization: Organization, progress: Callable[[int, int, int], None]
+) -> int:
+    """Fill `archive` with the organization's data; `progress(campaigns_done, campaigns_total, rows_written)` is
+    called as it goes. Returns the rows written."""
+    campaigns = _campaigns(organization)
+    total, rows = len(campaigns), 0
+    archive.writestr("README.md", readme())
+    archive.writestr(
+        "organization.json",
+        _json(
+            {
+                "id": organization.id,
+                "name": organization.name,
+                "created_at": _iso(organization.created_at),
+                "archived_at": _iso(timezone.now()),
+            }
+        )
+        + "\n",
+    )
+    with _Member(archive, "campaigns.jsonl") as handle:
+        for values in Campaign.objects.filter(organization=organization).order_by("id").values():
+            handle.write(_json(values) + "\n")
+    rows += _write_csv(archive, "items.csv", _items(campaigns), COLUMNS["items.csv"])
+    progress(0, total, rows)
+    with _Member(archive, "answers.csv") as handle:
+        for done, campaign in enumerate(campaigns, start=1):
+            rows += write_answers_csv(
+                handle, _counted(answers_rows(campaign=campaign), rows, done - 1, total, progress), header=done == 1
+            )
+            progress(done, total, rows)
+        if not campaigns:
+            csv.writer(handle).writerow(ANSWER_COLUMNS)
+    rows += _write_csv(archive, "results.csv", _results(campaigns), COLUMNS["results.csv"])
+    rows += _write_csv(archive, "annotators.csv", _annotators(organization), COLUMNS["annotators.csv"])
+    rows += _write_csv(archive, "ledger.csv", _ledger(organization), COLUMNS["ledger.csv"])
+    rows += _write_csv(archive, "payouts.csv", _payouts(organization), COLUMNS["payouts.csv"])
+    for campaign in campaigns:
+        archive.writestr(f"fairness/campaign-{campaign.id}.json", _json(fairness_report(campaign=campaign)) + "\n")
+        with _Member(archive, f"labelstudio/campaign-{campaign.id}.json") as handle:
+            for chunk in export_labelstudio(campaign):
+                handle.write(chunk)
+        archive.writestr(f"labelstudio/campaign-{campaign.id}-config.xml", export_labelstudio_config(campaign))
+    progress(total, total, rows)
+    return rows
+
+
+def _counted(
+    rows: Iterator[dict[str, Any]], before: int, done: int, total: int, progress: Callable[[int, int, int], None]
+) -> Iterator[dict[str, Any]]:
+    """Pass rows through, reporting progress every PROGRESS_EVERY_ROWS."""
+    for index, row in enumerate(rows, start=1):
+        if index % PROGRESS_EVERY_ROWS == 0:
+            progress(done, total, before + index)
+        yield row
