@@ -63,7 +63,7 @@ def answered(org_key):
 
 
 def test_answers_api_pages_every_answer_with_pseudonyms_gold_and_prelabels(org_api, answered):
-    campaign, first, second = answered
+    campaign = answered[0]
     url = f"/api/v1/campaigns/{campaign.id}/answers/"
 
     page = org_api.get(url, {"limit": 3}).json()
@@ -86,7 +86,7 @@ def test_answers_api_pages_every_answer_with_pseudonyms_gold_and_prelabels(org_a
 
 
 def test_answers_api_filters_by_pseudonym_gold_and_time(org_api, answered):
-    campaign, first, second = answered
+    campaign, first, _second = answered
     url = f"/api/v1/campaigns/{campaign.id}/answers/"
     mine = org_api.get(url, {"annotator": pseudonym(campaign.organization_id, first.id)}).json()["results"]
     assert {r["annotator"] for r in mine} == {pseudonym(campaign.organization_id, first.id)}
