@@ -95,10 +95,8 @@ def _loop(organization) -> tuple[Campaign, list[User], int]:
 
 def _body(response) -> str:
     assert response.status_code < 400, (response.status_code, response.request["PATH_INFO"])
-    if getattr(response, "streaming", False):
-        content = b"".join(response.streaming_content)
-    else:
-        content = response.content
+    streamed = getattr(response, "streaming", False)
+    content = b"".join(response.streaming_content) if streamed else response.content
     if response.get("Content-Type") == "application/zip":
         archive = zipfile.ZipFile(io.BytesIO(content))
         return "\n".join(archive.read(name).decode() for name in archive.namelist())
