@@ -200,6 +200,10 @@ def child_main(job_id: int) -> int:
 
     rss_before = _status_kb("VmRSS")
     started = time.perf_counter()
+    if os.environ.get("ARCHIVE_BENCH_PROFILE"):
+        import cProfile
+
+        cProfile.runctx("archive_job_run(job_id=job_id)", globals(), locals(), os.environ["ARCHIVE_BENCH_PROFILE"])
     status = archive_job_run(job_id=job_id)
     seconds = time.perf_counter() - started
     print(
@@ -238,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--answers", type=int, default=BUDGET_ANSWERS)
     parser.add_argument("--child", type=int)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     if args.child:
@@ -286,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {text}")
-    _harness.database_drop(args.database_url, database)
+    if not args.keep:
+        _harness.database_drop(args.database_url, database)
     return 0 if all(ok for _, ok in checks) else 1
 
 

@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -54,6 +54,11 @@ _FIELDS = (
     "item__prelabel_model",
     "item__prelabel_score",
 )
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, as the archive's COPY writes it (crowd/archive_copy.py)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ def answers_rows(
             "external_id": external_id,
             "annotator": name,
             "label": label,
-            "created_at": created.isoformat(),
+            "created_at": iso_utc(created),
             "seconds_on_task": seconds,
             "gold": is_gold,
             "correct": (label == gold) if is_gold else None,

@@ -296,3 +296,46 @@ def test_old_archives_are_cleaned(org_key, answered):
     assert archive_jobs_clean(now=timezone.now() + timedelta(days=10)) == 1
     job.refresh_from_db()
     assert not path.exists() and job.path == ""
+
+
+def _normal(value: str):
+    """A cell compared by meaning: numbers as numbers, JSON as JSON (PostgreSQL and Python spell both their way)."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if value[:1] in ("{", "["):
+        return json.loads(value)
+    return value
+
+
+def test_archive_tables_are_the_same_by_copy_and_by_python(org_key, answered, monkeypatch, archive_root):
+    """On PostgreSQL the big tables are written by COPY; other databases use the Python writers: same rows."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    campaign = answered[0]
+    Item.objects.filter(campaign=campaign, external_id="t2").update(
+        external_id="=cmd", data={"text": "-1 apples", "n": 2}, expert_label="neg"
+    )
+    tables = []
+    for use_copy in (True, False):
+        monkeypatch.setattr("crowd.archive_copy.available", lambda use_copy=use_copy: use_copy)
+        job = archive_job_create(organization_id=org_key[0].id, created_by_id=None)
+        assert archive_job_run(job_id=job.id) == "done"
+        job.refresh_from_db()
+        with _zip(job) as archive:
+            tables.append(
+                {
+                    name: [
+                        [_normal(cell) for cell in row] for row in csv.reader(io.StringIO(archive.read(name).decode()))
+                    ]
+                    for name in ("items.csv", "answers.csv", "results.csv")
+                }
+            )
+    by_copy, by_python = tables
+    assert by_copy == by_python
+    items = by_copy["items.csv"]
+    assert any(row[2] == "'=cmd" for row in items)  # a formula made inert by both
+    assert len(by_copy["answers.csv"]) == Answer.objects.filter(campaign=campaign).count() + 1
