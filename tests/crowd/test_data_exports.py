@@ -339,3 +339,29 @@ def test_archive_tables_are_the_same_by_copy_and_by_python(org_key, answered, mo
     items = by_copy["items.csv"]
     assert any(row[2] == "'=cmd" for row in items)  # a formula made inert by both
     assert len(by_copy["answers.csv"]) == Answer.objects.filter(campaign=campaign).count() + 1
+
+
+def test_archive_page_starts_shows_progress_and_downloads(org_key, answered, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    organization, owner, _key = org_key
+    client = Client()
+    client.force_login(owner)
+    url = f"/manage/organizations/{organization.id}/archive/"
+    assert "Build a new archive" in client.get(url).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(url)
+    assert started.status_code == 302 and started["Location"] == url
+    job = ArchiveJob.objects.get(organization=organization)
+    page = client.get(url).content.decode()
+    assert job.status == "done" and f"/manage/archives/{job.id}/download/" in page
+    download = client.get(f"/manage/archives/{job.id}/download/")
+    assert download.status_code == 200
+    assert "answers.csv" in zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).namelist()
+
+    ArchiveJob.objects.filter(pk=job.pk).update(status="running")
+    running = client.get(url).content.decode()
+    assert 'http-equiv="refresh"' in running  # reloads itself while an archive is built
+    again = client.post(url, follow=True).content.decode()
+    assert "already being built" in again and ArchiveJob.objects.count() == 1
