@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
+import orjson
 from django.db.models import Q
 from django.utils import timezone
 
 from crowd import archive_copy
 from crowd.answers_export import ANSWER_COLUMNS, answers_rows, iso_utc, write_answers_csv
 from crowd.exports import _csv_cell, decided_by
-from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_config
+from crowd.exports_labelstudio import export_labelstudio_config, labelstudio_tasks
 from crowd.models import Annotator, Campaign, Item, Organization
 from crowd.selectors import fairness_report, results_iter
 from payments.models import LedgerEntry, PayoutBatch
@@ -418,12 +419,22 @@ def archive_write(
     rows += _write_csv(archive, "payouts.csv", _payouts(organization), COLUMNS["payouts.csv"])
     for campaign in campaigns:
         archive.writestr(f"fairness/campaign-{campaign.id}.json", _json(fairness_report(campaign=campaign)) + "\n")
-        with _Member(archive, f"labelstudio/campaign-{campaign.id}.json") as handle:
-            for chunk in export_labelstudio(campaign):
-                handle.write(chunk)
+        with archive.open(f"labelstudio/campaign-{campaign.id}.json", "w", force_zip64=True) as raw:
+            _json_array(raw, labelstudio_tasks(campaign, with_answers=False))
         archive.writestr(f"labelstudio/campaign-{campaign.id}-config.xml", export_labelstudio_config(campaign))
     progress(total, total, rows)
     return rows
+
+
+def _json_array(handle: IO[bytes], rows: Iterable[dict[str, Any]]) -> None:
+    """The same array as crowd/exports.py::json_array, encoded by orjson (a tenth of the standard encoder's time on
+    a campaign's hundreds of thousands of tasks)."""
+    handle.write(b"[")
+    for index, row in enumerate(rows):
+        if index:
+            handle.write(b",")
+        handle.write(orjson.dumps(row))
+    handle.write(b"]\n")
 
 
 def _counted(
