@@ -91,11 +91,15 @@ def answer_filters(query: Any, campaign: Campaign) -> AnswerFilters:
     for name in ("since", "until"):
         moments[name] = None
         if query.get(name):
-            moments[name] = parse_datetime(query.get(name))
-            if moments[name] is None:
+            try:
+                moment = parse_datetime(query.get(name))
+            except ValueError:  # well formed but impossible, e.g. month 13
+                moment = None
+            if moment is None:
                 raise ValidationFailed(
                     _("`%(name)s` must be an ISO 8601 time.") % {"name": name}, fields={name: _("An ISO 8601 time.")}
                 )
+            moments[name] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment  # no zone: UTC
     return AnswerFilters(worker_id=worker_id, gold=gold, since=moments["since"], until=moments["until"])
 
 

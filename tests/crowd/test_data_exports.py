@@ -106,6 +106,7 @@ def test_answers_api_filters_by_pseudonym_gold_and_time(org_api, answered):
     [
         ({"gold": "maybe"}, "gold"),
         ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-01T00:00:00"}, "until"),
         ({"annotator": "bob"}, "annotator"),
         ({"limit": "0"}, "limit"),
         ({"after": "x"}, "after"),
