@@ -1,5 +1,5 @@
 """Organization archives as background jobs: an owner asks, a Celery job writes one zip under ARCHIVE_ROOT
-(crowd/archive_contents.py says what is in it) while the job row shows its progress, the owner downloads it, and a
+(crowd/archive_files.py says what is in it) while the job row shows its progress, the owner downloads it, and a
 beat job removes zips ARCHIVE_KEEP_DAYS after they were built."""
 
 import logging

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from crowd.archive_contents import COLUMNS, FILES
+from crowd.archive_files import COLUMNS, FILES
 from crowd.models import Annotator, Answer, ArchiveJob, Item
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import assignment_approve
