@@ -60,8 +60,8 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/results/", views.CampaignResultsView.as_view(), name="api-campaign-results"),
     path("campaigns/<int:campaign_id>/export/", views.CampaignExportView.as_view(), name="api-campaign-export"),
     path("workers/", data_views.WorkerPoolView.as_view(), name="api-workers"),
-    path("workers/<int:worker_id>/login-link/", views.WorkerLoginLinkView.as_view(), name="api-worker-login-link"),
-    path("workers/<int:worker_id>/token/", views.WorkerTokenRotateView.as_view(), name="api-worker-token"),
+    path("workers/<str:worker_id>/login-link/", views.WorkerLoginLinkView.as_view(), name="api-worker-login-link"),
+    path("workers/<str:worker_id>/token/", views.WorkerTokenRotateView.as_view(), name="api-worker-token"),
     path("assignments/next/", views.AssignmentNextView.as_view(), name="api-assignment-next"),
     path("assignments/<int:assignment_id>/submit/", views.AssignmentSubmitView.as_view(), name="api-assignment-submit"),
     path(

@@ -561,20 +561,22 @@ class WorkerEnrollView(APIView):
 
 class WorkerTokenRotateView(APIView):
     @extend_schema(request=None, responses={201: s.WorkerTokenSerializer})
-    def post(self, request: Request, worker_id: int) -> Response:
-        """A new API token for a worker the organization enrolled; every earlier token stops working at once."""
+    def post(self, request: Request, worker_id: str) -> Response:
+        """A new API token for a worker the organization enrolled (by id or pseudonym); every earlier token stops
+        working at once."""
         organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
-        token = worker_token_rotate(organization_id=organization_id, worker_id=worker_id)
-        return Response({"id": worker_id, "token": token}, status=status.HTTP_201_CREATED)
+        worker = _worker_named(organization_id, worker_id)
+        token = worker_token_rotate(organization_id=organization_id, worker_id=worker)
+        return Response({"id": worker, "token": token}, status=status.HTTP_201_CREATED)
 
 
 class WorkerLoginLinkView(APIView):
     @extend_schema(request=None, responses={201: s.LoginLinkSerializer})
-    def post(self, request: Request, worker_id: int) -> Response:
-        """A one-time sign-in link and code for a worker the organization enrolled (to send by SMS or chat); the
-        worker's earlier unused links and codes stop working."""
+    def post(self, request: Request, worker_id: str) -> Response:
+        """A one-time sign-in link and code for a worker the organization enrolled (by id or pseudonym; to send by
+        SMS or chat); the worker's earlier unused links and codes stop working."""
         organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
-        grant = signin_grant_issue(organization_id=organization_id, worker_id=worker_id)
+        grant = signin_grant_issue(organization_id=organization_id, worker_id=_worker_named(organization_id, worker_id))
         url = request.build_absolute_uri(reverse("signin-link", args=[grant.link_token]))
         return Response(
             {"url": url, "code": grant.code, "expires_at": grant.expires_at}, status=status.HTTP_201_CREATED

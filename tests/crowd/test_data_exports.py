@@ -366,3 +366,17 @@ def test_archive_page_starts_shows_progress_and_downloads(org_key, answered, dja
     assert 'http-equiv="refresh"' in running  # reloads itself while an archive is built
     again = client.post(url, follow=True).content.decode()
     assert "already being built" in again and ArchiveJob.objects.count() == 1
+
+
+def test_the_pool_s_workers_are_named_by_pseudonym_in_paths_too(org_api, org_key):
+    organization = org_key[0]
+    worker, _ = factories.worker(username="by-pseudonym", organization=organization)
+    shown = pseudonym(organization.id, worker.id)
+
+    rotated = org_api.post(f"/api/v1/workers/{shown}/token/")
+    link = org_api.post(f"/api/v1/workers/{shown}/login-link/")
+
+    assert rotated.status_code == 201 and rotated.json()["id"] == worker.id
+    assert link.status_code == 201 and link.json()["code"]
+    assert_error(org_api.post(f"/api/v1/workers/{pseudonym(organization.id + 1, worker.id)}/token/"), 404)
+    assert "worker" in assert_error(org_api.post("/api/v1/workers/someone/token/"), 400)["fields"]
