@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--answers", type=int, default=BUDGET_ANSWERS)
     parser.add_argument("--child", type=int)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the archives afterwards")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     if args.child:
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if ok else 'FAIL'}: {text}")
     if not args.keep:
         _harness.database_drop(args.database_url, database)
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0 if all(ok for _, ok in checks) else 1
 
 
