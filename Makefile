@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy bench-models bench-import clean
+.PHONY: catalogs messages run test install migrate demo lint format e2e bench-routing bench-aggregation bench-redundancy bench-models bench-import bench-archive clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-routing: $(STAMP)
 
 bench-import: $(STAMP)
 	$(BIN)/python bench/import.py
+
+bench-archive: $(STAMP)
+	$(BIN)/python bench/archive.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -644,3 +644,35 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} of {self.campaign_id}: {self.status}"
+
+
+class ArchiveJob(models.Model):
+    """One zip of everything an organization holds, built by a Celery job (crowd/services/archives.py) on disk under
+    ARCHIVE_ROOT and removed by a beat job ARCHIVE_KEEP_DAYS after it was built."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="archive_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    campaigns_total = models.PositiveIntegerField(default=0)
+    campaigns_done = models.PositiveIntegerField(default=0)
+    rows_written = models.BigIntegerField(default=0)
+    path = models.CharField(max_length=300, blank=True)  # relative to ARCHIVE_ROOT; "" once cleaned
+    size = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"archive {self.pk} of {self.organization_id}: {self.status}"

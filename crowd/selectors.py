@@ -143,6 +143,7 @@ def submissions_for_campaign(
     quality = CampaignWorker.objects.filter(campaign=campaign, worker=OuterRef("worker_id")).values("quality")[:1]
     query = (
         Assignment.objects.filter(campaign=campaign, status__in=REVIEWABLE, id__gt=after_id)
+        .select_related("campaign")  # its organization names the worker's pseudonym
         .annotate(failed_gold=Exists(wrong_gold), worker_quality=Subquery(quality))
         .prefetch_related(Prefetch("answers", queryset=Answer.objects.select_related("item").order_by("item_id")))
         .order_by("id")
@@ -423,7 +424,7 @@ def campaigns_needing_aggregation(*, running_since: datetime) -> QuerySet[Campai
 def appeals_for_actor(*, actor: Actor) -> QuerySet[Appeal]:
     return (
         Appeal.objects.filter(assignment__campaign__organization_id__in=list(actor.roles))
-        .select_related("assignment")
+        .select_related("assignment__campaign")
         .order_by(Case(When(status=Appeal.Status.OPEN, then=0), default=1), "-created_at")
     )
 

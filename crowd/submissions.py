@@ -7,14 +7,16 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from crowd.exceptions import ValidationFailed
+from crowd.pseudonymous import worker_from_reference
 from payments.money import from_minor
+from workers.pseudonyms import pseudonym
 
 
 def submission_body(assignment) -> dict[str, Any]:
     """One piece of submitted work as the API and the review page show it."""
     return {
         "id": assignment.id,
-        "worker": assignment.worker_id,
+        "worker": pseudonym(assignment.campaign.organization_id, assignment.worker_id),
         "worker_quality": assignment.worker_quality,
         "status": assignment.status,
         "submitted_at": assignment.submitted_at,
@@ -49,7 +51,9 @@ def submission_filters(query: Any) -> dict[str, Any]:
                 fields={"status": _("submitted, approved or rejected")},
             )
         filters["status"] = status
-    for name, parse in (("worker", int), ("after", int), ("limit", int)):
+    if query.get("worker"):
+        filters["worker"] = str(query.get("worker")).strip()  # a pseudonym or an id: submission_worker reads it
+    for name, parse in (("after", int), ("limit", int)):
         if query.get(name):
             try:
                 filters[name] = parse(query.get(name))
@@ -70,3 +74,14 @@ def submission_filters(query: Any) -> dict[str, Any]:
     if query.get("failed_gold") in ("1", "true", "0", "false"):
         filters["failed_gold"] = query.get("failed_gold") in ("1", "true")
     return filters
+
+
+def submission_worker(campaign, reference: str | None) -> int | None:
+    """The worker a review filter names (pseudonym or id) among those who worked on the campaign; 0 (nobody) for a
+    pseudonym none of them has, so the page is empty rather than unfiltered."""
+    if not reference:
+        return None
+    found = worker_from_reference(
+        organization_id=campaign.organization_id, reference=reference, campaign_id=campaign.id
+    )
+    return 0 if found is None else found

@@ -149,3 +149,19 @@ def import_jobs_clean() -> int:
     from crowd.services.import_jobs import import_jobs_clean as clean
 
     return clean()
+
+
+@shared_task(**RETRYING)
+def archive_job_run(job_id: int) -> str:
+    """Build an organization archive (see crowd/services/archives.py)."""
+    from crowd.services.archives import archive_job_run as run
+
+    return run(job_id=job_id)
+
+
+@shared_task(**RETRYING)
+def archive_jobs_clean() -> int:
+    """Beat: remove archives older than ARCHIVE_KEEP_DAYS (see crowd/services/archives.py)."""
+    from crowd.services.archives import archive_jobs_clean as clean
+
+    return clean()

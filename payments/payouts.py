@@ -24,6 +24,7 @@ from payments.money import MoneyError, currency_validate, from_minor, to_minor
 from payments.selectors import balances_owed_by
 from payments.services import funds_account_lock, ledger_pair
 from workers.models import WorkerProfile
+from workers.pseudonyms import pseudonym
 
 
 def payout_batch_create(
@@ -139,8 +140,12 @@ def _settle(
     return batch
 
 
+PAYOUT_CSV_COLUMNS = ["worker", "country", "payout_method", "payout_details", "amount", "currency"]
+
+
 def payout_batch_csv(*, batch: PayoutBatch, method: str | None = None) -> Iterator[str]:
-    """One row per worker in the batch: who, how (method and details), how much. Filter by method."""
+    """One row per worker in the batch: who (the organization's pseudonym for them, never a username), how (the
+    payout account the worker gave for this purpose: method and details), how much. Filter by method."""
     rows = (
         LedgerEntry.objects.filter(payout_batch=batch, amount_minor__gt=0)
         # The entry that put the worker in the batch; batches made before confirmation existed went straight
@@ -149,13 +154,12 @@ def payout_batch_csv(*, batch: PayoutBatch, method: str | None = None) -> Iterat
             Q(status=LedgerEntry.Status.PAYOUT_PENDING)
             | Q(status=LedgerEntry.Status.PAID, idempotency_key__endswith=":paid")
         )
-        .select_related("worker")
         .order_by("worker_id")
     )
     profiles = {p.user_id: p for p in WorkerProfile.objects.filter(user_id__in=rows.values("worker_id"))}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["worker", "username", "country", "payout_method", "payout_details", "amount", "currency"])
+    writer.writerow(PAYOUT_CSV_COLUMNS)
     for entry in rows:
         profile = profiles.get(entry.worker_id)
         payout_method = profile.payout_method if profile else ""
@@ -164,11 +168,10 @@ def payout_batch_csv(*, batch: PayoutBatch, method: str | None = None) -> Iterat
         details = profile.payout_details if profile else {}
         writer.writerow(
             [
-                entry.worker_id,
-                spreadsheet_text(entry.worker.username),  # people's text: never a live formula
+                pseudonym(batch.organization_id, entry.worker_id),
                 str(profile.country) if profile else "",
                 payout_method or "unset",
-                spreadsheet_text(";".join(f"{k}={v}" for k, v in sorted(details.items()))),
+                spreadsheet_text(";".join(f"{k}={v}" for k, v in sorted(details.items()))),  # never a live formula
                 from_minor(entry.amount_minor, entry.currency),  # our own number: stays a number
                 entry.currency,
             ]

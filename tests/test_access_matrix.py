@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crowd.coordinator import urls as coordinator_urls
-from crowd.models import Appeal, Assignment, Campaign, ImportJob, Membership
+from crowd.models import Appeal, ArchiveJob, Assignment, Campaign, ImportJob, Membership
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
@@ -163,6 +163,11 @@ def campaign_id(w: World) -> dict[str, int]:
 
 def _import_job(w: World) -> ImportJob:
     job, _ = ImportJob.objects.get_or_create(campaign=w.campaign, filename="items.csv", path="imports/items.csv")
+    return job
+
+
+def _archive_job(w: World) -> ArchiveJob:
+    job, _ = ArchiveJob.objects.get_or_create(organization_id=w.campaign.organization_id)
     return job
 
 
@@ -351,6 +356,21 @@ API = [
         "POST /api/v1/me/terms/", worker_only(other_worker=200), body=lambda w: {"version": workers_terms.TERMS_VERSION}
     ),
     Operation("DELETE /api/v1/me/", worker_only(other_worker=200)),
+    # The organization's data going out: its own pool (members; the other owner sees theirs), raw answers, and the
+    # archive (owners only; the matrix's archive is still queued, so its download is a 409 even for owners).
+    Operation("GET /api/v1/workers/", expect(403, (200, READERS + OTHER_ORG))),
+    Operation("GET /api/v1/campaigns/{campaign_id}/answers/", reads_campaign(), campaign_id),
+    Operation("POST /api/v1/archive/", owner_of_own_organization(202)),
+    Operation(
+        "GET /api/v1/archive/{job_id}/",
+        expect(404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (200, (OWNER, OWNER_SESSION))),
+        lambda w: {"job_id": _archive_job(w).id},
+    ),
+    Operation(
+        "GET /api/v1/archive/{job_id}/download/",
+        expect(404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (409, (OWNER, OWNER_SESSION))),
+        lambda w: {"job_id": _archive_job(w).id},
+    ),
 ]
 
 
@@ -447,6 +467,18 @@ PAGES = [
         body=lambda w: {"decision": "uphold", "note": "The rejection stands."},
     ),
     Operation(
+        # The archive is the owners' business: others in the organization get a page saying so.
+        "GET /manage/organizations/{organization_id}/archive/",
+        page_row(403, (200, (OWNER_SESSION,)), (404, (OTHER_OWNER_SESSION,))),
+        lambda w: {"organization_id": w.campaign.organization_id},
+    ),
+    Operation(
+        # Not built yet: the owner is sent back to the archive page, which says so.
+        "GET /manage/archives/{job_id}/download/",
+        page_row(403, (302, (OWNER_SESSION,)), (404, (OTHER_OWNER_SESSION,))),
+        lambda w: {"job_id": _archive_job(w).id},
+    ),
+    Operation(
         # An invitation is for whoever holds its link, member or not: accepting redirects to /manage/, and only
         # someone already in that organization is refused. Anonymous callers go to the sign-in page first.
         "POST /invitations/{token}/",
@@ -473,6 +505,8 @@ PAGE_NAMES = {
     "manage-appeals": "GET /manage/appeals/",
     "manage-appeal-decide": "POST /manage/appeals/{appeal_id}/decide/",
     "invitation-accept": "POST /invitations/{token}/",
+    "manage-archive": "GET /manage/organizations/{organization_id}/archive/",
+    "manage-archive-download": "GET /manage/archives/{job_id}/download/",
 }
 
 

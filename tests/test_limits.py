@@ -19,7 +19,8 @@ from payments.models import LedgerEntry
 from payments.money import MAX_MINOR, MoneyError, to_minor
 from tests import factories
 from tests.factories import assert_error
-from workers.models import User
+from workers.models import User, WorkerProfile
+from workers.pseudonyms import pseudonym
 
 pytestmark = pytest.mark.django_db
 
@@ -260,15 +261,19 @@ def test_export_csv_neutralizes_formulas_from_people(org_api, org_key):
     assert rows[0]["confidence"] == "0.9"  # the service's own numbers are written as numbers
 
 
-def test_payout_csv_neutralizes_names_but_keeps_amounts_numbers(org_api, org_key):
+def test_payout_csv_neutralizes_accounts_but_keeps_amounts_numbers(org_api, org_key):
     campaign = factories.campaign(organization=org_key[0], launch=True, items=1, redundancy=1)
     worker = _submit_free_text_choice(campaign)
+    WorkerProfile.objects.filter(user=worker).update(payout_method="bank", payout_details={"-cmd": "1"})
     batch = org_api.post(
         "/api/v1/payouts/", {"currency": "USD", "threshold": "0.01", "reference": "b1"}, format="json"
     ).json()
     export = org_api.get(f"/api/v1/payouts/{batch['id']}/export/")
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
-    assert [(r["username"], r["amount"]) for r in rows] == [(f"'{worker.username}", "0.10")]
+    # The worker is named by the organization's pseudonym (never the username, which here looks like a formula).
+    assert [(r["worker"], r["payout_details"], r["amount"]) for r in rows] == [
+        (pseudonym(org_key[0].id, worker.id), "'-cmd=1", "0.10")
+    ]
 
 
 def _submit_free_text_choice(campaign: Campaign) -> User:

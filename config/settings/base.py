@@ -262,6 +262,7 @@ CELERY_BEAT_SCHEDULE = {
     "auto-approve": {"task": "crowd.tasks.assignments_auto_approve", "schedule": 600.0},
     "fair-pay-check": {"task": "crowd.tasks.campaigns_fair_pay_check", "schedule": 3600.0},
     "clean-imports": {"task": "crowd.tasks.import_jobs_clean", "schedule": 3600.0},
+    "clean-archives": {"task": "crowd.tasks.archive_jobs_clean", "schedule": 3600.0},
 }
 # Runtime state stays out of the checkout: beat's schedule file goes to a per-checkout directory under the
 # system's temporary directory unless CROWDLOOP_RUNTIME_DIR or CELERY_BEAT_SCHEDULE_FILE says where.
@@ -316,6 +317,10 @@ IMPORT_SYNC_MAX_BYTES = int(os.environ.get("IMPORT_SYNC_MAX_BYTES", str(10 * 102
 # Every other request body (JSON, forms): larger ones get a 413 from config.middleware.RequestLimitsMiddleware.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("REQUEST_MAX_BYTES", str(10 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads are spooled to a temporary file
+
+# Organization archives (crowd/services/archives.py): zips built here, removed by beat this many days after.
+ARCHIVE_ROOT = Path(os.environ.get("ARCHIVE_ROOT", MEDIA_ROOT / "archives"))
+ARCHIVE_KEEP_DAYS = int(os.environ.get("ARCHIVE_KEEP_DAYS", "3"))
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
 MIDDLEWARE.insert(MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "config.middleware.RequestLimitsMiddleware")
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [

@@ -16,6 +16,7 @@ from config.limits import (
 from crowd.exports import decided_by
 from crowd.models import Annotator, Assignment, Campaign, Item
 from payments.money import from_minor
+from workers.pseudonyms import pseudonym
 
 MAX_LABELS = 500
 
@@ -360,20 +361,32 @@ class DepositResultSerializer(serializers.Serializer):
 
 
 class BlockSerializer(serializers.Serializer):
-    worker = serializers.IntegerField(help_text="The worker's id (as returned when enrolled).")
+    worker = serializers.CharField(
+        max_length=40, help_text="The worker's pseudonym, or the id returned when the organization enrolled them."
+    )
     reason = serializers.CharField(max_length=REASON_MAX)
     organization = serializers.IntegerField(required=False, write_only=True)
 
 
 class AnnotatorSerializer(serializers.ModelSerializer):
-    name = serializers.SerializerMethodField()
+    """A worker appears by the organization's pseudonym for them (workers/pseudonyms.py), never by name or id."""
+
+    worker = serializers.SerializerMethodField(
+        help_text="The worker's pseudonym in this organization; null for a model."
+    )
+    name = serializers.SerializerMethodField(help_text="The model's name, or the worker's pseudonym.")
 
     class Meta:
         model = Annotator
         fields = ["kind", "worker", "model_name", "name", "accuracy", "answers", "confusion", "updated_at"]
 
+    def get_worker(self, annotator: Annotator) -> str | None:
+        if annotator.kind == Annotator.Kind.MODEL or annotator.worker_id is None:
+            return None
+        return pseudonym(self.context["organization_id"], annotator.worker_id)
+
     def get_name(self, annotator: Annotator) -> str:
-        return annotator.model_name if annotator.kind == Annotator.Kind.MODEL else annotator.worker.username
+        return annotator.model_name if annotator.kind == Annotator.Kind.MODEL else self.get_worker(annotator) or ""
 
 
 class RejectSerializer(serializers.Serializer):
@@ -388,7 +401,7 @@ class AppealOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     assignment = serializers.IntegerField()
     campaign = serializers.IntegerField()
-    worker = serializers.IntegerField()
+    worker = serializers.CharField(help_text="The worker's pseudonym in this organization.")
     reject_reason = serializers.CharField()
     message = serializers.CharField()
     status = serializers.CharField()

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import anchoring_views, views
+from crowd.api import anchoring_views, data_views, views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -59,9 +59,9 @@ urlpatterns = [
     ),
     path("campaigns/<int:campaign_id>/results/", views.CampaignResultsView.as_view(), name="api-campaign-results"),
     path("campaigns/<int:campaign_id>/export/", views.CampaignExportView.as_view(), name="api-campaign-export"),
-    path("workers/", views.WorkerEnrollView.as_view(), name="api-workers"),
-    path("workers/<int:worker_id>/login-link/", views.WorkerLoginLinkView.as_view(), name="api-worker-login-link"),
-    path("workers/<int:worker_id>/token/", views.WorkerTokenRotateView.as_view(), name="api-worker-token"),
+    path("workers/", data_views.WorkerPoolView.as_view(), name="api-workers"),
+    path("workers/<str:worker_id>/login-link/", views.WorkerLoginLinkView.as_view(), name="api-worker-login-link"),
+    path("workers/<str:worker_id>/token/", views.WorkerTokenRotateView.as_view(), name="api-worker-token"),
     path("assignments/next/", views.AssignmentNextView.as_view(), name="api-assignment-next"),
     path("assignments/<int:assignment_id>/submit/", views.AssignmentSubmitView.as_view(), name="api-assignment-submit"),
     path(
@@ -74,12 +74,12 @@ urlpatterns = [
     ),
     path("campaigns/<int:campaign_id>/blocks/", views.CampaignBlocksView.as_view(), name="api-campaign-blocks"),
     path(
-        "campaigns/<int:campaign_id>/blocks/<int:worker_id>/",
+        "campaigns/<int:campaign_id>/blocks/<str:worker_id>/",
         views.CampaignBlockDetailView.as_view(),
         name="api-campaign-block",
     ),
     path("blocks/", views.OrganizationBlocksView.as_view(), name="api-blocks"),
-    path("blocks/<int:worker_id>/", views.OrganizationBlockDetailView.as_view(), name="api-block"),
+    path("blocks/<str:worker_id>/", views.OrganizationBlockDetailView.as_view(), name="api-block"),
     path(
         "campaigns/<int:campaign_id>/annotators/",
         views.CampaignAnnotatorsView.as_view(),
@@ -120,6 +120,10 @@ urlpatterns = [
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),
+    path("campaigns/<int:campaign_id>/answers/", data_views.CampaignAnswersView.as_view(), name="api-campaign-answers"),
+    path("archive/", data_views.ArchiveView.as_view(), name="api-archive"),
+    path("archive/<int:job_id>/", data_views.ArchiveJobView.as_view(), name="api-archive-job"),
+    path("archive/<int:job_id>/download/", data_views.ArchiveDownloadView.as_view(), name="api-archive-download"),
     # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
     re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
 ]

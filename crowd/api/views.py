@@ -24,6 +24,7 @@ from config.api import error_body
 from config.limits import answers_check
 from config.parsers import LimitedJSONParser
 from crowd import selectors
+from crowd.answers_export import ANSWER_FORMATS, answer_filters, answers_rows, answers_stream
 from crowd.api import serializers as s
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -33,6 +34,7 @@ from crowd.import_formats import ImportOptions
 from crowd.model_loop.review import suggestion_for
 from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
+from crowd.pseudonymous import worker_from_reference
 from crowd.selectors import Actor
 from crowd.services import campaigns as campaign_services
 from crowd.services.accounts import worker_delete_account, worker_unpaid_balances
@@ -49,7 +51,7 @@ from crowd.services.expert import item_decide
 from crowd.services.import_jobs import import_job_create, import_job_progress
 from crowd.services.imports import import_preview, items_import, rows_from_upload
 from crowd.services.routing import assignment_claim_next, assignment_heartbeat, assignment_release
-from crowd.submissions import submission_body, submission_filters
+from crowd.submissions import submission_body, submission_filters, submission_worker
 from crowd.tasks import campaign_aggregate_queue
 from payments.models import PayoutBatch
 from payments.money import from_minor
@@ -58,6 +60,7 @@ from payments.selectors import earnings_summary, payout_batch_for_organizations
 from payments.services import funds_deposit
 from workers.grants import signin_grant_issue
 from workers.models import WorkerToken
+from workers.pseudonyms import pseudonym
 from workers.services import LanguageLevel, SkillLevel, worker_enroll, worker_token_rotate
 from workers.terms import TERMS_SECTIONS, TERMS_VERSION, terms_accept, terms_accepted_at
 
@@ -269,7 +272,9 @@ class ImportJobView(APIView):
 
 SUBMISSION_FILTERS = {
     "status": OpenApiParameter("status", str, enum=["submitted", "approved", "rejected"]),
-    "worker": OpenApiParameter("worker", int),
+    "worker": OpenApiParameter(
+        "worker", str, description="The worker's pseudonym (or the id the organization enrolled them with)."
+    ),
     "submitted_after": OpenApiParameter("submitted_after", OpenApiTypes.DATETIME),
     "submitted_before": OpenApiParameter("submitted_before", OpenApiTypes.DATETIME),
     "failed_gold": OpenApiParameter("failed_gold", bool),
@@ -287,7 +292,7 @@ class CampaignSubmissionsView(APIView):
         filters = submission_filters(request.query_params)
         limit = filters.pop("limit", 50)
         after = filters.pop("after", 0)
-        worker = filters.pop("worker", None)
+        worker = submission_worker(campaign, filters.pop("worker", None))
         page = selectors.submissions_for_campaign(
             campaign=campaign, worker_id=worker, after_id=after, limit=limit, **filters
         )
@@ -475,10 +480,19 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     return value
 
 
+EXPORT_FORMATS = {**FORMATS, **ANSWER_FORMATS}
+
+
 class CampaignExportView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(FORMATS), description="Default csv."),
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(EXPORT_FORMATS),
+                description="Default csv. `answers` (CSV) and `answers-jsonl`: every raw answer, workers by pseudonym "
+                "(filters as `GET …/answers/`: annotator, gold, since, until).",
+            ),
             OpenApiParameter(
                 "answers",
                 bool,
@@ -495,13 +509,17 @@ class CampaignExportView(APIView):
     def get(self, request: Request, campaign_id: int) -> HttpResponseBase:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         fmt = request.query_params.get("format", "csv")
-        if fmt not in FORMATS:
+        if fmt not in EXPORT_FORMATS:
             raise ValidationFailed(
                 _("Unknown export format '%(format)s'.") % {"format": fmt},
-                fields={"format": _("One of: %(values)s.") % {"values": ", ".join(FORMATS)}},
+                fields={"format": _("One of: %(values)s.") % {"values": ", ".join(EXPORT_FORMATS)}},
             )
-        content_type, extension = FORMATS[fmt]
-        if fmt == "labelstudio-config":
+        content_type, extension = EXPORT_FORMATS[fmt]
+        if fmt in ANSWER_FORMATS:
+            rows = answers_rows(campaign=campaign, filters=answer_filters(request.query_params, campaign))
+            response = StreamingHttpResponse(answers_stream(fmt, rows), content_type=content_type)
+            name = f"campaign-{campaign.id}-answers.{extension}"
+        elif fmt == "labelstudio-config":
             response: HttpResponseBase = HttpResponse(export_labelstudio_config(campaign), content_type=content_type)
             name = f"campaign-{campaign.id}-labelstudio-config.xml"
         elif fmt == "labelstudio":
@@ -544,20 +562,22 @@ class WorkerEnrollView(APIView):
 
 class WorkerTokenRotateView(APIView):
     @extend_schema(request=None, responses={201: s.WorkerTokenSerializer})
-    def post(self, request: Request, worker_id: int) -> Response:
-        """A new API token for a worker the organization enrolled; every earlier token stops working at once."""
+    def post(self, request: Request, worker_id: str) -> Response:
+        """A new API token for a worker the organization enrolled (by id or pseudonym); every earlier token stops
+        working at once."""
         organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
-        token = worker_token_rotate(organization_id=organization_id, worker_id=worker_id)
-        return Response({"id": worker_id, "token": token}, status=status.HTTP_201_CREATED)
+        worker = _worker_named(organization_id, worker_id)
+        token = worker_token_rotate(organization_id=organization_id, worker_id=worker)
+        return Response({"id": worker, "token": token}, status=status.HTTP_201_CREATED)
 
 
 class WorkerLoginLinkView(APIView):
     @extend_schema(request=None, responses={201: s.LoginLinkSerializer})
-    def post(self, request: Request, worker_id: int) -> Response:
-        """A one-time sign-in link and code for a worker the organization enrolled (to send by SMS or chat); the
-        worker's earlier unused links and codes stop working."""
+    def post(self, request: Request, worker_id: str) -> Response:
+        """A one-time sign-in link and code for a worker the organization enrolled (by id or pseudonym; to send by
+        SMS or chat); the worker's earlier unused links and codes stop working."""
         organization_id = Actor.for_request(request).organization_for_write(_optional_int(request, "organization"))
-        grant = signin_grant_issue(organization_id=organization_id, worker_id=worker_id)
+        grant = signin_grant_issue(organization_id=organization_id, worker_id=_worker_named(organization_id, worker_id))
         url = request.build_absolute_uri(reverse("signin-link", args=[grant.link_token]))
         return Response(
             {"url": url, "code": grant.code, "expires_at": grant.expires_at}, status=status.HTTP_201_CREATED
@@ -707,7 +727,7 @@ class AssignmentHeartbeatView(APIView):
 
 def _block_body(block) -> dict[str, Any]:
     return {
-        "worker": block.worker_id,
+        "worker": pseudonym(block.organization_id, block.worker_id),
         "campaign": block.campaign_id,
         "organization": block.organization_id,
         "reason": block.reason,
@@ -723,7 +743,7 @@ class CampaignBlocksView(APIView):
         block = worker_block(
             organization_id=campaign.organization_id,
             campaign_id=campaign.id,
-            worker_id=data["worker"],
+            worker_id=_worker_named(campaign.organization_id, data["worker"]),
             reason=data["reason"],
             created_by_id=request.user.id,
         )
@@ -737,9 +757,13 @@ class CampaignBlocksView(APIView):
 
 class CampaignBlockDetailView(APIView):
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, campaign_id: int, worker_id: int) -> Response:
+    def delete(self, request: Request, campaign_id: int, worker_id: str) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
-        worker_unblock(organization_id=campaign.organization_id, campaign_id=campaign.id, worker_id=worker_id)
+        worker_unblock(
+            organization_id=campaign.organization_id,
+            campaign_id=campaign.id,
+            worker_id=_worker_named(campaign.organization_id, worker_id),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -751,7 +775,7 @@ class OrganizationBlocksView(APIView):
         organization_id = actor.organization_for_write(data.get("organization"))
         block = worker_block(
             organization_id=organization_id,
-            worker_id=data["worker"],
+            worker_id=_worker_named(organization_id, data["worker"]),
             reason=data["reason"],
             created_by_id=request.user.id,
         )
@@ -760,11 +784,19 @@ class OrganizationBlocksView(APIView):
 
 class OrganizationBlockDetailView(APIView):
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request: Request, worker_id: int) -> Response:
+    def delete(self, request: Request, worker_id: str) -> Response:
         actor = Actor.for_request(request)
         organization_id = actor.organization_for_write(_optional_int(request, "organization"))
-        worker_unblock(organization_id=organization_id, worker_id=worker_id)
+        worker_unblock(organization_id=organization_id, worker_id=_worker_named(organization_id, worker_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _worker_named(organization_id: int, reference: str) -> int:
+    """The worker a block names, by pseudonym or id; a pseudonym the organization does not know is a 404."""
+    worker_id = worker_from_reference(organization_id=organization_id, reference=reference)
+    if worker_id is None:
+        raise NotFound(_("No such worker."))
+    return worker_id
 
 
 def _optional_int(request: Request, name: str) -> int | None:
@@ -776,7 +808,9 @@ class CampaignAnnotatorsView(APIView):
     def get(self, request: Request, campaign_id: int) -> Response:
         """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        return Response(s.AnnotatorSerializer(selectors.annotators_for_campaign(campaign=campaign), many=True).data)
+        annotators = selectors.annotators_for_campaign(campaign=campaign)
+        context = {"organization_id": campaign.organization_id}
+        return Response(s.AnnotatorSerializer(annotators, many=True, context=context).data)
 
 
 class MyQualityView(APIView):
@@ -836,7 +870,7 @@ def _appeal_body(appeal) -> dict[str, Any]:
         "id": appeal.id,
         "assignment": appeal.assignment_id,
         "campaign": appeal.assignment.campaign_id,
-        "worker": appeal.assignment.worker_id,
+        "worker": pseudonym(appeal.assignment.campaign.organization_id, appeal.assignment.worker_id),
         "reject_reason": appeal.assignment.reject_reason,
         "message": appeal.message,
         "status": appeal.status,

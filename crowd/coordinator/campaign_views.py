@@ -27,6 +27,7 @@ from payments.money import from_minor
 from payments.selectors import MissingExchangeRate, highest_floor
 from workers import demand
 from workers.languages import language_label, language_suggestions
+from workers.pseudonyms import pseudonym
 
 MOVES = {
     "launch": (campaign_services.campaign_launch, gettext_lazy("Launched: workers can start on it now.")),
@@ -255,8 +256,8 @@ ANNOTATORS_SHOWN = 50
 
 
 def _annotators(campaign: Campaign) -> list[dict[str, Any]]:
-    """The campaign's annotators (workers by number, never by name, and models) with Dawid-Skene's estimates; each
-    confusion matrix with the label values on both sides when it has their shape."""
+    """The campaign's annotators (workers by the organization's pseudonym, never by name or id, and models) with
+    Dawid-Skene's estimates; each confusion matrix with the label values on both sides when it has their shape."""
     values = [label["value"] for label in campaign.labels]
     rows = []
     for annotator in selectors.annotators_for_campaign(campaign=campaign)[:ANNOTATORS_SHOWN]:
@@ -266,6 +267,7 @@ def _annotators(campaign: Campaign) -> list[dict[str, Any]]:
             {
                 "annotator": annotator,
                 "is_model": annotator.kind == "model",
+                "pseudonym": pseudonym(campaign.organization_id, annotator.worker_id) if annotator.worker_id else "",
                 "matrix": [(values[i], [round(float(p), 2) for p in row]) for i, row in enumerate(matrix)]
                 if square
                 else [],

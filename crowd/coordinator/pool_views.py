@@ -35,6 +35,7 @@ from payments.money import from_minor
 from workers.grants import signin_grant_issue
 from workers.languages import InvalidLanguage, language_from_input
 from workers.models import WorkerProfile
+from workers.pseudonyms import pseudonym
 from workers.services import LanguageLevel, worker_enroll
 
 POOL_SHOWN = 500
@@ -79,6 +80,7 @@ def _rows(organization: Organization) -> list[dict]:
     return [
         {
             "profile": p,
+            "pseudonym": pseudonym(organization.id, p.user_id),  # how every other page and export names them
             "quality": quality.get(p.user_id),
             "answers": answers.get(p.user_id, 0),
             "earned": earned.get(p.user_id, []),

@@ -14,7 +14,7 @@ from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import assignments_decide
-from crowd.submissions import submission_body, submission_filters
+from crowd.submissions import submission_body, submission_filters, submission_worker
 
 PAGE_SIZE = 50
 
@@ -31,12 +31,12 @@ def campaign_review(request: HttpRequest, actor: Actor, campaign_id: int) -> Htt
     query.setdefault("status", "submitted")
     try:
         filters = submission_filters(query)
+        worker = submission_worker(campaign, filters.pop("worker", None))
     except DomainError:  # a hand-edited address: show what waits for a decision
         query = QueryDict("status=submitted", mutable=True)
-        filters = {"status": "submitted"}
+        filters, worker = {"status": "submitted"}, None
     after = filters.pop("after", 0)
     filters.pop("limit", None)
-    worker = filters.pop("worker", None)
     page = selectors.submissions_for_campaign(
         campaign=campaign, worker_id=worker, after_id=after, limit=PAGE_SIZE, **filters
     )

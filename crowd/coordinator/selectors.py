@@ -19,8 +19,9 @@ def organizations_for_actor(*, actor: Actor) -> QuerySet[Organization]:
 
 
 def appeal_queue_for_actor(*, actor: Actor) -> QuerySet[Appeal]:
-    """Open appeals first, with what the page shows of each: the campaign, the worker and the decider."""
-    return appeals_for_actor(actor=actor).select_related("assignment__campaign", "assignment__worker", "decided_by")
+    """Open appeals first, with what the page shows of each: the campaign and the decider (the worker is shown by
+    pseudonym, from the assignment's worker id)."""
+    return appeals_for_actor(actor=actor).select_related("assignment__campaign", "decided_by")
 
 
 def campaign_watch(*, campaign: Campaign, now: datetime | None = None, hours: int = 48) -> dict[str, Any]:

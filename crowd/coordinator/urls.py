@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from crowd.coordinator import (
+    archive_views,
     campaign_views,
     import_views,
     invitation_views,
@@ -39,6 +40,8 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/fairness/", coordinator_views.campaign_fairness, name="manage-fairness"),
     path("appeals/", coordinator_views.appeal_queue, name="manage-appeals"),
     path("appeals/<int:appeal_id>/decide/", coordinator_views.appeal_decide_form, name="manage-appeal-decide"),
+    path("organizations/<int:organization_id>/archive/", archive_views.organization_archive, name="manage-archive"),
+    path("archives/<int:job_id>/download/", archive_views.archive_download, name="manage-archive-download"),
 ]
 
 # Outside /manage/: the people an invitation is for are not members yet (config/urls.py mounts these at the root).

@@ -19,6 +19,7 @@ from crowd.models import Appeal, Campaign
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import appeal_decide
 from payments.money import from_minor
+from workers.pseudonyms import pseudonym
 
 CAMPAIGNS_SHOWN = 50  # campaign_progress costs a few queries per campaign
 
@@ -151,6 +152,8 @@ def campaign_fairness(request: HttpRequest, actor: Actor, campaign_id: int) -> H
 
 def _appeals_page(request: HttpRequest, actor: Actor, *, error: str = "", status: int = 200, posted: Any = None):
     appeals = list(appeal_queue_for_actor(actor=actor)[:200])
+    for appeal in appeals:  # the organization sees the worker by its pseudonym for them
+        appeal.worker_pseudonym = pseudonym(appeal.assignment.campaign.organization_id, appeal.assignment.worker_id)
     return render(
         request,
         "coordinator/appeals.html",

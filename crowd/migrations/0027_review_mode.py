@@ -15,7 +15,7 @@ def mode_to_prelabels(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crowd", "0023_import_constraints")]
+    dependencies = [("crowd", "0026_archive")]
 
     operations = [
         migrations.AddField(

@@ -8,6 +8,7 @@ from crowd.models import Campaign, Membership, Organization
 from tests import factories
 from tests.crowd.pages import logged_in, member
 from workers.models import User
+from workers.pseudonyms import pseudonym
 from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
@@ -354,7 +355,7 @@ def test_the_campaign_page_stays_small(org):
     assert "<script src" not in body.decode() and 'rel="stylesheet"' not in body.decode()
 
 
-def test_the_campaign_page_lists_annotators_by_number_with_their_confusion_matrix(org):
+def test_the_campaign_page_lists_annotators_by_pseudonym_with_their_confusion_matrix(org):
     from crowd.models import Annotator
 
     organization, owner = org
@@ -366,7 +367,9 @@ def test_the_campaign_page_lists_annotators_by_number_with_their_confusion_matri
     Annotator.objects.create(campaign=campaign, kind="model", model_name="triage-v2", answers=40, accuracy=0.7)
     page = logged_in(owner).get(f"/manage/campaigns/{campaign.id}/").content.decode()
     table = page.split('id="annotators"')[1]
-    assert f"worker {worker.id}" in table and "private-name" not in table  # pseudonymous, never the username
+    assert (
+        f"worker {pseudonym(organization.id, worker.id)}" in table and "private-name" not in table
+    )  # pseudonymous, never the username
     assert "model triage-v2" in table and "0.83" in table
     assert ">0.9<" in table and ">0.8<" in table  # the matrix, true label by answer
 

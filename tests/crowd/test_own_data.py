@@ -18,6 +18,7 @@ from payments.models import LedgerEntry
 from tests import factories
 from workers.grants import signin_grant_issue
 from workers.models import SignInGrant, User, WorkerLanguage, WorkerToken
+from workers.pseudonyms import pseudonym as organization_pseudonym
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +126,10 @@ def test_worker_delete_account_pseudonymizes_and_keeps_work_and_money(worked):
 
     organization_api = factories.membership_client(organization=campaign.organization, role="viewer")
     annotators = organization_api.get(f"/api/v1/campaigns/{campaign.id}/annotators/").json()
-    assert pseudonym in json.dumps(annotators) and "amina" not in json.dumps(annotators)
+    # The organization keeps seeing the worker under its own pseudonym for them, as before the deletion.
+    shown = json.dumps(annotators)
+    assert organization_pseudonym(campaign.organization_id, user.id) in shown
+    assert "amina" not in shown and pseudonym not in shown
     assert Annotator.objects.filter(campaign=campaign, worker=user).exists()
 
     again = worker_delete_account(worker_id=user.id)

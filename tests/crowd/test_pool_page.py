@@ -10,6 +10,7 @@ from crowd.services.routing import assignment_claim_next
 from tests import factories
 from tests.crowd.pages import logged_in
 from workers.models import SignInGrant, User, WorkerProfile
+from workers.pseudonyms import pseudonym
 from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,7 @@ def test_block_unblock_and_what_the_organization_knows(org):
     client = logged_in(owner)
     page = client.get(url).content.decode()
     assert "amina" in page and "1 answer ·" in page and "earned 0.10 USD" in page
+    assert pseudonym(organization.id, worker.id) in page  # the pool maps its own workers to their pseudonyms
 
     refused = client.post(url, {"action": "block", "worker": worker.id, "reason": " "}, follow=True)
     assert "needs a reason" in refused.content.decode()

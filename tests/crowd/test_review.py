@@ -11,6 +11,7 @@ from payments.selectors import earnings_for_worker
 from tests import factories
 from tests.factories import assert_error
 from workers.models import User
+from workers.pseudonyms import pseudonym
 from workers.services import user_email_verify
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +40,16 @@ def test_submissions_list_the_work_with_answers_and_follow_a_cursor(org_api, cam
     assert [row["id"] for row in first["results"] + second["results"]] == [a.id for a in done]
     assert second["next"] is None
     row = first["results"][0]
-    assert row["status"] == "submitted" and row["worker"] == done[0].worker_id
+    assert row["status"] == "submitted" and row["worker"] == pseudonym(campaign.organization_id, done[0].worker_id)
     assert row["answers"][0]["label"] == "pos" and row["answers"][0]["external_id"]
     assert org_api.get(url, {"status": "approved"}).json()["results"] == []
     assert len(org_api.get(url, {"worker": done[1].worker_id}).json()["results"]) == 1
+    by_pseudonym = org_api.get(url, {"worker": pseudonym(campaign.organization_id, done[1].worker_id)}).json()
+    assert [row["id"] for row in by_pseudonym["results"]] == [done[1].id]
+    assert (
+        org_api.get(url, {"worker": pseudonym(campaign.organization_id + 1, done[1].worker_id)}).json()["results"] == []
+    )  # another organization's pseudonym names nobody here
+    assert "worker" in assert_error(org_api.get(url, {"worker": "alice"}), 400)["fields"]
 
 
 @pytest.mark.parametrize(

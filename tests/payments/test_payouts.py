@@ -19,6 +19,7 @@ from payments.selectors import balances_owed_by, earnings_for_worker
 from tests import factories
 from tests.factories import assert_error
 from workers.models import WorkerProfile
+from workers.pseudonyms import pseudonym
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +70,11 @@ def test_payout_holds_balances_above_the_threshold_until_an_owner_confirms(org_a
     assert (again.status_code, again.json()["id"]) == (200, created["id"])
     assert PayoutBatch.objects.count() == 1 and LedgerEntry.objects.filter(kind="payout").count() == 2
     rows = csv_rows(org_api, created["id"], "mobile_money")
-    assert [(r["username"], r["payout_details"], r["amount"]) for r in rows] == [
-        (rich.username, "account=+254700", "0.30")
+    # The organization's pseudonym for the worker and the account they gave, never their username.
+    assert [(r["worker"], r["payout_details"], r["amount"]) for r in rows] == [
+        (pseudonym(org_key[0].id, rich.id), "account=+254700", "0.30")
     ]
+    assert "username" not in rows[0]
     assert csv_rows(org_api, created["id"], "bank") == []
 
     confirmed = org_api.post(f"{PAYOUTS}{created['id']}/confirm/")
