@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from crowd.exceptions import Conflict, InvalidState, NotFound, ValidationFailed
 from crowd.models import Appeal, Assignment, Campaign
 from crowd.services.funds import funds_require
-from payments.models import LedgerEntry
 from crowd.webhooks.events import APPEAL_CREATED, event_emit
+from payments.models import LedgerEntry
 from payments.services import ledger_move, ledger_record
 from workers.models import User
 from workers.pseudonyms import pseudonym

@@ -53,9 +53,7 @@ def _subscribers(organization_id: int, event_type: str) -> list[int]:
     return [pk for pk, events in rows if event_type in events]
 
 
-def events_emit(
-    *, organization_id: int, event_type: str, payloads: Callable[[], Iterable[dict[str, Any]]]
-) -> int:
+def events_emit(*, organization_id: int, event_type: str, payloads: Callable[[], Iterable[dict[str, Any]]]) -> int:
     """Write one event per payload for every active subscription to `event_type` (payloads are built only if there
     is one). Call inside the transaction of the change. Returns how many deliveries were written."""
     subscription_ids = _subscribers(organization_id, event_type)

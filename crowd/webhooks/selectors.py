@@ -10,9 +10,8 @@ from crowd.selectors import WRITE_ROLES, Actor
 
 def webhooks_for_actor(*, actor: Actor, organization_id: int | None = None) -> QuerySet[WebhookSubscription]:
     organizations = list(actor.roles) if organization_id is None else [organization_id]
-    return WebhookSubscription.objects.filter(organization_id__in=[o for o in organizations if o in actor.roles]).order_by(
-        "id"
-    )
+    allowed = [o for o in organizations if o in actor.roles]
+    return WebhookSubscription.objects.filter(organization_id__in=allowed).order_by("id")
 
 
 def webhook_for_actor(*, actor: Actor, subscription_id: int, write: bool = False) -> WebhookSubscription:

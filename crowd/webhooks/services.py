@@ -122,9 +122,9 @@ def webhook_update(*, organization_id: int, subscription_id: int, fields: dict[s
             setattr(subscription, name, value)
         if reenabled:
             subscription.disabled_at, subscription.disabled_reason = None, ""
-            WebhookDelivery.objects.filter(
-                subscription=subscription, status=WebhookDelivery.Status.PENDING
-            ).update(next_attempt_at=timezone.now())
+            WebhookDelivery.objects.filter(subscription=subscription, status=WebhookDelivery.Status.PENDING).update(
+                next_attempt_at=timezone.now()
+            )
         subscription.save()
     return subscription
 
@@ -244,12 +244,16 @@ def _mail_owner(membership: Membership, subscription: WebhookSubscription) -> No
             "reason": subscription.disabled_reason,
         }
         subject = _("Crowdloop turned off a webhook of %(organization)s") % values
-        body = _(
-            "Deliveries to %(url)s kept failing, so this webhook was turned off and no more events are sent to it.\n\n"
-            "Why: %(reason)s\n\n"
-            "Fix the receiver, then turn the webhook back on in the organization's webhooks page or with "
-            "PATCH /api/v1/webhooks/{id}/ and {\"active\": true}: the events that waited are sent then."
-        ) % values
+        body = (
+            _(
+                "Deliveries to %(url)s kept failing, so this webhook was turned off and no more events are sent "
+                "to it.\n\n"
+                "Why: %(reason)s\n\n"
+                "Fix the receiver, then turn the webhook back on in the organization's webhooks page or with "
+                'PATCH /api/v1/webhooks/{id}/ and {"active": true}: the events that waited are sent then.'
+            )
+            % values
+        )
     send_mail(subject, body, None, [membership.user.email])
 
 
@@ -276,4 +280,3 @@ def webhook_test_send(*, organization_id: int, subscription_id: int) -> WebhookD
     delivery.status = WebhookDelivery.Status.SUCCEEDED if attempt.ok else WebhookDelivery.Status.FAILED
     delivery.save()
     return delivery
-
