@@ -10,6 +10,7 @@ from crowd.coordinator import (
     results_views,
     review_views,
     unsure_views,
+    webhook_views,
 )
 from crowd.coordinator import views as coordinator_views
 
@@ -39,6 +40,12 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/fairness/", coordinator_views.campaign_fairness, name="manage-fairness"),
     path("appeals/", coordinator_views.appeal_queue, name="manage-appeals"),
     path("appeals/<int:appeal_id>/decide/", coordinator_views.appeal_decide_form, name="manage-appeal-decide"),
+    path(
+        "organizations/<int:organization_id>/webhooks/",
+        webhook_views.organization_webhooks,
+        name="manage-webhooks",
+    ),
+    path("webhooks/<int:webhook_id>/", webhook_views.webhook_detail, name="manage-webhook"),
 ]
 
 # Outside /manage/: the people an invitation is for are not members yet (config/urls.py mounts these at the root).

@@ -242,6 +242,7 @@ def _mail_owner(membership: Membership, subscription: WebhookSubscription) -> No
             "organization": membership.organization.name,
             "url": subscription.url,
             "reason": subscription.disabled_reason,
+            "id": subscription.id,
         }
         subject = _("Crowdloop turned off a webhook of %(organization)s") % values
         body = (
@@ -250,7 +251,7 @@ def _mail_owner(membership: Membership, subscription: WebhookSubscription) -> No
                 "to it.\n\n"
                 "Why: %(reason)s\n\n"
                 "Fix the receiver, then turn the webhook back on in the organization's webhooks page or with "
-                'PATCH /api/v1/webhooks/{id}/ and {"active": true}: the events that waited are sent then.'
+                'PATCH /api/v1/webhooks/%(id)s/ and {"active": true}: the events that waited are sent then.'
             )
             % values
         )
