@@ -136,16 +136,16 @@ def webhook_delete(*, organization_id: int, subscription_id: int) -> None:
 
 
 def webhook_deliveries_send(*, limit: int = 500) -> int:
-    """The delivery job: send due deliveries of active subscriptions, up to `limit`; returns how many were tried."""
-    tried = 0
-    while tried < limit:
-        claimed = _claim(min(CLAIM_BATCH, limit - tried))
+    """The delivery job: send due deliveries of active subscriptions, claiming up to `limit`; returns how many were
+    sent (a claimed delivery whose subscription was turned off meanwhile is left waiting)."""
+    claimed_count = sent = 0
+    while claimed_count < limit:
+        claimed = _claim(min(CLAIM_BATCH, limit - claimed_count))
         if not claimed:
             break
-        for delivery_id in claimed:
-            webhook_delivery_attempt(delivery_id=delivery_id)
-        tried += len(claimed)
-    return tried
+        claimed_count += len(claimed)
+        sent += sum(webhook_delivery_attempt(delivery_id=delivery_id) is not None for delivery_id in claimed)
+    return sent
 
 
 def _claim(count: int) -> list[int]:
