@@ -27,7 +27,7 @@ from crowd.webhooks.services import (
     webhook_update,
 )
 from tests import factories
-from tests.crowd.webhook_receiver import receiver, verify_signature  # noqa: F401 (fixture)
+from tests.crowd.webhook_receiver import receiver_fixture, verify_signature  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,12 +77,11 @@ def test_an_event_is_written_in_the_change_transaction_and_a_rolled_back_change_
     _subscribe(org, receiver.url())
     campaign = factories.campaign(organization=org, items=2, launch=True)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError):
-            with transaction.atomic():
-                campaign_pause(campaign_id=campaign.id)
-                assert WebhookEvent.objects.count() == 1  # written with the change...
-                raise RuntimeError("the change fails after the pause")
+    capture = django_capture_on_commit_callbacks(execute=True)
+    with capture as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        campaign_pause(campaign_id=campaign.id)
+        assert WebhookEvent.objects.count() == 1  # written with the change...
+        raise RuntimeError("the change fails after the pause")
     assert WebhookEvent.objects.count() == WebhookDelivery.objects.count() == 0  # ...and gone with it
     assert callbacks == []  # no delivery job was queued for it
     assert receiver.requests == []

@@ -42,8 +42,8 @@ def verify_signature(secret: str, header: str, body: bytes, now: float, toleranc
     return hmac.compare_digest(expected, fields["v1"])
 
 
-@pytest.fixture
-def receiver(settings) -> Iterator[Receiver]:
+@pytest.fixture(name="receiver")
+def receiver_fixture(settings) -> Iterator[Receiver]:
     settings.OUTBOUND_ALLOW_PRIVATE = True  # the receiver is on loopback, as CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE=1 allows
     state = Receiver(port=0)
 
