@@ -305,3 +305,40 @@ def test_redirects_are_not_followed(org, receiver):
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.response_code) == ("pending", 302)
     assert "redirect" in delivery.last_error
+
+
+# ------------------------------------------------------------------------------------- commits, broker outages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_commit_queues_the_job_that_delivers(receiver):
+    """No captured callbacks: the pause commits, its on-commit hook runs the job (in process, as in `make run`)."""
+    organization = factories.OrganizationFactory()
+    _subscribe(organization, receiver.url())
+    campaign = factories.campaign(organization=organization, items=1, launch=True)
+    campaign_pause(campaign_id=campaign.id)
+    assert [r.json()["type"] for r in receiver.requests] == ["campaign.paused"]
+    assert WebhookDelivery.objects.get().status == "succeeded"
+
+
+def test_with_the_broker_down_the_event_waits_for_beat(org, receiver, settings, monkeypatch, caplog):
+    from kombu.exceptions import OperationalError
+
+    from crowd import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    def down(*args, **kwargs):
+        raise OperationalError("Redis is down")
+
+    monkeypatch.setattr(tasks.webhook_deliveries_send, "delay", down)
+    _subscribe(org, receiver.url())
+    campaign = factories.campaign(organization=org, items=1, launch=True)
+    with caplog.at_level("WARNING"):
+        tasks.cache.clear()
+        campaign_pause(campaign_id=campaign.id)
+        tasks._queue_webhooks()  # what the commit runs: it logs and lets the change stand
+    assert "left to beat" in caplog.text
+    assert receiver.requests == [] and WebhookDelivery.objects.get().status == "pending"
+    assert tasks.webhook_deliveries_send.run() == 1  # beat's run of the job
+    assert len(receiver.requests) == 1
