@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,7 @@ class Receiver:
     port: int
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answered in turn; 200 once they run out
+    delay_seconds: float = 0.0  # a slow receiver, so parallel jobs overlap
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -50,6 +52,7 @@ def receiver_fixture(settings) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(state.delay_seconds)
             state.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)
