@@ -115,7 +115,7 @@ def delivery_post(*, url: str, secret: str, event_id: str, event_type: str, body
     if 200 <= response.status < 300:
         return Attempt(True, response.status, elapsed(), "")
     if 300 <= response.status < 400:
-        error = f"HTTP {response.status}: redirects are not followed."
+        error = _("HTTP %(status)s: redirects are not followed.") % {"status": response.status}
     else:
-        error = f"HTTP {response.status}."
+        error = _("HTTP %(status)s.") % {"status": response.status}
     return Attempt(False, response.status, elapsed(), error, permanent=response.status == 410)
