@@ -18,6 +18,7 @@ from crowd.webhooks.services import webhook_create, webhook_delete, webhook_test
 
 DELIVERIES_PAGE = 50
 DELIVERIES_PAGE_MAX = 200
+BIGINT_MAX = 2**63 - 1  # ids are bigints: a larger cursor is a 400, not a database error
 
 _CREATE_EXAMPLE = OpenApiExample(
     "Results as they settle",
@@ -57,7 +58,7 @@ class WebhookListView(APIView):
         actor = Actor.for_request(request)
         if not actor.roles:
             raise PermissionDenied(_("Only organization members can see webhooks."))
-        organization = _int_param(request, "organization", None, 1, None)
+        organization = _int_param(request, "organization", None, 1, BIGINT_MAX)
         subscriptions = selectors.webhooks_for_actor(actor=actor, organization_id=organization)
         return Response(s.WebhookSerializer(subscriptions, many=True).data)
 
@@ -126,7 +127,7 @@ class WebhookDeliveriesView(APIView):
         """The delivery log, newest first: status (pending, succeeded, failed), attempts, the last response code,
         duration and error, and when a pending delivery is tried next."""
         subscription = selectors.webhook_for_actor(actor=Actor.for_request(request), subscription_id=webhook_id)
-        cursor = _int_param(request, "cursor", None, 1, None)
+        cursor = _int_param(request, "cursor", None, 1, BIGINT_MAX)
         limit = _int_param(request, "limit", DELIVERIES_PAGE, 1, DELIVERIES_PAGE_MAX)
         page = selectors.deliveries_for_subscription(subscription=subscription, before_id=cursor, limit=limit + 1)
         more = len(page) > limit

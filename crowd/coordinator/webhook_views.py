@@ -80,8 +80,9 @@ def _webhook_or_404(actor: Actor, webhook_id: int) -> WebhookSubscription:
 
 def _detail_context(request: HttpRequest, actor: Actor, subscription: WebhookSubscription, **extra: Any) -> dict:
     before = request.GET.get("before", "")
+    before_id = int(before) if before.isdigit() and len(before) <= 18 else None  # within a bigint
     deliveries = selectors.deliveries_for_subscription(
-        subscription=subscription, before_id=int(before) if before.isdigit() else None, limit=LOG_PAGE + 1
+        subscription=subscription, before_id=before_id, limit=LOG_PAGE + 1
     )
     return {
         "subscription": subscription,
