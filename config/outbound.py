@@ -94,11 +94,12 @@ def outbound_request(
     max_bytes: int = DEFAULT_MAX_BYTES,
     allow_private: bool | None = None,
     https_only: bool = False,
+    connect_timeout: float | None = None,
 ) -> OutboundResponse:
     """Send one request and read at most `max_bytes` of the answer. A 3xx is returned as it is, never followed.
 
     Raises OutboundRefused (permanent) or OutboundFailed (transient). Any status is a response: the caller decides
-    what a 4xx or 5xx means for it."""
+    what a 4xx or 5xx means for it. With `connect_timeout`, `timeout` bounds connecting and reading together."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -111,7 +112,9 @@ def outbound_request(
     pool = pool_class(
         parts.hostname,
         parts.port,
-        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        timeout=urllib3.Timeout(connect=timeout, read=timeout)
+        if connect_timeout is None
+        else urllib3.Timeout(total=timeout, connect=connect_timeout, read=timeout),
         retries=False,
         maxsize=1,
     )

@@ -23,6 +23,8 @@ from crowd.models import (
     Membership,
     MicroTask,
     Organization,
+    WebhookDelivery,
+    WebhookSubscription,
     WorkerBlock,
 )
 from crowd.services.accounts import worker_delete_account
@@ -239,3 +241,17 @@ class UserAdmin(BaseUserAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for user_id in queryset.values_list("pk", flat=True):
             worker_delete_account(worker_id=user_id)
+
+
+# --- Webhooks (crowd/webhooks/): written by their services; the admin only looks, and never shows a secret ---
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "organization", "url", "active", "disabled_at"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "subscription", "event", "status", "attempts", "response_code", "next_attempt_at"]
+    list_filter = ["status"]
+    list_select_related = ["event"]

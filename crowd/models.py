@@ -676,3 +676,75 @@ class ArchiveJob(models.Model):
 
     def __str__(self) -> str:
         return f"archive {self.pk} of {self.organization_id}: {self.status}"
+
+
+class WebhookSubscription(models.Model):
+    """Where an organization wants its events POSTed, signed with `secret` (crowd/webhooks/). Turned off by the
+    delivery job after repeated failure (`disabled_reason` says why; owners are told); an owner turns it back on."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.CharField(max_length=2000)
+    events = models.JSONField(default=list)  # event type names (crowd/webhooks/events.py)
+    # The partner needs it in the clear to check signatures, so it is stored as given and shown once.
+    secret = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "active"])]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} of {self.organization_id}"
+
+
+class WebhookEvent(models.Model):
+    """One thing that happened, written in the transaction of the change itself (the outbox): it exists only if
+    the change committed. `uid` is the event id receivers see on every retry."""
+
+    uid = models.UUIDField(unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.uid}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: pending until the receiver answers 2xx (succeeded) or the retries run out
+    (failed). A test send is tried once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the job may try next; a claimed delivery is pushed ahead by the claim, so a worker that dies half way
+    # leaves it due again rather than lost.
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    is_test = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "subscription"], name="webhook_delivery_once")]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due", condition=Q(status="pending")),
+            models.Index(fields=["subscription", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk}: {self.status}"

@@ -165,3 +165,34 @@ def archive_jobs_clean() -> int:
     from crowd.services.archives import archive_jobs_clean as clean
 
     return clean()
+
+
+# --- Webhooks (crowd/webhooks/): the outbox's delivery job, beat-scheduled and queued after each commit ---
+WEBHOOKS_QUEUED_KEY = "webhooks-send-queued"
+
+
+@shared_task(**RETRYING)
+def webhook_deliveries_send() -> int:
+    from crowd.webhooks.services import webhook_deliveries_send as run
+
+    cache.delete(WEBHOOKS_QUEUED_KEY)
+    return run()
+
+
+def webhook_deliveries_send_soon() -> None:
+    """After the caller's transaction commits, queue the delivery job once for a burst of events. Nothing here can
+    fail the caller: a cache or broker failure is logged, and beat runs the job every few seconds anyway."""
+    transaction.on_commit(_queue_webhooks, robust=True)
+
+
+def _queue_webhooks() -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        webhook_deliveries_send.delay()
+        return
+    if not cache.add(WEBHOOKS_QUEUED_KEY, 1, timeout=10) or getattr(cache, "degraded", lambda: False)():
+        return
+    try:
+        webhook_deliveries_send.delay()
+    except BROKER_ERRORS as exc:
+        cache.delete(WEBHOOKS_QUEUED_KEY)
+        logger.warning("Webhook deliveries left to beat: %s", exc)

@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crowd.coordinator import urls as coordinator_urls
-from crowd.models import Appeal, ArchiveJob, Assignment, Campaign, ImportJob, Membership
+from crowd.models import Appeal, ArchiveJob, Assignment, Campaign, ImportJob, Membership, WebhookSubscription
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
@@ -169,6 +169,16 @@ def _import_job(w: World) -> ImportJob:
 def _archive_job(w: World) -> ArchiveJob:
     job, _ = ArchiveJob.objects.get_or_create(organization_id=w.campaign.organization_id)
     return job
+
+
+def _webhook(w: World) -> dict[str, int]:
+    """Organization A's webhook, to a loopback address the test settings refuse: a test send fails at once."""
+    subscription, _ = WebhookSubscription.objects.get_or_create(
+        organization_id=w.campaign.organization_id,
+        url="http://127.0.0.1:9/hook",
+        defaults={"events": ["item.completed"], "secret": "matrix-secret-0123456789"},
+    )
+    return {"webhook_id": subscription.id}
 
 
 API = [
@@ -371,6 +381,23 @@ API = [
         expect(404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (409, (OWNER, OWNER_SESSION))),
         lambda w: {"job_id": _archive_job(w).id},
     ),
+    # Webhooks: every member reads them (never their secrets), owners and coordinators change them.
+    Operation("GET /api/v1/webhooks/", expect(403, (200, READERS + OTHER_ORG))),
+    Operation(
+        "POST /api/v1/webhooks/",
+        changes_own_organization(201),
+        body=lambda w: {"url": "https://partner.example/hook", "events": ["item.completed"]},
+    ),
+    Operation("GET /api/v1/webhooks/{webhook_id}/", reads_campaign(), _webhook),
+    Operation(
+        "PATCH /api/v1/webhooks/{webhook_id}/",
+        changes_campaign(),
+        _webhook,
+        body=lambda w: {"events": ["campaign.completed"]},
+    ),
+    Operation("DELETE /api/v1/webhooks/{webhook_id}/", changes_campaign(204), _webhook),
+    Operation("GET /api/v1/webhooks/{webhook_id}/deliveries/", reads_campaign(), _webhook),
+    Operation("POST /api/v1/webhooks/{webhook_id}/test/", changes_campaign(), _webhook),
 ]
 
 
@@ -485,6 +512,17 @@ PAGES = [
         page_row(302, (409, (OTHER_OWNER_SESSION,))),
         lambda w: {"token": w.invitation_token},
     ),
+    Operation(
+        # Every member sees the organization's webhooks and their log; the forms are for owners and coordinators.
+        "GET /manage/organizations/{organization_id}/webhooks/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        lambda w: {"organization_id": w.campaign.organization_id},
+    ),
+    Operation(
+        "GET /manage/webhooks/{webhook_id}/",
+        page_row(403, (200, MEMBER_PAGES), (404, (OTHER_OWNER_SESSION,))),
+        _webhook,
+    ),
 ]
 PAGE_NAMES = {
     "manage-home": "GET /manage/",
@@ -507,6 +545,8 @@ PAGE_NAMES = {
     "invitation-accept": "POST /invitations/{token}/",
     "manage-archive": "GET /manage/organizations/{organization_id}/archive/",
     "manage-archive-download": "GET /manage/archives/{job_id}/download/",
+    "manage-webhooks": "GET /manage/organizations/{organization_id}/webhooks/",
+    "manage-webhook": "GET /manage/webhooks/{webhook_id}/",
 }
 
 

@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from crowd.models import WebhookSubscription
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_reject
 from crowd.services.routing import assignment_claim_next
@@ -63,6 +64,10 @@ def world(org_key, wsgi_app) -> dict:
         organization_id=organization.id, created_by_id=owner.id, currency="USD", threshold="0.01", reference="p1"
     )
     active = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    # A loopback target the test settings refuse: a fuzzed test send fails at once, without the network.
+    webhook = WebhookSubscription.objects.create(
+        organization=organization, url="http://127.0.0.1:9/hook", events=["item.completed"], secret="f" * 32
+    )
     return {
         "org": f"Token {key}",
         "worker": f"Token {worker_key}",
@@ -72,6 +77,7 @@ def world(org_key, wsgi_app) -> dict:
             "worker_id": worker.id,
             "appeal_id": appeal.id,
             "batch_id": batch.id,
+            "webhook_id": webhook.id,
         },
     }
 

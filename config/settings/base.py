@@ -363,3 +363,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Webhooks (crowd/webhooks/, docs/webhooks.md) ---
+# Receivers must be https:// (local and test settings allow plain http://); private targets: OUTBOUND_ALLOW_PRIVATE.
+WEBHOOKS_HTTPS_ONLY = env_bool("CROWDLOOP_WEBHOOKS_HTTPS_ONLY", default=True)
+# The outbox's delivery job; each commit that writes events also queues it.
+CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {"task": "crowd.tasks.webhook_deliveries_send", "schedule": 10.0}

@@ -9,3 +9,4 @@ SECRET_KEY = SECRET_KEY or "insecure-local-development-key-do-not-use-in-product
 # Serve static files straight from the apps in development (no collectstatic step for `make run`).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+WEBHOOKS_HTTPS_ONLY = False  # a receiver on the developer's machine speaks plain http://

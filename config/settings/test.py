@@ -17,3 +17,4 @@ WHITENOISE_AUTOREFRESH = True
 # django-axes refuses authenticate() calls without a request, which is how Client.login() calls it; the sign-in
 # throttling tests (tests/test_admin.py) switch it on and sign in through the real forms.
 AXES_ENABLED = False
+WEBHOOKS_HTTPS_ONLY = False  # tests deliver to a plain-HTTP receiver on 127.0.0.1

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import anchoring_views, data_views, views
+from crowd.api import anchoring_views, data_views, views, webhook_views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -124,6 +124,14 @@ urlpatterns = [
     path("archive/", data_views.ArchiveView.as_view(), name="api-archive"),
     path("archive/<int:job_id>/", data_views.ArchiveJobView.as_view(), name="api-archive-job"),
     path("archive/<int:job_id>/download/", data_views.ArchiveDownloadView.as_view(), name="api-archive-download"),
+    path("webhooks/", webhook_views.WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<int:webhook_id>/", webhook_views.WebhookDetailView.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/",
+        webhook_views.WebhookDeliveriesView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path("webhooks/<int:webhook_id>/test/", webhook_views.WebhookTestView.as_view(), name="api-webhook-test"),
     # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
     re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
 ]

@@ -11,6 +11,7 @@ from crowd.coordinator import (
     results_views,
     review_views,
     unsure_views,
+    webhook_views,
 )
 from crowd.coordinator import views as coordinator_views
 
@@ -42,6 +43,12 @@ urlpatterns = [
     path("appeals/<int:appeal_id>/decide/", coordinator_views.appeal_decide_form, name="manage-appeal-decide"),
     path("organizations/<int:organization_id>/archive/", archive_views.organization_archive, name="manage-archive"),
     path("archives/<int:job_id>/download/", archive_views.archive_download, name="manage-archive-download"),
+    path(
+        "organizations/<int:organization_id>/webhooks/",
+        webhook_views.organization_webhooks,
+        name="manage-webhooks",
+    ),
+    path("webhooks/<int:webhook_id>/", webhook_views.webhook_detail, name="manage-webhook"),
 ]
 
 # Outside /manage/: the people an invitation is for are not members yet (config/urls.py mounts these at the root).

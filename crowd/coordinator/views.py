@@ -18,6 +18,7 @@ from crowd.exceptions import DomainError, NotFound
 from crowd.models import Appeal, Campaign
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import appeal_decide
+from crowd.webhooks.selectors import webhooks_disabled_for_owner
 from payments.money import from_minor
 from workers.pseudonyms import pseudonym
 
@@ -90,6 +91,7 @@ def manage_home(request: HttpRequest, actor: Actor) -> HttpResponse:
             "open_appeals": selectors.appeals_for_actor(actor=actor).filter(status=Appeal.Status.OPEN).count(),
             "can_create": bool(actor.writable_organizations()),
             "reviewers": reviewers,
+            "webhooks_disabled": webhooks_disabled_for_owner(actor=actor),
         },
     )
 

@@ -33,6 +33,7 @@ from crowd.model_loop.acceptance import (
 )
 from crowd.model_loop.anchoring import Proportion
 from crowd.models import AggregationRun, Annotator, Campaign, Item, MicroTask, MicroTaskItem
+from crowd.webhooks.events import CAMPAIGN_COMPLETED, campaign_event, items_completed_emit
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def campaign_auto_accept(*, campaign_id: int) -> AcceptSummary | None:
             .exists()
         ):
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+            campaign.status = Campaign.Status.COMPLETED
+            campaign_event(campaign=campaign, event_type=CAMPAIGN_COMPLETED, reason="all_items_complete")
     return AcceptSummary(
         accepted_classes={model: sorted(classes, key=str) for model, classes in accepted.items() if classes},
         completed=completed,
@@ -206,6 +209,7 @@ def _accept(campaign: Campaign, policy: AcceptancePolicy, accepted: dict[str, se
             accepted_model=F("prelabel_model"),
             redundancy=0,
         )
+        items_completed_emit(campaign=campaign, item_ids=sorted(kept))
         return len(kept), 0
     accepted_items.update(accepted_model=F("prelabel_model"), redundancy=needed)
     return 0, len(kept)

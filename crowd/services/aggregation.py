@@ -27,6 +27,7 @@ from crowd.models import AggregationRun, Annotator, Campaign, CampaignWorker, It
 from crowd.services.aggregation_runs import aggregation_run_begin, aggregation_run_fail, aggregation_run_summary
 from crowd.services.bulk import bulk_update_by_id
 from crowd.services.certainty import microtask_certainty_refresh, order_flags
+from crowd.webhooks.events import CAMPAIGN_COMPLETED, campaign_event, items_completed_emit
 from workers.languages import language_base
 
 DS_OPTIONS = {"max_iter": 100, "tol": 1e-6}  # the engine's defaults otherwise (docs/aggregation.md)
@@ -375,13 +376,15 @@ def _aggregate(campaign_id: int, run_id: int) -> dict[str, Any]:
         # Count answers from what was loaded, not Item.answer_count: a submit committing meanwhile is left
         # to the next run (it queues one), so every decision here rests on the same snapshot.
         loaded = np.bincount(data.items[data.from_worker], minlength=len(data.item_ids))
-        state = {
-            item_id: (int(loaded[index_of[item_id]]), redundancy)
-            for item_id, redundancy in Item.objects.filter(
-                campaign=campaign, gold__isnull=True, expert_label__isnull=True
-            ).values_list("id", "redundancy")
-            if item_id in index_of and loaded[index_of[item_id]] > 0
-        }
+        was_complete: set[int] = set()
+        state = {}
+        for item_id, redundancy, status in Item.objects.filter(
+            campaign=campaign, gold__isnull=True, expert_label__isnull=True
+        ).values_list("id", "redundancy", "status"):
+            if item_id in index_of and loaded[index_of[item_id]] > 0:
+                state[item_id] = (int(loaded[index_of[item_id]]), redundancy)
+                if status == Item.Status.COMPLETE:
+                    was_complete.add(item_id)
         decision = redundancy_decisions(
             answers={item_id: answers for item_id, (answers, _) in state.items()},
             redundancy={item_id: redundancy for item_id, (_, redundancy) in state.items()},
@@ -405,8 +408,11 @@ def _aggregate(campaign_id: int, run_id: int) -> dict[str, Any]:
         _repack(campaign, decision.raise_redundancy)
         _write_annotators(campaign, data, inference)
         unfinished = Item.objects.filter(campaign=campaign, gold__isnull=True).exclude(status=Item.Status.COMPLETE)
+        items_completed_emit(campaign=campaign, item_ids=[i for i in decision.complete if i not in was_complete])
         if campaign.status == Campaign.Status.ACTIVE and not unfinished.exists():
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+            campaign.status = Campaign.Status.COMPLETED
+            campaign_event(campaign=campaign, event_type=CAMPAIGN_COMPLETED, reason="all_items_complete")
         run.status = AggregationRun.Status.FINISHED
         run.method = inference.method
         run.parameters = DS_OPTIONS if "dawid_skene" in inference.method else {}

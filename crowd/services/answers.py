@@ -19,8 +19,10 @@ from crowd.services.approvals import reject_locked
 from crowd.services.queued import queued_promote
 from crowd.services.slots import slots_move
 from crowd.tasks import campaign_aggregate_soon
+from crowd.webhooks.events import ASSIGNMENT_SUBMITTED, event_emit, subscribed_sql
 from payments.services import ledger_credit_reward
 from workers.models import User
+from workers.pseudonyms import pseudonym
 
 FINISHED = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED, Assignment.Status.REJECTED)
 
@@ -76,7 +78,7 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
     digest = _digest(answers)
     now = timezone.now()
     with transaction.atomic():
-        assignment, entries, queued_behind = _locked_lease(assignment_id, worker.id)
+        assignment, entries, queued_behind, webhook_wanted = _locked_lease(assignment_id, worker.id)
         if assignment.status in FINISHED:
             if assignment.submission_digest == digest:
                 return SubmitResult(assignment, replayed=True)
@@ -114,7 +116,27 @@ def answer_submit(*, worker: User, assignment_id: int, raw_answers: Any) -> Subm
             queued_promote(lease_id=queued_behind, lease_seconds=assignment.campaign.lease_seconds, now=now)
         # Only registers an on-commit hook: no cache or broker call can fail (or roll back) the stored answers.
         campaign_aggregate_soon(campaign_id=assignment.campaign_id)
+        if webhook_wanted:
+            _submitted_event(assignment, labels, late)
     return SubmitResult(assignment, replayed=False, late=late)
+
+
+def _submitted_event(assignment: Assignment, labels: dict[int, Any], late: bool) -> None:
+    """assignment.submitted (opt-in), in the submit's transaction; the worker appears only by their pseudonym."""
+    organization_id = assignment.campaign.organization_id
+    event_emit(
+        organization_id=organization_id,
+        event_type=ASSIGNMENT_SUBMITTED,
+        data={
+            "assignment": assignment.id,
+            "campaign": assignment.campaign_id,
+            "worker": pseudonym(organization_id, assignment.worker_id),
+            "submitted_at": assignment.submitted_at.isoformat(),
+            "seconds_on_task": assignment.seconds_on_task,
+            "late": late,
+            "answers": [{"item": item_id, "label": labels[item_id]} for item_id in sorted(labels)],
+        },
+    )
 
 
 def _retake_slot(assignment: Assignment) -> None:
@@ -134,10 +156,10 @@ def _retake_slot(assignment: Assignment) -> None:
     assignment.status = Assignment.Status.ACTIVE  # the store below moves the slot from active to done
 
 
-def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool], int | None]:
-    """The worker's lease, locked, with its campaign, its items ({item id: is gold}) and the id of a live lease
-    fetched ahead behind it, in one read; NotFound otherwise. Plain SQL on the hot path: building the ORM's
-    queries cost more than running them."""
+def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[int, bool], int | None, bool]:
+    """The worker's lease, locked, with its campaign, its items ({item id: is gold}), the id of a live lease
+    fetched ahead behind it and whether the organization subscribed to assignment.submitted, in one read; NotFound
+    otherwise. Plain SQL on the hot path: building the ORM's queries cost more than running them."""
     postgres = connection.vendor == "postgresql"
     aggregate = "string_agg" if postgres else "group_concat"
     # The lease and its microtask, in that order (as release and expiry lock them), before any item row: the
@@ -145,6 +167,7 @@ def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[
     # items) never wait on each other in a cycle.
     lock = " FOR NO KEY UPDATE OF a, m" if postgres else ""
     item_text = "CAST(e.item_id AS TEXT)" if postgres else "e.item_id"
+    wanted_sql, wanted_params = subscribed_sql("c.organization_id", ASSIGNMENT_SUBMITTED)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {rows.columns(Assignment, 'a')}, {rows.columns(Campaign, 'c')},"
@@ -152,23 +175,24 @@ def _locked_lease(assignment_id: int, worker_id: int) -> tuple[Assignment, dict[
             " AND q.status = 'active' AND q.queued AND q.id <> a.id AND q.expires_at > %s LIMIT 1),"
             f" (SELECT {aggregate}({item_text} || CASE WHEN e.is_gold THEN ':1' ELSE ':0' END, ',')"
             " FROM crowd_assignmentitem e WHERE e.assignment_id = a.id)"
+            f", {wanted_sql}"
             " FROM crowd_assignment a JOIN crowd_campaign c ON c.id = a.campaign_id"
             " JOIN crowd_microtask m ON m.id = a.microtask_id"
             f" WHERE a.id = %s AND a.worker_id = %s{lock}",
-            [connection.ops.adapt_datetimefield_value(timezone.now()), assignment_id, worker_id],
+            [connection.ops.adapt_datetimefield_value(timezone.now()), *wanted_params, assignment_id, worker_id],
         )
         row = cursor.fetchone()
     if row is None:
         raise NotFound(_("No such assignment."))
     split = rows.width(Assignment)
     assignment = rows.instance(Assignment, "a", row[:split])
-    assignment.campaign = rows.instance(Campaign, "c", row[split:-2])
+    assignment.campaign = rows.instance(Campaign, "c", row[split:-3])
     entries = {}
-    for entry in (row[-1] or "").split(","):
+    for entry in (row[-2] or "").split(","):
         if entry:
             item_id, gold = entry.split(":")
             entries[int(item_id)] = gold == "1"
-    return assignment, entries, row[-2]
+    return assignment, entries, row[-3], bool(row[-1])
 
 
 # The submit's writes in one statement (PostgreSQL): the answers, the lease marked submitted, the microtask's

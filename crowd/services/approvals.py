@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from crowd.exceptions import Conflict, InvalidState, NotFound, ValidationFailed
 from crowd.models import Appeal, Assignment, Campaign
 from crowd.services.funds import funds_require
+from crowd.webhooks.events import APPEAL_CREATED, event_emit
 from payments.models import LedgerEntry
 from payments.services import ledger_move, ledger_record
 from workers.models import User
+from workers.pseudonyms import pseudonym
 
 AUTO_APPROVE_BATCH = 1000
 
@@ -132,14 +134,16 @@ def appeal_create(*, worker: User, assignment_id: int, message: str) -> Appeal:
     message = (message or "").strip()
     if not message:
         raise ValidationFailed(_("Say why the work should be accepted."), fields={"message": _("Required.")})
-    assignment = Assignment.objects.filter(pk=assignment_id, worker=worker).first()
+    assignment = Assignment.objects.filter(pk=assignment_id, worker=worker).select_related("campaign").first()
     if assignment is None:
         raise NotFound(_("No such assignment."))
     if assignment.status != Assignment.Status.REJECTED:
         raise InvalidState(_("Only rejected work can be appealed."))
     try:
         with transaction.atomic():
-            return Appeal.objects.create(assignment=assignment, message=message)
+            appeal = Appeal.objects.create(assignment=assignment, message=message)
+            _appeal_event(appeal, assignment)
+            return appeal
     except IntegrityError:
         raise Conflict(_("This rejection was already appealed; each rejection can be appealed once.")) from None
 
@@ -241,3 +245,21 @@ def assignments_decide(
                     )
                 )
     return decided
+
+
+def _appeal_event(appeal: Appeal, assignment: Assignment) -> None:
+    """appeal.created, in the appeal's transaction; the worker appears only by their pseudonym."""
+    organization_id = assignment.campaign.organization_id
+    event_emit(
+        organization_id=organization_id,
+        event_type=APPEAL_CREATED,
+        data={
+            "appeal": appeal.id,
+            "assignment": assignment.id,
+            "campaign": assignment.campaign_id,
+            "worker": pseudonym(organization_id, assignment.worker_id),
+            "reject_reason": assignment.reject_reason,
+            "message": appeal.message,
+            "created_at": appeal.created_at.isoformat(),
+        },
+    )

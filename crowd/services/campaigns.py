@@ -18,6 +18,7 @@ from crowd.services.certainty import microtask_certainty_refresh, order_flags
 from crowd.services.fairpay import campaign_fair_pay_check
 from crowd.services.funds import funds_require
 from crowd.services.slots import open_after
+from crowd.webhooks.events import CAMPAIGN_COMPLETED, CAMPAIGN_PAUSED, campaign_event
 from payments.fairpay import hourly_rate_minor, pay_needed_minor
 from payments.money import MoneyError, currency_validate, from_minor, to_minor
 from payments.selectors import MissingExchangeRate, highest_floor
@@ -406,7 +407,17 @@ def _move(
         campaign.save(update_fields=["status"])
         if check is not None:
             check(campaign)
+        if target in _MOVE_EVENTS:
+            event_type, reason = _MOVE_EVENTS[target]
+            campaign_event(campaign=campaign, event_type=event_type, reason=reason)
     return campaign
+
+
+# Webhook events of the moves a member makes (aggregation and the fair-pay check emit their own).
+_MOVE_EVENTS = {
+    Campaign.Status.PAUSED: (CAMPAIGN_PAUSED, "paused"),
+    Campaign.Status.COMPLETED: (CAMPAIGN_COMPLETED, "closed"),
+}
 
 
 def _resume_check(campaign: Campaign) -> None:

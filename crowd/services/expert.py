@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from crowd.exceptions import InvalidState, ValidationFailed
 from crowd.labels import LabelChecker, RowError
 from crowd.models import Campaign, Item, MicroTask, MicroTaskItem
+from crowd.webhooks.events import ITEM_COMPLETED, event_emit
 
 
 def item_decide(*, item_id: int, label: Any, decided_by_id: int) -> Item:
@@ -37,8 +38,25 @@ def item_decide(*, item_id: int, label: Any, decided_by_id: int) -> Item:
         item.expert_at = timezone.now()
         item.result_label = value
         item.confidence = 1.0
+        was_complete = item.status == Item.Status.COMPLETE
         item.status = Item.Status.COMPLETE
         item.save(update_fields=["expert_label", "expert_by", "expert_at", "result_label", "confidence", "status"])
+        if not was_complete:
+            event_emit(
+                organization_id=campaign.organization_id,
+                event_type=ITEM_COMPLETED,
+                data={
+                    "campaign": campaign.id,
+                    "item": item.id,
+                    "external_id": item.external_id,
+                    "label": value,
+                    "confidence": 1.0,
+                    "answers": item.answer_count,
+                    "votes": item.votes,
+                    "decided": True,
+                    "accepted_on_model": None,
+                },
+            )
         _close_finished_microtasks(item.id)
         from crowd.tasks import campaign_aggregate_soon
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from crowd.models import Assignment, Campaign, FairPayCheck
 from crowd.selectors import DONE, campaign_commitment_minor, worker_pool_countries
 from crowd.services.funds import InsufficientFunds, funds_available_minor, funds_require
+from crowd.webhooks.events import CAMPAIGN_PAUSED, campaign_event
 from payments.fairpay import hourly_rate_minor, measured_seconds, median, pay_needed_minor, topups_within_budget
 from payments.models import LedgerEntry
 from payments.selectors import MissingExchangeRate, highest_floor
@@ -78,6 +79,8 @@ def campaign_fair_pay_check(*, campaign_id: int, min_submissions: int = MIN_SUBM
             # Fair pay comes first: the work already done is topped up; new work waits for a deposit.
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
             check.paused_for_funds = True
+            campaign.status = Campaign.Status.PAUSED
+            campaign_event(campaign=campaign, event_type=CAMPAIGN_PAUSED, reason="paused_for_funds")
         check.save()
     return check
 

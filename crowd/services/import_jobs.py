@@ -17,6 +17,7 @@ from crowd.exceptions import DomainError, InvalidState
 from crowd.import_formats import ImportOptions, upload_kind
 from crowd.models import Campaign, ImportJob
 from crowd.services.imports import MAX_REPORTED_ERRORS, Preview, import_preview, items_import, rows_from_upload
+from crowd.webhooks.events import IMPORT_FAILED, IMPORT_FINISHED, event_emit
 from workers.locale import supported_language
 
 PROGRESS_EVERY_ROWS = 2000  # how often a running job tells watchers how far it is
@@ -147,28 +148,39 @@ def _run(job: ImportJob) -> str:
         message = _("The uploaded file could not be read (%(error)s).") % {"error": type(exc).__name__}
         _failed(job, read, message, "unreadable", 0, [])
         return ImportJob.Status.FAILED
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.FINISHED,
-        rows_read=read,
-        created=report.created,
-        skipped=report.skipped,
-        note_count=report.note_count,
-        notes=report.notes,
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():  # the job's new status and its webhook event commit together
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FINISHED,
+            rows_read=read,
+            created=report.created,
+            skipped=report.skipped,
+            note_count=report.note_count,
+            notes=report.notes,
+            finished_at=timezone.now(),
+        )
+        data = {**_job_data(job), "rows_read": read, "created": report.created, "skipped": report.skipped}
+        event_emit(organization_id=job.campaign.organization_id, event_type=IMPORT_FINISHED, data=data)
     return ImportJob.Status.FINISHED
 
 
+def _job_data(job: ImportJob) -> dict:
+    return {"import": job.id, "campaign": job.campaign_id, "filename": job.filename}
+
+
 def _failed(job: ImportJob, read: int, message: str, code: str, count: int, errors: list) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.FAILED,
-        rows_read=read,
-        message=message[:1000],
-        error_code=code[:40],
-        error_count=count,
-        errors=errors[:MAX_REPORTED_ERRORS],
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            rows_read=read,
+            message=message[:1000],
+            error_code=code[:40],
+            error_count=count,
+            errors=errors[:MAX_REPORTED_ERRORS],
+            finished_at=timezone.now(),
+        )
+        data = {**_job_data(job), "rows_read": read, "error_code": code[:40], "message": message[:1000]}
+        data["error_count"] = count
+        event_emit(organization_id=job.campaign.organization_id, event_type=IMPORT_FAILED, data=data)
 
 
 def import_job_progress(job: ImportJob) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from crowd.answers_export import ANSWER_FORMATS
 from crowd.exports import FORMATS
-from crowd.models import Campaign, ImportJob
+from crowd.models import Campaign, ImportJob, WebhookDelivery, WebhookSubscription
 from crowd.services.aggregation import campaign_aggregate
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
@@ -52,6 +52,16 @@ def _distinctive(organization, n: int, enrolled: bool) -> User:
 
 
 def _loop(organization) -> tuple[Campaign, list[User], int]:
+    from crowd.webhooks.events import EVENT_TYPES
+    from crowd.webhooks.services import webhook_create
+
+    # Every event the loop causes is written for this subscription: its delivery log is an output too.
+    webhook_create(
+        organization_id=organization.id,
+        created_by_id=None,
+        url="https://partner.example/hook",
+        events=list(EVENT_TYPES),
+    )
     campaign = factories.campaign(organization=organization, items=6, redundancy=2, max_redundancy=2)
     from crowd.models import Item
     from crowd.services.campaigns import campaign_launch
@@ -108,6 +118,8 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
     campaign, workers, batch_id = _loop(organization)
     secrets = [w.username for w in workers] + [f"zq-secret-{n}@mail.example" for n in range(3)]
     job = ImportJob.objects.get(campaign=campaign)
+    hook = WebhookSubscription.objects.get(organization=organization)
+    assert WebhookDelivery.objects.filter(subscription=hook, event__type="assignment.submitted").exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         archive = org_api.post("/api/v1/archive/", {}, format="json").json()
@@ -137,6 +149,9 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
         "GET /api/v1/funds/": ["/api/v1/funds/"],
         "GET /api/v1/archive/{job_id}/": [f"/api/v1/archive/{archive['id']}/"],
         "GET /api/v1/archive/{job_id}/download/": [f"/api/v1/archive/{archive['id']}/download/"],
+        "GET /api/v1/webhooks/": ["/api/v1/webhooks/"],
+        "GET /api/v1/webhooks/{webhook_id}/": [f"/api/v1/webhooks/{hook.id}/"],
+        "GET /api/v1/webhooks/{webhook_id}/deliveries/": [f"/api/v1/webhooks/{hook.id}/deliveries/"],
     }
     schema = SchemaGenerator().get_schema(request=None, public=True)
     organization_reads = {
@@ -158,6 +173,8 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
         *(f"/manage/campaigns/{c}/review/?status={s}" for s in ("submitted", "approved", "rejected")),
         f"/manage/imports/{job.id}/",
         "/manage/appeals/",
+        f"/manage/organizations/{organization.id}/webhooks/",
+        f"/manage/webhooks/{hook.id}/",
         f"/manage/organizations/{organization.id}/people/",
         f"/manage/organizations/{organization.id}/archive/",
     ]
