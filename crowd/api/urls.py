@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import anchoring_views, views
+from crowd.api import anchoring_views, keys_views, views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -120,6 +120,9 @@ urlpatterns = [
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),
+    path("keys/", keys_views.KeyListView.as_view(), name="api-keys"),
+    path("keys/<int:key_id>/", keys_views.KeyDetailView.as_view(), name="api-key"),
+    path("keys/<int:key_id>/reassign/", keys_views.KeyReassignView.as_view(), name="api-key-reassign"),
     # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
     re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
 ]
