@@ -80,8 +80,9 @@ def member_remove(*, organization_id: int, user_id: int, keys_to: int | None = N
             if keys_to == user_id:
                 raise _not_an_owner()
             _require_owner(organization_id, keys_to)
-            kept = ApiKey.objects.filter(organization_id=organization_id, created_by_id=user_id, revoked_at__isnull=True)
-            kept.update(created_by_id=keys_to)
+            ApiKey.objects.filter(
+                organization_id=organization_id, created_by_id=user_id, revoked_at__isnull=True
+            ).update(created_by_id=keys_to)
         membership.delete()
 
 
