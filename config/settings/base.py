@@ -358,3 +358,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+
+# --- API rate limits (config/throttling.py) ------------------------------------------------------------
+# Per API key, per worker token, per signed-in user and per client address; "<count>/<s|min|hour|day>", each
+# overridable from the environment. Counted in the cache (Redis in production, so all processes share them).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.throttling.ApiRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "api_key": os.environ.get("API_RATE_KEY", "1200/min"),
+    "worker": os.environ.get("API_RATE_WORKER", "600/min"),
+    "user": os.environ.get("API_RATE_USER", "600/min"),
+    "anon": os.environ.get("API_RATE_ANON", "120/min"),
+}
+# Proxies in front of the app that append to X-Forwarded-For: 0 counts anonymous callers by the connection's address
+# (a client-chosen X-Forwarded-For must not buy it a fresh counter).
+REST_FRAMEWORK["NUM_PROXIES"] = int(os.environ.get("API_NUM_PROXIES", "0"))

@@ -17,3 +17,9 @@ WHITENOISE_AUTOREFRESH = True
 # django-axes refuses authenticate() calls without a request, which is how Client.login() calls it; the sign-in
 # throttling tests (tests/test_admin.py) switch it on and sign in through the real forms.
 AXES_ENABLED = False
+
+# Rate limits far above what any test sends; the rate limit tests (tests/crowd/test_api_throttling.py) set low ones.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(("api_key", "worker", "user", "anon"), "100000/min"),
+}

@@ -123,6 +123,6 @@ urlpatterns = [
     path("keys/", keys_views.KeyListView.as_view(), name="api-keys"),
     path("keys/<int:key_id>/", keys_views.KeyDetailView.as_view(), name="api-key"),
     path("keys/<int:key_id>/reassign/", keys_views.KeyReassignView.as_view(), name="api-key-reassign"),
-    # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
-    re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
+    # Last: any other path is a JSON 404 (a known endpoint without its slash is redirected to it there).
+    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
 ]

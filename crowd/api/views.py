@@ -6,9 +6,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +31,7 @@ from config.limits import answers_check
 from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
+from crowd.api.etags import ETagMixin
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
@@ -99,7 +106,7 @@ class CampaignListView(APIView):
         return Response(_campaign_body(campaign), status=status.HTTP_201_CREATED)
 
 
-class CampaignDetailView(APIView):
+class CampaignDetailView(ETagMixin, APIView):
     @extend_schema(responses=s.CampaignSerializer)
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
@@ -388,7 +395,7 @@ class CampaignAggregateView(APIView):
         return Response({"status": "queued", "campaign": campaign.id}, status=status.HTTP_202_ACCEPTED)
 
 
-class CampaignResultsView(APIView):
+class CampaignResultsView(ETagMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", int, description="The `next` value of the previous page."),
@@ -771,7 +778,7 @@ def _optional_int(request: Request, name: str) -> int | None:
     return _int_param(request, name, 0, 1, None) if request.query_params.get(name) else None
 
 
-class CampaignAnnotatorsView(APIView):
+class CampaignAnnotatorsView(ETagMixin, APIView):
     @extend_schema(responses=s.AnnotatorSerializer(many=True))
     def get(self, request: Request, campaign_id: int) -> Response:
         """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
@@ -868,7 +875,7 @@ class ReviewStatsView(APIView):
         return Response({"reviewers": selectors.rejection_rates(actor=actor)})
 
 
-class CampaignFairnessView(APIView):
+class CampaignFairnessView(ETagMixin, APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, campaign_id: int) -> Response:
         """Effective hourly wages against the floor, unpaid time, cost to date and forecast (minor units)."""
@@ -1079,6 +1086,16 @@ class DepositView(APIView):
 
 
 @csrf_exempt  # it only ever answers 404; a CSRF refusal here would be an HTML page in place of the error shape
-def api_not_found(request: HttpRequest) -> JsonResponse:
-    """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page."""
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page, whatever the method and
+    with or without a trailing slash. A known endpoint asked for without its slash is still redirected to it, as
+    APPEND_SLASH did before this view caught every path."""
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "api-not-found":
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
     return JsonResponse(error_body("not_found", _("No API endpoint at %(path)s.") % {"path": request.path}), status=404)
