@@ -13,6 +13,7 @@ from crowd.services.members import member_remove, member_set_role
 from crowd.services.organizations import api_key_create, membership_set, organization_ensure
 from tests.factories import assert_error
 from workers.models import User
+from workers.services import user_email_verify
 from workers.tokens import token_digest
 
 pytestmark = pytest.mark.django_db
@@ -208,3 +209,24 @@ def test_api_keys_list_filters_and_cursor_pages(org_api, org_key):
     assert [k["name"] for k in org_api.get("/api/v1/keys/?name=PORT 3").json()["results"]] == ["export 3"]
     assert "role" in assert_error(org_api.get("/api/v1/keys/?role=admin"), 400)["fields"]
     assert "cursor" in assert_error(org_api.get("/api/v1/keys/?cursor=x"), 400)["fields"]
+
+
+def test_people_page_removing_a_member_can_hand_their_keys_to_an_owner(org_key):
+    from tests.crowd.pages import logged_in
+
+    organization, owner, _ = org_key
+    user_email_verify(user=owner)
+    amina = _member(organization, "amina", "coordinator")
+    kept = api_key_create(organization_id=organization.id, created_by_id=amina.id, role="viewer")
+    viewer = _member(organization, "viewer", "viewer")
+    url = f"/manage/organizations/{organization.id}/people/"
+    page = logged_in(owner).get(url).content.decode()
+    assert f'id="keys-to-{amina.id}"' in page and f'id="keys-to-{viewer.id}"' not in page
+    assert ApiKey.objects.get(digest=token_digest(kept)).prefix in page
+
+    logged_in(owner).post(url, {"action": "remove", "user": amina.id, "keys_to": viewer.id})  # not an owner
+    assert Membership.objects.filter(organization=organization, user=amina).exists()
+
+    logged_in(owner).post(url, {"action": "remove", "user": amina.id, "keys_to": owner.id})
+    assert not Membership.objects.filter(organization=organization, user=amina).exists()
+    assert _works(kept)
