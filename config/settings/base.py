@@ -364,6 +364,11 @@ LOGGING = {
 # Per API key, per worker token, per signed-in user and per client address; "<count>/<s|min|hour|day>", each
 # overridable from the environment. Counted in the cache (Redis in production, so all processes share them).
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.throttling.ApiRateThrottle"]
+# First: anonymous requests are counted before IsAuthenticated refuses them (DRF throttles only after permissions).
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = [
+    "config.throttling.AnonymousRateLimit",
+    *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "api_key": os.environ.get("API_RATE_KEY", "1200/min"),
     "worker": os.environ.get("API_RATE_WORKER", "600/min"),
