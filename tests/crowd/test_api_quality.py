@@ -1,0 +1,65 @@
+"""Unknown API paths answer 404 in the error shape for every method; polled reads carry an ETag and answer 304 while
+unchanged."""
+
+import pytest
+
+from crowd.services.campaigns import campaign_update
+from crowd.services.imports import items_import
+from tests import factories
+from tests.factories import assert_error
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here/", "/api/v1/nothing-here", "/api/v1/campaigns/1/nope"])
+def test_unknown_api_paths_answer_404_in_the_error_shape(org_api, method, path):
+    response = getattr(org_api, method)(path, {}, format="json")
+    error = assert_error(response, 404, "not_found")
+    assert path in error["message"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unknown_api_paths_answer_404_without_credentials(api, method):
+    assert_error(getattr(api, method)("/api/v1/keys/1/nope"), 404, "not_found")
+
+
+def test_known_endpoints_without_their_slash_still_redirect(org_api):
+    response = org_api.get("/api/v1/campaigns?x=1")
+    assert response.status_code == 301 and response["Location"] == "/api/v1/campaigns/?x=1"
+    assert org_api.get("/api/v1/campaigns/").status_code == 200
+
+
+def _etag_cycle(client, url: str, change) -> None:
+    first = client.get(url)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    unchanged = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged["ETag"] == etag
+    assert client.get(url, HTTP_IF_NONE_MATCH='"something else"').status_code == 200
+    change()
+    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_results_etag_changes_when_the_results_do(org_key, org_api):
+    campaign = factories.campaign(organization=org_key[0])
+    items_import(campaign_id=campaign.id, rows=[{"external_id": "a", "data": {"text": "hi"}}])
+    url = f"/api/v1/campaigns/{campaign.id}/results/"
+    _etag_cycle(
+        org_api, url, lambda: items_import(campaign_id=campaign.id, rows=[{"external_id": "b", "data": {"text": "x"}}])
+    )
+
+
+def test_campaign_detail_etag_changes_when_the_campaign_does(org_key, org_api):
+    campaign = factories.campaign(organization=org_key[0])
+    url = f"/api/v1/campaigns/{campaign.id}/"
+    _etag_cycle(org_api, url, lambda: campaign_update(campaign_id=campaign.id, fields={"name": "Renamed"}))
+
+
+def test_etag_is_not_given_to_errors_or_writes(org_key, org_api, other_org_api):
+    campaign = factories.campaign(organization=org_key[0])
+    assert "ETag" not in other_org_api.get(f"/api/v1/campaigns/{campaign.id}/results/")
+    assert "ETag" not in org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"name": "x"}, format="json")
