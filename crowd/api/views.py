@@ -32,6 +32,8 @@ from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.api.etags import ETagMixin
+from crowd.api.filters import CampaignFilter
+from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
@@ -90,10 +92,18 @@ def _campaign_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class CampaignListView(APIView):
-    @extend_schema(responses=s.CampaignSerializer(many=True))
+    @extend_schema(
+        parameters=[*filter_parameters(CampaignFilter), *cursor_parameters()],
+        responses=page_serializer("CampaignPageSerializer", s.CampaignSerializer(many=True)),
+        description="Your organizations' campaigns, newest first, in cursor pages, without progress counts.",
+    )
     def get(self, request: Request) -> Response:
-        actor = Actor.for_request(request)
-        return Response([_campaign_body(c, progress=False) for c in selectors.campaigns_for_actor(actor=actor)])
+        campaigns = filtered(request, selectors.campaigns_for_actor(actor=Actor.for_request(request)), CampaignFilter)
+        return Response(
+            cursor_page(
+                request, campaigns, lambda page: [_campaign_body(c, progress=False) for c in page], descending=True
+            )
+        )
 
     @extend_schema(request=s.CampaignSerializer, responses={201: s.CampaignSerializer})
     def post(self, request: Request) -> Response:

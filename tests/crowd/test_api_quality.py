@@ -63,3 +63,22 @@ def test_etag_is_not_given_to_errors_or_writes(org_key, org_api, other_org_api):
     campaign = factories.campaign(organization=org_key[0])
     assert "ETag" not in other_org_api.get(f"/api/v1/campaigns/{campaign.id}/results/")
     assert "ETag" not in org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"name": "x"}, format="json")
+
+
+def test_campaign_list_filters_and_cursor_pages(org_key, org_api, other_org_api):
+    organization = org_key[0]
+    made = [factories.campaign(organization=organization, name=f"Survey {n}") for n in range(5)]
+    factories.campaign(organization=organization, name="Launched", launch=True, items=2)
+
+    first = org_api.get("/api/v1/campaigns/?status=draft&limit=2").json()
+    assert [c["name"] for c in first["results"]] == ["Survey 4", "Survey 3"]
+    second = org_api.get(first["next"]).json()
+    assert [c["name"] for c in second["results"]] == ["Survey 2", "Survey 1"]
+    last = org_api.get(second["next"]).json()
+    assert [c["name"] for c in last["results"]] == ["Survey 0"] and last["next"] is None and last["next_cursor"] is None
+    assert [c["name"] for c in org_api.get("/api/v1/campaigns/?status=active").json()["results"]] == ["Launched"]
+    assert [c["id"] for c in org_api.get("/api/v1/campaigns/?name=vey 2").json()["results"]] == [made[2].id]
+    assert other_org_api.get("/api/v1/campaigns/").json()["results"] == []
+    assert "status" in assert_error(org_api.get("/api/v1/campaigns/?status=flying"), 400)["fields"]
+    assert "created_after" in assert_error(org_api.get("/api/v1/campaigns/?created_after=soon"), 400)["fields"]
+    assert "limit" in assert_error(org_api.get("/api/v1/campaigns/?limit=0"), 400)["fields"]
