@@ -56,7 +56,7 @@ def _charge(scope: str, ident: str) -> float | None:
 
 
 def _anonymous_ident(request: Any) -> str:
-    return "a" + BaseThrottle().get_ident(request)
+    return f"a{BaseThrottle().get_ident(request) or ''}"
 
 
 def _charge_anonymous_once(request: Request | Any) -> None:
