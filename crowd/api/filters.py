@@ -3,7 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy
 
-from crowd.models import Campaign
+from crowd.models import Campaign, Item
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -22,3 +22,20 @@ class CampaignFilter(django_filters.FilterSet):
     class Meta:
         model = Campaign
         fields = ["status", "visibility", "name", "created_after", "created_before"]
+
+
+class ResultFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Item.Status.choices, label=gettext_lazy("Only items in this status."))
+    confidence_below = django_filters.NumberFilter(
+        field_name="confidence", lookup_expr="lt", label=gettext_lazy("Confidence below this (0 to 1).")
+    )
+    confidence_at_least = django_filters.NumberFilter(
+        field_name="confidence", lookup_expr="gte", label=gettext_lazy("Confidence of at least this (0 to 1).")
+    )
+    decided = django_filters.BooleanFilter(
+        field_name="expert_label", lookup_expr="isnull", exclude=True, label=gettext_lazy("Decided by a coordinator.")
+    )
+
+    class Meta:
+        model = Item
+        fields = ["status", "confidence_below", "confidence_at_least", "decided"]

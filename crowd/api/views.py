@@ -32,7 +32,7 @@ from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.api import serializers as s
 from crowd.api.etags import ETagMixin
-from crowd.api.filters import CampaignFilter
+from crowd.api.filters import CampaignFilter, ResultFilter
 from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -408,8 +408,9 @@ class CampaignAggregateView(APIView):
 class CampaignResultsView(ETagMixin, APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("cursor", int, description="The `next` value of the previous page."),
+            OpenApiParameter("cursor", int, description="The `next_cursor` value of the previous page."),
             OpenApiParameter("limit", int, description=f"Page size (default {RESULTS_PAGE}, max {RESULTS_PAGE_MAX})."),
+            *filter_parameters(ResultFilter),
         ],
         responses=s.ResultsPageSerializer,
     )
@@ -417,13 +418,16 @@ class CampaignResultsView(ETagMixin, APIView):
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         cursor = _int_param(request, "cursor", 0, 0, None)
         limit = _int_param(request, "limit", RESULTS_PAGE, 1, RESULTS_PAGE_MAX)
-        page = list(selectors.results_for_campaign(campaign=campaign, after_id=cursor)[: limit + 1])
+        results = filtered(request, selectors.results_for_campaign(campaign=campaign, after_id=cursor), ResultFilter)
+        page = list(results[: limit + 1])
         more = len(page) > limit
         page = page[:limit]
         next_cursor = page[-1].id if more and page else None
         next_url = None
         if next_cursor is not None:
-            next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}")
+            query = request.query_params.copy()  # the next page keeps the filters
+            query["cursor"], query["limit"] = str(next_cursor), str(limit)
+            next_url = request.build_absolute_uri("?" + query.urlencode())
         return Response(
             {"results": s.ResultSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
         )

@@ -82,3 +82,23 @@ def test_campaign_list_filters_and_cursor_pages(org_key, org_api, other_org_api)
     assert "status" in assert_error(org_api.get("/api/v1/campaigns/?status=flying"), 400)["fields"]
     assert "created_after" in assert_error(org_api.get("/api/v1/campaigns/?created_after=soon"), 400)["fields"]
     assert "limit" in assert_error(org_api.get("/api/v1/campaigns/?limit=0"), 400)["fields"]
+
+
+def test_results_filters_keep_through_cursor_pages(org_key, org_api):
+    from crowd.models import Item
+
+    campaign = factories.campaign(organization=org_key[0])
+    items_import(campaign_id=campaign.id, rows=[{"external_id": f"r{n}", "data": {"text": "x"}} for n in range(5)])
+    ids = list(Item.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+    Item.objects.filter(id__in=ids[:3]).update(status="complete", confidence=0.95)
+    Item.objects.filter(id=ids[3]).update(confidence=0.4)
+    url = f"/api/v1/campaigns/{campaign.id}/results/"
+
+    first = org_api.get(url + "?status=complete&limit=2").json()
+    assert [r["item"] for r in first["results"]] == ids[:2]
+    assert "status=complete" in first["next"]
+    assert [r["item"] for r in org_api.get(first["next"]).json()["results"]] == [ids[2]]
+    assert [r["item"] for r in org_api.get(url + "?confidence_below=0.5").json()["results"]] == [ids[3]]
+    assert len(org_api.get(url + "?confidence_at_least=0.9").json()["results"]) == 3
+    assert org_api.get(url + "?decided=true").json()["results"] == []
+    assert "confidence_below" in assert_error(org_api.get(url + "?confidence_below=high"), 400)["fields"]
