@@ -205,3 +205,22 @@ def test_conformance_check_fails_on_a_body_off_the_schema(conformance):
         conformance.check("get", "/api/v1/keys/", answer({}, status=418))
     with pytest.raises(AssertionError):
         conformance.check("get", "/api/v1/keys/", answer({"error": {"code": "x"}}, status=404))
+
+
+def test_schema_documents_rate_limits_etags_and_the_error_shape(conformance):
+    operations = [
+        (path, method, operation)
+        for path, methods in conformance.schema["paths"].items()
+        for method, operation in methods.items()
+        if path.startswith("/api/v1/") and method in ("get", "post", "put", "patch", "delete")
+    ]
+    for path, method, operation in operations:
+        throttled = operation["responses"]["429"]
+        assert "Retry-After" in throttled["headers"], (method, path)
+        media = throttled["content"]["application/json"]
+        assert media["schema"]["$ref"].endswith("/Error") and "examples" in media, (method, path)
+    results = conformance.schema["paths"]["/api/v1/campaigns/{campaign_id}/results/"]["get"]
+    assert "ETag" in results["responses"]["200"]["headers"] and "ETag" in results["responses"]["304"]["headers"]
+    assert any(p["name"] == "If-None-Match" and p["in"] == "header" for p in results["parameters"])
+    keys = conformance.schema["paths"]["/api/v1/keys/"]["get"]
+    assert {"role", "active", "name", "cursor", "limit"} <= {p["name"] for p in keys["parameters"]}
