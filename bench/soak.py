@@ -309,6 +309,11 @@ def main() -> int:
         "AGGREGATION_STALE_SECONDS": str(STALE_SECONDS),
         "CROWDLOOP_RUNTIME_DIR": str(runtime),
         "LOG_LEVEL": "WARNING",
+        # Simulated workers ask far faster than people do: the budgets stay counted (their cost is measured) but
+        # high enough never to refuse a request (config/throttling.py).
+        "API_RATE_WORKER": "10000000/min",
+        "API_RATE_KEY": "10000000/min",
+        "API_RATE_USER": "10000000/min",
     }
     print(f"logs and runtime state: {runtime}")
     database_recreate(args.database_url, db_name)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -89,6 +90,31 @@ class ErrorSerializer(serializers.Serializer):
 # Statuses any operation may answer, always in the error shape: bad input, no or wrong credentials, someone
 # else's object, a state that forbids the move, a body over the size limit, a content type not parsed.
 ERROR_STATUSES = ("400", "401", "403", "404", "409", "413", "415")
+# Every operation is rate limited (config/throttling.py): 429 in the error shape, with the wait in Retry-After.
+THROTTLED_STATUS = "429"
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds to wait before asking again.",
+    }
+}
+ETAG_HEADER = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "description": "Changes whenever the body does: send it back as If-None-Match to get 304 while unchanged.",
+        "example": '"3f1c2a9b0d7e4f6a8b5c1d2e3f4a5b6c"',
+    }
+}
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    location=OpenApiParameter.HEADER,
+    description="The ETag of a previous answer: 304 with no body while the answer would be the same.",
+)
+ERROR_EXAMPLE = {"error": {"code": "validation_error", "message": "Invalid input.", "fields": {"name": "Required."}}}
+THROTTLED_EXAMPLE = {
+    "error": {"code": "throttled", "message": "Request was throttled. Expected available in 12 seconds.", "fields": {}}
+}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -97,7 +123,22 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        for code in ERROR_STATUSES:
+        for code in (*ERROR_STATUSES, THROTTLED_STATUS):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                example = THROTTLED_EXAMPLE if code == THROTTLED_STATUS else ERROR_EXAMPLE
+                for media in responses[code].get("content", {}).values():
+                    media.setdefault("examples", {"error": {"value": example, "summary": "The error shape"}})
+        responses[THROTTLED_STATUS].setdefault("headers", {}).update(RETRY_AFTER_HEADER)
+        if getattr(self.view, "etag", False) and self.method == "GET" and "200" in responses:
+            # crowd/api/etags.py: the body's ETag, and 304 with no body when If-None-Match still matches it.
+            responses["200"].setdefault("headers", {}).update(ETAG_HEADER)
+            unchanged = "Not modified: the body is unchanged since that ETag."
+            responses["304"] = {"description": unchanged, "headers": ETAG_HEADER}
         return responses
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if getattr(self.view, "etag", False) and self.method == "GET":
+            parameters.append(IF_NONE_MATCH)
+        return parameters

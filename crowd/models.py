@@ -45,6 +45,8 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     # To the minute (crowd/api/auth.py): owners see which keys are still in use before revoking one.
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The key's first characters, not secret: lets owners tell their keys apart in lists without the key itself.
+    prefix = models.CharField(max_length=16, blank=True, default="")
 
     def __str__(self) -> str:
         return f"key {self.name or self.pk} of {self.organization_id}"

@@ -717,3 +717,39 @@ def items_decided(*, campaign: Campaign, limit: int = 20) -> list[Item]:
         .select_related("expert_by")
         .order_by("-expert_at", "-id")[:limit]
     )
+
+
+def api_keys_for_owner(*, actor: Actor, organization_id: int) -> QuerySet[ApiKey]:
+    """The organization's API keys, newest first, for one of its owners (NotFound outside it, PermissionDenied for
+    other roles)."""
+    actor.require_role(organization_id, (Membership.Role.OWNER,))
+    return ApiKey.objects.filter(organization_id=organization_id).select_related("created_by").order_by("-id")
+
+
+def api_key_for_owner(*, actor: Actor, key_id: int) -> ApiKey:
+    """One key, for an owner of its organization: NotFound when the actor is not a member there (no leak of its
+    existence), PermissionDenied for other roles."""
+    key = ApiKey.objects.filter(pk=key_id, organization_id__in=list(actor.roles)).select_related("created_by").first()
+    if key is None:
+        raise NotFound(_("No such key."))
+    actor.require_role(key.organization_id, (Membership.Role.OWNER,))
+    return key
+
+
+def api_keys_active(keys: list[ApiKey]) -> dict[int, bool]:
+    """Whether each key works now: the same rule as crowd/api/auth.py (not revoked, not expired, its creator active
+    and holding at least its role), in one query for the creators' roles."""
+    pairs = {(key.organization_id, key.created_by_id) for key in keys}
+    roles = {
+        (organization_id, user_id): role
+        for organization_id, user_id, role in Membership.objects.filter(
+            organization_id__in={o for o, _u in pairs}, user_id__in={u for _o, u in pairs}, user__is_active=True
+        ).values_list("organization_id", "user_id", "role")
+    }
+    now = timezone.now()
+    return {
+        key.id: key.revoked_at is None
+        and (key.expires_at is None or key.expires_at > now)
+        and roles.get((key.organization_id, key.created_by_id)) in roles_at_least(key.role)
+        for key in keys
+    }

@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crowd.coordinator import urls as coordinator_urls
-from crowd.models import Appeal, ArchiveJob, Assignment, Campaign, ImportJob, Membership, WebhookSubscription
+from crowd.models import ApiKey, Appeal, ArchiveJob, Assignment, Campaign, ImportJob, Membership, WebhookSubscription
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
@@ -179,6 +179,8 @@ def _webhook(w: World) -> dict[str, int]:
         defaults={"events": ["item.completed"], "secret": "matrix-secret-0123456789"},
     )
     return {"webhook_id": subscription.id}
+def _viewer_key(w: World) -> ApiKey:
+    return ApiKey.objects.get(organization_id=w.campaign.organization_id, role=Membership.Role.VIEWER)
 
 
 API = [
@@ -357,6 +359,22 @@ API = [
         "POST /api/v1/funds/deposits/",
         owner_of_own_organization(201),
         body=lambda w: {"amount": "25.00", "currency": "USD", "reference": "matrix"},
+    ),
+    # API keys: owners only; another organization's key does not exist for anyone outside it.
+    Operation("GET /api/v1/keys/", owner_of_own_organization(200)),
+    Operation(
+        "POST /api/v1/keys/", owner_of_own_organization(201), body=lambda w: {"name": "matrix", "role": "viewer"}
+    ),
+    Operation(
+        "DELETE /api/v1/keys/{key_id}/",
+        expect(404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (204, (OWNER, OWNER_SESSION))),
+        lambda w: {"key_id": _viewer_key(w).id},
+    ),
+    Operation(
+        "POST /api/v1/keys/{key_id}/reassign/",
+        expect(404, (403, (VIEWER, VIEWER_SESSION, COORDINATOR, COORDINATOR_SESSION)), (200, (OWNER, OWNER_SESSION))),
+        lambda w: {"key_id": _viewer_key(w).id},
+        body=lambda w: {"user": _viewer_key(w).organization.memberships.get(role=Membership.Role.OWNER).user_id},
     ),
     Operation("GET /api/v1/me/earnings/", worker_only(other_worker=200)),
     Operation("GET /api/v1/me/quality/", worker_only(other_worker=200)),

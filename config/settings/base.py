@@ -369,3 +369,22 @@ LOGGING = {
 WEBHOOKS_HTTPS_ONLY = env_bool("CROWDLOOP_WEBHOOKS_HTTPS_ONLY", default=True)
 # The outbox's delivery job; each commit that writes events also queues it.
 CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {"task": "crowd.tasks.webhook_deliveries_send", "schedule": 10.0}
+
+# --- API rate limits (config/throttling.py) ------------------------------------------------------------
+# Per API key, per worker token, per signed-in user and per client address; "<count>/<s|min|hour|day>", each
+# overridable from the environment. Counted in the cache (Redis in production, so all processes share them).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.throttling.ApiRateThrottle"]
+# First: anonymous requests are counted before IsAuthenticated refuses them (DRF throttles only after permissions).
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = [
+    "config.throttling.AnonymousRateLimit",
+    *REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"],
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "api_key": os.environ.get("API_RATE_KEY", "1200/min"),
+    "worker": os.environ.get("API_RATE_WORKER", "600/min"),
+    "user": os.environ.get("API_RATE_USER", "600/min"),
+    "anon": os.environ.get("API_RATE_ANON", "120/min"),
+}
+# Proxies in front of the app that append to X-Forwarded-For: 0 counts anonymous callers by the connection's address
+# (a client-chosen X-Forwarded-For must not buy it a fresh counter).
+REST_FRAMEWORK["NUM_PROXIES"] = int(os.environ.get("API_NUM_PROXIES", "0"))

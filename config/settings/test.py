@@ -18,3 +18,9 @@ WHITENOISE_AUTOREFRESH = True
 # throttling tests (tests/test_admin.py) switch it on and sign in through the real forms.
 AXES_ENABLED = False
 WEBHOOKS_HTTPS_ONLY = False  # tests deliver to a plain-HTTP receiver on 127.0.0.1
+
+# Rate limits far above what any test sends; the rate limit tests (tests/crowd/test_api_throttling.py) set low ones.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(("api_key", "worker", "user", "anon"), "100000/min"),
+}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from config.throttling import count_refused_token
 from crowd import rows
 from crowd.models import ApiKey
 from crowd.selectors import ROLE_ORDER, roles_at_least
@@ -118,6 +119,14 @@ class TokenAuthentication(authentication.TokenAuthentication):
             if found is not None:
                 return found
         raise exceptions.AuthenticationFailed(INVALID_TOKEN if key.startswith("clw_") else _api_key_refusal(digest))
+
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            # Guessing keys costs the guesser's address its anonymous budget (429 once it is spent).
+            count_refused_token(request)
+            raise
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import anchoring_views, data_views, views, webhook_views
+from crowd.api import anchoring_views, data_views, keys_views, views, webhook_views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -132,6 +132,9 @@ urlpatterns = [
         name="api-webhook-deliveries",
     ),
     path("webhooks/<int:webhook_id>/test/", webhook_views.WebhookTestView.as_view(), name="api-webhook-test"),
-    # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
-    re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
+    path("keys/", keys_views.KeyListView.as_view(), name="api-keys"),
+    path("keys/<int:key_id>/", keys_views.KeyDetailView.as_view(), name="api-key"),
+    path("keys/<int:key_id>/reassign/", keys_views.KeyReassignView.as_view(), name="api-key-reassign"),
+    # Last: any other path is a JSON 404 (a known endpoint without its slash is redirected to it there).
+    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
 ]

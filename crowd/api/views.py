@@ -6,9 +6,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -26,6 +32,9 @@ from config.parsers import LimitedJSONParser
 from crowd import selectors
 from crowd.answers_export import ANSWER_FORMATS, answer_filters, answers_rows, answers_stream
 from crowd.api import serializers as s
+from crowd.api.etags import ETagMixin
+from crowd.api.filters import CampaignFilter, ResultFilter
+from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crowd.exports import FORMATS, export_stream
@@ -86,10 +95,18 @@ def _campaign_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class CampaignListView(APIView):
-    @extend_schema(responses=s.CampaignSerializer(many=True))
+    @extend_schema(
+        parameters=[*filter_parameters(CampaignFilter), *cursor_parameters()],
+        responses=page_serializer("CampaignPageSerializer", s.CampaignSerializer(many=True)),
+        description="Your organizations' campaigns, newest first, in cursor pages, without progress counts.",
+    )
     def get(self, request: Request) -> Response:
-        actor = Actor.for_request(request)
-        return Response([_campaign_body(c, progress=False) for c in selectors.campaigns_for_actor(actor=actor)])
+        campaigns = filtered(request, selectors.campaigns_for_actor(actor=Actor.for_request(request)), CampaignFilter)
+        return Response(
+            cursor_page(
+                request, campaigns, lambda page: [_campaign_body(c, progress=False) for c in page], descending=True
+            )
+        )
 
     @extend_schema(request=s.CampaignSerializer, responses={201: s.CampaignSerializer})
     def post(self, request: Request) -> Response:
@@ -102,7 +119,7 @@ class CampaignListView(APIView):
         return Response(_campaign_body(campaign), status=status.HTTP_201_CREATED)
 
 
-class CampaignDetailView(APIView):
+class CampaignDetailView(ETagMixin, APIView):
     @extend_schema(responses=s.CampaignSerializer)
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
@@ -393,11 +410,12 @@ class CampaignAggregateView(APIView):
         return Response({"status": "queued", "campaign": campaign.id}, status=status.HTTP_202_ACCEPTED)
 
 
-class CampaignResultsView(APIView):
+class CampaignResultsView(ETagMixin, APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("cursor", int, description="The `next` value of the previous page."),
+            OpenApiParameter("cursor", int, description="The `next_cursor` value of the previous page."),
             OpenApiParameter("limit", int, description=f"Page size (default {RESULTS_PAGE}, max {RESULTS_PAGE_MAX})."),
+            *filter_parameters(ResultFilter),
         ],
         responses=s.ResultsPageSerializer,
     )
@@ -405,13 +423,16 @@ class CampaignResultsView(APIView):
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         cursor = _int_param(request, "cursor", 0, 0, None)
         limit = _int_param(request, "limit", RESULTS_PAGE, 1, RESULTS_PAGE_MAX)
-        page = list(selectors.results_for_campaign(campaign=campaign, after_id=cursor)[: limit + 1])
+        results = filtered(request, selectors.results_for_campaign(campaign=campaign, after_id=cursor), ResultFilter)
+        page = list(results[: limit + 1])
         more = len(page) > limit
         page = page[:limit]
         next_cursor = page[-1].id if more and page else None
         next_url = None
         if next_cursor is not None:
-            next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}")
+            query = request.query_params.copy()  # the next page keeps the filters
+            query["cursor"], query["limit"] = str(next_cursor), str(limit)
+            next_url = request.build_absolute_uri("?" + query.urlencode())
         return Response(
             {"results": s.ResultSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
         )
@@ -803,7 +824,7 @@ def _optional_int(request: Request, name: str) -> int | None:
     return _int_param(request, name, 0, 1, None) if request.query_params.get(name) else None
 
 
-class CampaignAnnotatorsView(APIView):
+class CampaignAnnotatorsView(ETagMixin, APIView):
     @extend_schema(responses=s.AnnotatorSerializer(many=True))
     def get(self, request: Request, campaign_id: int) -> Response:
         """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
@@ -902,7 +923,7 @@ class ReviewStatsView(APIView):
         return Response({"reviewers": selectors.rejection_rates(actor=actor)})
 
 
-class CampaignFairnessView(APIView):
+class CampaignFairnessView(ETagMixin, APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, campaign_id: int) -> Response:
         """Effective hourly wages against the floor, unpaid time, cost to date and forecast (minor units)."""
@@ -1113,6 +1134,16 @@ class DepositView(APIView):
 
 
 @csrf_exempt  # it only ever answers 404; a CSRF refusal here would be an HTML page in place of the error shape
-def api_not_found(request: HttpRequest) -> JsonResponse:
-    """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page."""
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Unknown paths under /api/v1/ answer in the API's error shape, not with an HTML page, whatever the method and
+    with or without a trailing slash. A known endpoint asked for without its slash is still redirected to it, as
+    APPEND_SLASH did before this view caught every path."""
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "api-not-found":
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
     return JsonResponse(error_body("not_found", _("No API endpoint at %(path)s.") % {"path": request.path}), status=404)

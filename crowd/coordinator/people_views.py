@@ -43,6 +43,15 @@ def _context(actor: Actor, organization: Organization, **extra) -> dict:
         .order_by("user__username"),
         "keys": ApiKey.objects.filter(organization=organization).select_related("created_by").order_by("-created_at"),
         "roles": [(value, role_name(value)) for value in Membership.Role.values],
+        # Removing a member who issued keys offers to hand those keys to an owner (crowd/services/members.py).
+        "key_creators": set(
+            ApiKey.objects.filter(organization=organization, revoked_at__isnull=True).values_list(
+                "created_by_id", flat=True
+            )
+        ),
+        "owners": Membership.objects.filter(organization=organization, role=Membership.Role.OWNER)
+        .select_related("user")
+        .order_by("user__username"),
         "now": timezone.now(),
         **extra,
     }
@@ -91,8 +100,17 @@ def _act(request: HttpRequest, organization: Organization, action: str) -> None:
         member_set_role(organization_id=organization.id, user_id=user_id, role=request.POST.get("role", ""))
         messages.success(request, _("Role changed."))
     elif action == "remove":
-        member_remove(organization_id=organization.id, user_id=user_id)
-        messages.success(request, _("Member removed. Keys they issued stop working."))
+        raw_keys_to = request.POST.get("keys_to", "")
+        keys_to = int(raw_keys_to) if raw_keys_to.isdigit() else None
+        try:
+            member_remove(organization_id=organization.id, user_id=user_id, keys_to=keys_to)
+        except ValidationFailed:
+            messages.error(request, _("Keys can only be handed to another owner of the organization."))
+            return
+        if keys_to is None:
+            messages.success(request, _("Member removed. Keys they issued stop working."))
+        else:
+            messages.success(request, _("Member removed. Keys they issued now act for the owner you chose."))
     elif action == "key_revoke":
         key_id = int(request.POST["key"]) if request.POST.get("key", "").isdigit() else 0
         api_key_revoke(organization_id=organization.id, key_id=key_id)

@@ -65,9 +65,10 @@ def member_set_role(*, organization_id: int, user_id: int, role: str) -> Members
     return membership
 
 
-def member_remove(*, organization_id: int, user_id: int) -> None:
-    """Remove a member; their keys stop working with their role (checked on every request). Locks the organization;
-    raises NotFound (not a member) or LastOwner."""
+def member_remove(*, organization_id: int, user_id: int, keys_to: int | None = None) -> None:
+    """Remove a member; their keys stop working with their role (checked on every request), unless `keys_to` names
+    an owner who takes over their unrevoked keys in the same transaction. Locks the organization; raises NotFound
+    (not a member), LastOwner, or ValidationFailed when `keys_to` is not another owner of the organization."""
     with transaction.atomic():
         _lock(organization_id)
         membership = Membership.objects.filter(organization_id=organization_id, user_id=user_id).first()
@@ -75,7 +76,46 @@ def member_remove(*, organization_id: int, user_id: int) -> None:
             raise NotFound(_("Not a member."))
         if membership.role == Membership.Role.OWNER:
             _keeps_an_owner(organization_id, user_id)
+        if keys_to is not None:
+            if keys_to == user_id:
+                raise _not_an_owner()
+            _require_owner(organization_id, keys_to)
+            ApiKey.objects.filter(
+                organization_id=organization_id, created_by_id=user_id, revoked_at__isnull=True
+            ).update(created_by_id=keys_to)
         membership.delete()
+
+
+def _not_an_owner() -> ValidationFailed:
+    return ValidationFailed(
+        _("Keys can only be handed to another owner of the organization."),
+        fields={"user": _("Not an owner of this organization.")},
+    )
+
+
+def _require_owner(organization_id: int, user_id: int) -> None:
+    if not Membership.objects.filter(
+        organization_id=organization_id, user_id=user_id, role=Membership.Role.OWNER, user__is_active=True
+    ).exists():
+        raise _not_an_owner()
+
+
+def api_key_reassign(*, organization_id: int, key_id: int, user_id: int) -> ApiKey:
+    """Hand a key to another owner of its organization: it then lives and dies with their membership, not its
+    creator's. Locks the organization (so the owner cannot leave meanwhile) and the key; raises NotFound for a key of
+    another organization, Conflict for a revoked key, ValidationFailed when `user_id` is not an owner here."""
+    with transaction.atomic():
+        _lock(organization_id)
+        key = ApiKey.objects.select_for_update().filter(pk=key_id, organization_id=organization_id).first()
+        if key is None:
+            raise NotFound(_("No such key."))
+        if key.revoked_at is not None:
+            raise Conflict(_("This key was revoked; issue a new one instead."))
+        _require_owner(organization_id, user_id)
+        if key.created_by_id != user_id:
+            key.created_by_id = user_id
+            key.save(update_fields=["created_by"])
+    return key
 
 
 def api_key_revoke(*, organization_id: int, key_id: int) -> ApiKey:

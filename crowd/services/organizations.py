@@ -6,6 +6,7 @@ from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crowd.exceptions import Conflict, PermissionDenied, ValidationFailed
@@ -116,13 +117,37 @@ def api_key_create(
     role: str = Membership.Role.OWNER,
     expires_at: datetime | None = None,
 ) -> str:
-    """Issue an API key; the plain key is returned once and only its digest is stored. The key works while its
-    creator holds at least `role` in the organization (checked on every request), until `expires_at` if given.
-    Raises PermissionDenied when the creator does not hold that role now."""
+    """Issue an API key and return the plain key (see `api_key_issue`)."""
+    _api_key, key = api_key_issue(
+        organization_id=organization_id, created_by_id=created_by_id, name=name, role=role, expires_at=expires_at
+    )
+    return key
+
+
+# Enough of the key to tell keys apart in a list ("clo_" and 8 random characters), far too little to guess it.
+API_KEY_PREFIX_LENGTH = 12
+
+
+def api_key_issue(
+    *,
+    organization_id: int,
+    created_by_id: int,
+    name: str = "",
+    role: str = Membership.Role.OWNER,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Issue an API key; the plain key is returned once and only its digest (and a short prefix) is stored. The key
+    works while its creator holds at least `role` in the organization (checked on every request), until `expires_at`
+    if given. Raises ValidationFailed for an unknown role or an expiry not in the future, PermissionDenied when the
+    creator does not hold that role now."""
     if role not in Membership.Role.values:
         raise ValidationFailed(
             _("Unknown role."),
             fields={"role": _("One of: %(values)s.") % {"values": ", ".join(Membership.Role.values)}},
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(
+            _("A key's expiry must be in the future."), fields={"expires_at": _("Must be in the future.")}
         )
     if not Membership.objects.filter(
         organization_id=organization_id, user_id=created_by_id, role__in=roles_at_least(role)
@@ -131,12 +156,13 @@ def api_key_create(
             _("Only a member with at least the %(role)s role can issue a %(role)s key.") % {"role": role}
         )
     key = token_new("clo")
-    ApiKey.objects.create(
+    api_key = ApiKey.objects.create(
         organization_id=organization_id,
         created_by_id=created_by_id,
         name=name,
         role=role,
         expires_at=expires_at,
         digest=token_digest(key),
+        prefix=key[:API_KEY_PREFIX_LENGTH],
     )
-    return key
+    return api_key, key

@@ -118,7 +118,7 @@ def test_campaign_list_shows_only_own_organization(org_api, other_org_api, org_k
     response = org_api.get(URL)
 
     assert response.status_code == 200
-    assert [c["id"] for c in response.json()] == [mine.id]
+    assert [c["id"] for c in response.json()["results"]] == [mine.id]
 
 
 def test_campaign_patch_any_field_while_draft(org_api):

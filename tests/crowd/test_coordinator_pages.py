@@ -213,13 +213,13 @@ def test_member_without_a_verified_email_is_asked_to_confirm_it_and_acts_for_no_
     assert client.post(f"/manage/appeals/{appeal.id}/decide/", {"decision": "overturn"}).status_code == 403
     assert Appeal.objects.get(pk=appeal.id).status == Appeal.Status.OPEN
     # The API with the same session: nothing of the organization either.
-    assert client.get("/api/v1/campaigns/").json() == []
+    assert client.get("/api/v1/campaigns/").json()["results"] == []
     assert client.get(f"/api/v1/campaigns/{campaign.id}/").status_code == 404
     assert client.post(f"/api/v1/assignments/{appeal.assignment_id}/approve/").status_code == 404
 
     user_email_verify(user=coordinator)
     assert client.get("/manage/").status_code == 200
-    assert [c["id"] for c in client.get("/api/v1/campaigns/").json()] == [campaign.id]
+    assert [c["id"] for c in client.get("/api/v1/campaigns/").json()["results"]] == [campaign.id]
 
 
 def test_web_sign_up_sends_a_confirmation_mail_and_the_link_unlocks_the_organization(org, client, mailoutbox):

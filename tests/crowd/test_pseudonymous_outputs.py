@@ -149,6 +149,7 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
         "GET /api/v1/funds/": ["/api/v1/funds/"],
         "GET /api/v1/archive/{job_id}/": [f"/api/v1/archive/{archive['id']}/"],
         "GET /api/v1/archive/{job_id}/download/": [f"/api/v1/archive/{archive['id']}/download/"],
+        "GET /api/v1/keys/": ["/api/v1/keys/"],
         "GET /api/v1/webhooks/": ["/api/v1/webhooks/"],
         "GET /api/v1/webhooks/{webhook_id}/": [f"/api/v1/webhooks/{hook.id}/"],
         "GET /api/v1/webhooks/{webhook_id}/deliveries/": [f"/api/v1/webhooks/{hook.id}/deliveries/"],
