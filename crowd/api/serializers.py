@@ -59,6 +59,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "priority",
             "mode",
             "blind_share",
+            "baseline",
             "order",
             "min_language_level",
             "min_quality",
@@ -354,13 +355,38 @@ class BlockSerializer(serializers.Serializer):
 
 class AnnotatorSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
+    model_kind = serializers.SerializerMethodField(
+        help_text="Models only: `imported`, `backend` or `builtin` (the organization's model list, GET /models/)."
+    )
+    version = serializers.SerializerMethodField(help_text="Models only: the version after `@` in its name.")
 
     class Meta:
         model = Annotator
-        fields = ["kind", "worker", "model_name", "name", "accuracy", "answers", "confusion", "updated_at"]
+        fields = [
+            "kind",
+            "worker",
+            "model_name",
+            "name",
+            "model_kind",
+            "version",
+            "accuracy",
+            "answers",
+            "confusion",
+            "updated_at",
+        ]
 
     def get_name(self, annotator: Annotator) -> str:
         return annotator.model_name if annotator.kind == Annotator.Kind.MODEL else annotator.worker.username
+
+    def get_model_kind(self, annotator: Annotator) -> str | None:
+        model = self.context.get("models", {}).get(annotator.model_name)
+        return model.kind if model is not None and annotator.kind == Annotator.Kind.MODEL else None
+
+    def get_version(self, annotator: Annotator) -> str | None:
+        if annotator.kind != Annotator.Kind.MODEL:
+            return None
+        name, at, version = annotator.model_name.rpartition("@")
+        return version if at and name and version else None
 
 
 class RejectSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import anchoring_views, views
+from crowd.api import anchoring_views, model_views, views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -120,6 +120,23 @@ urlpatterns = [
     path("me/earnings/", views.MyEarningsView.as_view(), name="api-my-earnings"),
     path("funds/", views.FundsView.as_view(), name="api-funds"),
     path("funds/deposits/", views.DepositView.as_view(), name="api-funds-deposits"),
+    # Models in the loop: the organization's models, a campaign's ML backends and built-in baseline.
+    path("models/", model_views.LabelModelListView.as_view(), name="api-models"),
+    path(
+        "campaigns/<int:campaign_id>/backends/",
+        model_views.CampaignBackendsView.as_view(),
+        name="api-campaign-backends",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/backends/<int:backend_id>/",
+        model_views.CampaignBackendDetailView.as_view(),
+        name="api-campaign-backend",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/baseline/",
+        model_views.CampaignBaselineView.as_view(),
+        name="api-campaign-baseline",
+    ),
     # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
     re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
 ]

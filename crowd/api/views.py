@@ -30,6 +30,7 @@ from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFai
 from crowd.exports import FORMATS, export_stream
 from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_config
 from crowd.import_formats import ImportOptions
+from crowd.model_loop.registry import label_models_by_key
 from crowd.model_loop.review import suggestion_for
 from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
@@ -776,7 +777,9 @@ class CampaignAnnotatorsView(APIView):
     def get(self, request: Request, campaign_id: int) -> Response:
         """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        return Response(s.AnnotatorSerializer(selectors.annotators_for_campaign(campaign=campaign), many=True).data)
+        annotators = list(selectors.annotators_for_campaign(campaign=campaign))
+        models = label_models_by_key(organization_id=campaign.organization_id, keys=[a.model_name for a in annotators])
+        return Response(s.AnnotatorSerializer(annotators, many=True, context={"models": models}).data)
 
 
 class MyQualityView(APIView):
