@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crowd.coordinator import urls as coordinator_urls
-from crowd.models import Appeal, Assignment, Campaign, ImportJob, Membership
+from crowd.models import Appeal, Assignment, Campaign, ImportJob, Membership, MLBackend
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
@@ -164,6 +164,13 @@ def campaign_id(w: World) -> dict[str, int]:
 def _import_job(w: World) -> ImportJob:
     job, _ = ImportJob.objects.get_or_create(campaign=w.campaign, filename="items.csv", path="imports/items.csv")
     return job
+
+
+def _backend(w: World) -> dict[str, int]:
+    backend, _ = MLBackend.objects.get_or_create(
+        campaign=w.campaign, name="matrix-model", defaults={"url": "https://ml.example.org/"}
+    )
+    return {"campaign_id": w.campaign.id, "backend_id": backend.id}
 
 
 API = [
@@ -351,6 +358,25 @@ API = [
         "POST /api/v1/me/terms/", worker_only(other_worker=200), body=lambda w: {"version": workers_terms.TERMS_VERSION}
     ),
     Operation("DELETE /api/v1/me/", worker_only(other_worker=200)),
+    # Models in the loop: a worker's token or another organization sees none of organization A's models.
+    Operation("GET /api/v1/models/", anyone_signed_in()),
+    Operation("GET /api/v1/campaigns/{campaign_id}/baseline/", reads_campaign(), campaign_id),
+    Operation("GET /api/v1/campaigns/{campaign_id}/backends/", reads_campaign(), campaign_id),
+    Operation(
+        # Writers get past the access check to the health check, which nothing answers here: 400, nothing stored.
+        "POST /api/v1/campaigns/{campaign_id}/backends/",
+        changes_campaign(400),
+        campaign_id,
+        body=lambda w: {"url": "http://127.0.0.1:9/"},
+    ),
+    Operation("GET /api/v1/campaigns/{campaign_id}/backends/{backend_id}/", reads_campaign(), _backend),
+    Operation(
+        "PATCH /api/v1/campaigns/{campaign_id}/backends/{backend_id}/",
+        changes_campaign(),
+        _backend,
+        body=lambda w: {"batch_size": 10},
+    ),
+    Operation("DELETE /api/v1/campaigns/{campaign_id}/backends/{backend_id}/", changes_campaign(204), _backend),
 ]
 
 
