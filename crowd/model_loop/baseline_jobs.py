@@ -67,9 +67,12 @@ def _examples(campaign: Campaign) -> tuple[list[str], list[str]]:
 
 
 def _open_for_baseline(campaign: Campaign):
-    """Open items with no pre-label, or with an older baseline's: another model's pre-label is left alone."""
+    """Open items with no pre-label, or with an older baseline's: another model's pre-label is left alone. Not gold:
+    the baseline learned from gold, so its answers there would flatter its estimated accuracy."""
     mine = Q(prelabel_model__startswith=f"{BASELINE_NAME}@")
-    return Item.objects.filter(Q(prelabel__isnull=True) | mine, campaign=campaign, status=Item.Status.OPEN)
+    return Item.objects.filter(
+        Q(prelabel__isnull=True) | mine, campaign=campaign, status=Item.Status.OPEN, gold__isnull=True
+    )
 
 
 def baseline_train(*, campaign_id: int) -> dict[str, Any]:
