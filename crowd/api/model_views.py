@@ -26,7 +26,7 @@ MODELS_PAGE = 100
 MODELS_PAGE_MAX = 1000
 
 _UNHEALTHY = OpenApiResponse(
-    description="`backend_unhealthy`: GET <url>/health did not answer 200 with `{\"status\": \"UP\"}` (or the "
+    description='`backend_unhealthy`: GET <url>/health did not answer 200 with `{"status": "UP"}` (or the '
     "address may not be called: private addresses are refused unless the deployment allows them); nothing was "
     "stored. `validation_error` for a bad field."
 )

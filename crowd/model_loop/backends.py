@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from config.outbound import OutboundFailed, OutboundRefused, outbound_request
 from crowd.exceptions import ValidationFailed
 from crowd.exports_labelstudio import export_labelstudio_config, labelstudio_config, layout_for
-from crowd.models import Campaign, Item, LabelModel, MLBackend
 from crowd.model_loop.registry import label_model_register, model_key
+from crowd.models import Campaign, Item, LabelModel, MLBackend
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +76,13 @@ def _call(method: str, url: str, *, body: Any = None, timeout: float, max_bytes:
     try:
         response = outbound_request(method, url, body=payload, headers=headers, timeout=timeout, max_bytes=max_bytes)
     except OutboundRefused as exc:
-        raise BackendError(_("%(url)s cannot be called: %(reason)s") % {"url": url, "reason": exc}, transient=False)
+        message = _("%(url)s cannot be called: %(reason)s") % {"url": url, "reason": exc}
+        raise BackendError(message, transient=False) from exc
     except OutboundFailed as exc:
         cause = exc.__cause__
         reason = _("timed out") if "timeout" in type(cause).__name__.lower() else str(exc)
-        raise BackendError(_("%(url)s did not answer: %(reason)s") % {"url": url, "reason": reason}, transient=True)
+        message = _("%(url)s did not answer: %(reason)s") % {"url": url, "reason": reason}
+        raise BackendError(message, transient=True) from exc
     if response.status != 200:
         transient = response.status >= 500 or response.status == 429
         raise BackendError(
@@ -138,7 +140,8 @@ def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_versio
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
             score = None
         version = result.get("model_version") or default_version
-        parsed.append(Prediction(label=label, score=None if score is None else float(score), model_version=str(version)[:99]))
+        score = None if score is None else float(score)
+        parsed.append(Prediction(label=label, score=score, model_version=str(version)[:99]))
     return parsed
 
 

@@ -58,8 +58,7 @@ def split(n: int, *, share: float = HELD_OUT_SHARE, seed: int = 0) -> tuple[list
     """(training indices, held-out indices): a seeded shuffle, `share` of n held out (at least one when n ≥ 5)."""
     order = list(range(n))
     random.Random(seed).shuffle(order)
-    held = int(round(n * share)) if n >= 5 else 0
-    held = max(held, 1) if n >= 5 else 0
+    held = max(round(n * share), 1) if n >= 5 else 0
     return sorted(order[held:]), sorted(order[:held])
 
 

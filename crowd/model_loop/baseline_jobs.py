@@ -103,12 +103,18 @@ def baseline_train(*, campaign_id: int) -> dict[str, Any]:
             accuracy=evaluation.accuracy,
         )
         label_model_register(
-            organization_id=campaign.organization_id, name=BASELINE_NAME, version=str(version), kind=LabelModel.Kind.BUILTIN
+            organization_id=campaign.organization_id,
+            name=BASELINE_NAME,
+            version=str(version),
+            kind=LabelModel.Kind.BUILTIN,
         )
         after_id = 0
         while True:
             rows = list(
-                _open_for_baseline(campaign).filter(id__gt=after_id).order_by("id").select_for_update(no_key=True)
+                _open_for_baseline(campaign)
+                .filter(id__gt=after_id)
+                .order_by("id")
+                .select_for_update(no_key=True)
                 .only("id", "data")[:WRITE_CHUNK]
             )
             if not rows:

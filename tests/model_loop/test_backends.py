@@ -80,10 +80,10 @@ def fake(settings) -> Iterator[FakeBackend]:
             except OSError:  # the client gave up (the timeout test)
                 pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
         def log_message(self, *args) -> None:

@@ -111,10 +111,8 @@ def test_the_baseline_retrains_when_the_labelled_items_grew_by_a_quarter_and_rel
     result = baseline_train(campaign_id=campaign.id)
 
     assert result["version"] == 2 and result["labelled"] == 70
-    assert list(BaselineRun.objects.filter(campaign=campaign).values_list("version", flat=True).order_by("version")) == [
-        1,
-        2,
-    ]
+    versions = BaselineRun.objects.filter(campaign=campaign).order_by("version").values_list("version", flat=True)
+    assert list(versions) == [1, 2]
     opened = Item.objects.filter(campaign=campaign, status="open")
     assert set(opened.values_list("prelabel_model", flat=True)) == {"crowdloop-baseline@2"}
 
