@@ -138,5 +138,6 @@ urlpatterns = [
         name="api-campaign-baseline",
     ),
     # Last: any other path ending in a slash is a JSON 404 (slash-less paths still get APPEND_SLASH's redirect).
-    re_path(r"^(?:.*/)?$", views.api_not_found, name="api-not-found"),
+    # [\s\S], not ".": a path parameter holding a newline is a JSON 404 too, not an HTML page.
+    re_path(r"^(?:[\s\S]*/)?$", views.api_not_found, name="api-not-found"),
 ]
