@@ -325,3 +325,19 @@ def test_patch_checks_a_new_url_and_delete_keeps_the_prelabels(
     assert not MLBackend.objects.exists()
     assert Item.objects.filter(campaign=campaign, prelabel_model="f@v3").count() == 4
     factories.assert_error(org_api.get(url), 404)
+
+
+@pytest.mark.parametrize("value, allowed", [("1", True), ("", False)])
+def test_the_private_address_allowance_follows_the_environment(value, allowed):
+    """CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE=1 is what the settings read, and the outbound door reads the settings."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from config.outbound import private_allowed; "
+        "from django.conf import settings; print(settings.OUTBOUND_ALLOW_PRIVATE, private_allowed())"
+    )
+    env = {**os.environ, "CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE": value, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(allowed), str(allowed)]

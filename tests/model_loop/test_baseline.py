@@ -142,3 +142,6 @@ def test_the_baseline_runs_are_shown_to_readers(settings, org_key, org_api, othe
     (run,) = body["runs"]
     assert run["model"] == "crowdloop-baseline@1" and run["held_out"] == 42 and run["accuracy"] >= 0.8
     factories.assert_error(other_org_api.get(f"/api/v1/campaigns/{campaign.id}/baseline/"), 404)
+    switched = org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"baseline": False}, format="json")
+    assert switched.status_code == 200 and switched.json()["baseline"] is False
+    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/baseline/").json()["enabled"] is False
