@@ -263,6 +263,7 @@ def _pending(backend: MLBackend):
 
 
 def _record_failure(backend_id: int, message: str) -> None:
+    logger.warning("ML backend %s failing: %s", backend_id, message)
     MLBackend.objects.filter(pk=backend_id).update(
         status=MLBackend.Status.FAILING, last_error=message[:ERROR_MAX], last_error_at=timezone.now()
     )
