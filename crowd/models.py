@@ -694,6 +694,10 @@ class MLBackend(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     items_predicted = models.PositiveIntegerField(default=0)
     items_rejected = models.PositiveIntegerField(default=0)
+    # How far (item id) the backend's `scanned_version` has been through the campaign: a run resumes there, and an
+    # item whose prediction was refused is not sent again until the model version changes.
+    scanned_through_id = models.BigIntegerField(default=0)
+    scanned_version = models.CharField(max_length=100, blank=True)
     # Final labels the campaign had when /train was last called: the next call waits for enough new ones.
     trained_labels = models.PositiveIntegerField(default=0)
     last_trained_at = models.DateTimeField(null=True, blank=True)

@@ -289,15 +289,25 @@ def _store(backend: MLBackend, items: list[dict[str, Any]], predictions: list[Pr
             row.prelabel_model = model_key(backend.name, prediction.model_version)
         Item.objects.bulk_update(rows, ["prelabel", "prelabel_score", "prelabel_model"], batch_size=1000)
         MLBackend.objects.filter(pk=backend.pk).update(
-            items_predicted=F("items_predicted") + len(rows), items_rejected=F("items_rejected") + rejected
+            items_predicted=F("items_predicted") + len(rows),
+            items_rejected=F("items_rejected") + rejected,
+            scanned_through_id=items[-1]["id"],
+            scanned_version=backend.model_version,
         )
     return len(rows), rejected
+
+
+def _resume_from(backend: MLBackend) -> int:
+    """The item id a run starts after: where this model version got to, or the beginning for a new version."""
+    return backend.scanned_through_id if backend.scanned_version == backend.model_version else 0
 
 
 def backend_predict_run(*, backend_id: int) -> dict[str, Any]:
     """Send the items the backend has still to label, in batches of its `batch_size`, and store what comes back.
 
-    Idempotent: an item labelled by this version is not sent again. Each batch is its own transaction. A failure
+    Idempotent: an item labelled by this version is not sent again, and a run resumes after the last item this
+    version was sent (a refused prediction is not asked for again until the version changes). Each batch is its
+    own transaction. A failure
     marks the backend failing with its error and raises BackendError (the task retries transient ones); a run
     that gets through marks it `ok`."""
     backend = MLBackend.objects.select_related("campaign").filter(pk=backend_id).first()
@@ -306,7 +316,7 @@ def backend_predict_run(*, backend_id: int) -> dict[str, Any]:
     campaign = backend.campaign
     labels = set(campaign.label_values())
     label_config = export_labelstudio_config(campaign)
-    after_id, predicted, rejected = 0, 0, 0
+    after_id, predicted, rejected = _resume_from(backend), 0, 0
     while True:
         items = list(
             _pending(backend).filter(id__gt=after_id).order_by("id").values("id", "data")[: backend.batch_size]
@@ -404,7 +414,7 @@ def backend_check(*, backend_id: int) -> str:
             outcome = "new_version"
         backend.supports_training = health.supports_training
         backend.save(update_fields=["model_version", "supports_training"])
-        if outcome == "new_version" or _pending(backend).exists():
+        if outcome == "new_version" or _pending(backend).filter(id__gt=_resume_from(backend)).exists():
             outcome = "queued" if outcome == "ok" else outcome
             backend_predict_soon(backend_id=backend.id)
     backend_train_maybe(backend_id=backend.id)

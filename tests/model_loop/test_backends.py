@@ -201,6 +201,10 @@ def test_labels_the_campaign_does_not_have_are_counted_and_not_stored(
     assert (backend.status, backend.items_predicted, backend.items_rejected) == ("ok", 1, 3)
     labelled = Item.objects.filter(campaign=campaign, prelabel__isnull=False)
     assert list(labelled.values_list("external_id", "prelabel")) == [("i2", "pos")]
+    # The same model version is not asked again about the items it got wrong (nor are they counted twice).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert backends_check() == {"ok": 1}
+    assert len(fake.paths("/predict")) == 1 and MLBackend.objects.get().items_rejected == 3
 
 
 @pytest.mark.parametrize(
