@@ -158,7 +158,7 @@ def import_jobs_clean() -> int:
 def backend_predict(self, backend_id: int) -> dict:
     """Pre-label a campaign's items with one ML backend; transient failures retried with backoff (30 s, 60 s, …)."""
     from crowd.model_loop.backends import BackendError
-    from crowd.model_loop.backends import backend_predict_run as run
+    from crowd.model_loop.backends import backend_predict as run
 
     try:
         return run(backend_id=backend_id)

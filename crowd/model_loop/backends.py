@@ -236,12 +236,12 @@ def backend_delete(*, backend_id: int) -> None:
 def backend_predict_soon(*, backend_id: int) -> None:
     """Queue the backend's prediction job after the caller's transaction commits; a broker outage is logged and
     left to the beat check (`backends_check`), which queues every healthy backend with work."""
-    from crowd.tasks import BROKER_ERRORS, backend_predict
+    from crowd import tasks
 
     def send() -> None:
         try:
-            backend_predict.delay(backend_id)
-        except BROKER_ERRORS as exc:
+            tasks.backend_predict.delay(backend_id)
+        except tasks.BROKER_ERRORS as exc:
             logger.warning("Prediction by backend %s left to the beat check: %s", backend_id, exc)
 
     transaction.on_commit(send, robust=True)
@@ -302,7 +302,7 @@ def _resume_from(backend: MLBackend) -> int:
     return backend.scanned_through_id if backend.scanned_version == backend.model_version else 0
 
 
-def backend_predict_run(*, backend_id: int) -> dict[str, Any]:
+def backend_predict(*, backend_id: int) -> dict[str, Any]:
     """Send the items the backend has still to label, in batches of its `batch_size`, and store what comes back.
 
     Idempotent: an item labelled by this version is not sent again, and a run resumes after the last item this
