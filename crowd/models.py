@@ -141,6 +141,9 @@ class Campaign(models.Model):
     accept_min_score = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(1)])
     accept_confirmations = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(1)])
     accept_audit_share = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    # The built-in baseline (crowd/model_loop/baseline_jobs.py): a TF-IDF text classifier trained on the campaign's
+    # own confident labels that pre-labels the open items and takes part as one more annotator.
+    baseline = models.BooleanField(default=False)
     # Routing rules (see crowd/eligibility.py).
     order = models.CharField(max_length=17, choices=Order.choices, default=Order.DEPTH_FIRST)
     min_language_level = models.PositiveSmallIntegerField(
@@ -750,3 +753,91 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk}: {self.status}"
+
+
+class LabelModel(models.Model):
+    """A model that labels items for an organization: imported with pre-labels, an ML backend, or the built-in
+    baseline. Each version is its own row and its own annotator: items name it as `name@version` in
+    `Item.prelabel_model` (just `name` when an import gave no version), which is how Dawid-Skene keys it."""
+
+    class Kind(models.TextChoices):
+        IMPORTED = "imported"
+        BACKEND = "backend"
+        BUILTIN = "builtin"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="label_models")
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name", "version"], name="labelmodel_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def key(self) -> str:
+        """What `Item.prelabel_model` and `Annotator.model_name` hold for this model."""
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+
+class MLBackend(models.Model):
+    """An HTTP endpoint speaking Label Studio's ML backend protocol that pre-labels a campaign's items
+    (crowd/model_loop/backends.py). Its state is kept here and shown to the organization: a failing backend is
+    never silent."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        FAILING = "failing"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="ml_backends")
+    name = models.CharField(max_length=100)
+    url = models.CharField(max_length=500)
+    active = models.BooleanField(default=True)
+    batch_size = models.PositiveSmallIntegerField(default=20, validators=[MinValueValidator(1), MaxValueValidator(500)])
+    timeout_seconds = models.FloatField(default=10.0, validators=[MinValueValidator(1), MaxValueValidator(60)])
+    # The model version its /health reported last: a new one means the open items are predicted again.
+    model_version = models.CharField(max_length=100, blank=True)
+    supports_training = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OK)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    items_predicted = models.PositiveIntegerField(default=0)
+    items_rejected = models.PositiveIntegerField(default=0)
+    # How far (item id) the backend's `scanned_version` has been through the campaign: a run resumes there, and an
+    # item whose prediction was refused is not sent again until the model version changes.
+    scanned_through_id = models.BigIntegerField(default=0)
+    scanned_version = models.CharField(max_length=100, blank=True)
+    # Final labels the campaign had when /train was last called: the next call waits for enough new ones.
+    trained_labels = models.PositiveIntegerField(default=0)
+    last_trained_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="mlbackend_name_unique")]
+
+    def __str__(self) -> str:
+        return f"backend {self.name} of {self.campaign_id}"
+
+
+class BaselineRun(models.Model):
+    """One training of a campaign's built-in baseline, with its accuracy on the held-out share of its items."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="baseline_runs")
+    version = models.PositiveIntegerField()
+    trained_on = models.PositiveIntegerField()
+    held_out = models.PositiveIntegerField()
+    accuracy = models.FloatField(null=True, blank=True)
+    items_labelled = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="baselinerun_version_unique")]
+
+    def __str__(self) -> str:
+        return f"baseline {self.version} of {self.campaign_id}"

@@ -196,3 +196,52 @@ def _queue_webhooks() -> None:
     except BROKER_ERRORS as exc:
         cache.delete(WEBHOOKS_QUEUED_KEY)
         logger.warning("Webhook deliveries left to beat: %s", exc)
+
+
+# --- Models in the loop: ML backends and the built-in baseline (crowd/model_loop/) ---
+
+
+@shared_task(bind=True, acks_late=True, max_retries=4)
+def backend_predict(self, backend_id: int) -> dict:
+    """Pre-label a campaign's items with one ML backend; transient failures retried with backoff (30 s, 60 s, …)."""
+    from crowd.model_loop.backends import BackendError
+    from crowd.model_loop.backends import backend_predict as run
+
+    try:
+        return run(backend_id=backend_id)
+    except BackendError as exc:
+        # Already recorded on the backend (status failing, last error). Permanent errors, the last retry, and runs
+        # in process (where Celery cannot retry later) stop here; the beat check queues the backend again.
+        if not exc.transient or self.request.retries >= self.max_retries or self.request.is_eager:
+            return {"status": "failing", "error": exc.message}
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+
+
+@shared_task(**RETRYING)
+def backends_check() -> dict:
+    """Beat: each active backend's health, new model versions, work left over, training when due."""
+    from crowd.model_loop.backends import backends_check as run
+
+    return run()
+
+
+@shared_task(**RETRYING)
+def baseline_train(campaign_id: int) -> dict:
+    from crowd.model_loop.baseline_jobs import baseline_train as run
+
+    return run(campaign_id=campaign_id)
+
+
+@shared_task(**RETRYING)
+def campaigns_baseline_due() -> list[int]:
+    """Beat: queue the baseline's training for every campaign where it is due."""
+    from crowd.model_loop.baseline_jobs import campaigns_baseline_due as due
+
+    campaign_ids = due()
+    for campaign_id in campaign_ids:
+        try:
+            baseline_train.delay(campaign_id)
+        except BROKER_ERRORS as exc:  # the next beat tries again
+            logger.warning("Could not queue the baseline of campaign %s: %s", campaign_id, exc)
+            break
+    return campaign_ids

@@ -24,7 +24,17 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crowd.coordinator import urls as coordinator_urls
-from crowd.models import ApiKey, Appeal, ArchiveJob, Assignment, Campaign, ImportJob, Membership, WebhookSubscription
+from crowd.models import (
+    ApiKey,
+    Appeal,
+    ArchiveJob,
+    Assignment,
+    Campaign,
+    ImportJob,
+    Membership,
+    MLBackend,
+    WebhookSubscription,
+)
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
 from crowd.services.blocks import worker_block
@@ -179,8 +189,17 @@ def _webhook(w: World) -> dict[str, int]:
         defaults={"events": ["item.completed"], "secret": "matrix-secret-0123456789"},
     )
     return {"webhook_id": subscription.id}
+
+
 def _viewer_key(w: World) -> ApiKey:
     return ApiKey.objects.get(organization_id=w.campaign.organization_id, role=Membership.Role.VIEWER)
+
+
+def _backend(w: World) -> dict[str, int]:
+    backend, _ = MLBackend.objects.get_or_create(
+        campaign=w.campaign, name="matrix-model", defaults={"url": "https://ml.example.org/"}
+    )
+    return {"campaign_id": w.campaign.id, "backend_id": backend.id}
 
 
 API = [
@@ -416,6 +435,25 @@ API = [
     Operation("DELETE /api/v1/webhooks/{webhook_id}/", changes_campaign(204), _webhook),
     Operation("GET /api/v1/webhooks/{webhook_id}/deliveries/", reads_campaign(), _webhook),
     Operation("POST /api/v1/webhooks/{webhook_id}/test/", changes_campaign(), _webhook),
+    # Models in the loop: a worker's token or another organization sees none of organization A's models.
+    Operation("GET /api/v1/models/", anyone_signed_in()),
+    Operation("GET /api/v1/campaigns/{campaign_id}/baseline/", reads_campaign(), campaign_id),
+    Operation("GET /api/v1/campaigns/{campaign_id}/backends/", reads_campaign(), campaign_id),
+    Operation(
+        # Writers get past the access check to the health check, which nothing answers here: 400, nothing stored.
+        "POST /api/v1/campaigns/{campaign_id}/backends/",
+        changes_campaign(400),
+        campaign_id,
+        body=lambda w: {"url": "http://127.0.0.1:9/"},
+    ),
+    Operation("GET /api/v1/campaigns/{campaign_id}/backends/{backend_id}/", reads_campaign(), _backend),
+    Operation(
+        "PATCH /api/v1/campaigns/{campaign_id}/backends/{backend_id}/",
+        changes_campaign(),
+        _backend,
+        body=lambda w: {"batch_size": 10},
+    ),
+    Operation("DELETE /api/v1/campaigns/{campaign_id}/backends/{backend_id}/", changes_campaign(204), _backend),
 ]
 
 

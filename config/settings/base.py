@@ -263,7 +263,13 @@ CELERY_BEAT_SCHEDULE = {
     "fair-pay-check": {"task": "crowd.tasks.campaigns_fair_pay_check", "schedule": 3600.0},
     "clean-imports": {"task": "crowd.tasks.import_jobs_clean", "schedule": 3600.0},
     "clean-archives": {"task": "crowd.tasks.archive_jobs_clean", "schedule": 3600.0},
+    "ml-backends-check": {"task": "crowd.tasks.backends_check", "schedule": 600.0},
+    "baseline-train": {"task": "crowd.tasks.campaigns_baseline_due", "schedule": 600.0},
 }
+# Models in the loop (docs/models.md): the built-in baseline trains once a campaign has this many confident labels;
+# an ML backend that supports training is sent /train after this many new final labels.
+BASELINE_MIN_ITEMS = int(os.environ.get("CROWDLOOP_BASELINE_MIN_ITEMS", "200"))
+BACKEND_TRAIN_MIN_LABELS = int(os.environ.get("CROWDLOOP_BACKEND_TRAIN_MIN_LABELS", "100"))
 # Runtime state stays out of the checkout: beat's schedule file goes to a per-checkout directory under the
 # system's temporary directory unless CROWDLOOP_RUNTIME_DIR or CELERY_BEAT_SCHEDULE_FILE says where.
 RUNTIME_DIR = Path(

@@ -14,6 +14,7 @@ from config.limits import (
     REFERENCE_MAX,
 )
 from crowd.exports import decided_by
+from crowd.model_loop.auto_accept import model_of_annotator
 from crowd.models import Annotator, Assignment, Campaign, Item
 from payments.money import from_minor
 from workers.pseudonyms import pseudonym
@@ -66,6 +67,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "accept_min_score",
             "accept_confirmations",
             "accept_audit_share",
+            "baseline",
             "order",
             "min_language_level",
             "min_quality",
@@ -375,10 +377,25 @@ class AnnotatorSerializer(serializers.ModelSerializer):
         help_text="The worker's pseudonym in this organization; null for a model."
     )
     name = serializers.SerializerMethodField(help_text="The model's name, or the worker's pseudonym.")
+    model_kind = serializers.SerializerMethodField(
+        help_text="Models only: `imported`, `backend` or `builtin` (the organization's model list, GET /models/)."
+    )
+    version = serializers.SerializerMethodField(help_text="Models only: the version after `@` in its name.")
 
     class Meta:
         model = Annotator
-        fields = ["kind", "worker", "model_name", "name", "accuracy", "answers", "confusion", "updated_at"]
+        fields = [
+            "kind",
+            "worker",
+            "model_name",
+            "name",
+            "model_kind",
+            "version",
+            "accuracy",
+            "answers",
+            "confusion",
+            "updated_at",
+        ]
 
     def get_worker(self, annotator: Annotator) -> str | None:
         if annotator.kind == Annotator.Kind.MODEL or annotator.worker_id is None:
@@ -387,6 +404,16 @@ class AnnotatorSerializer(serializers.ModelSerializer):
 
     def get_name(self, annotator: Annotator) -> str:
         return annotator.model_name if annotator.kind == Annotator.Kind.MODEL else self.get_worker(annotator) or ""
+
+    def get_model_kind(self, annotator: Annotator) -> str | None:
+        model = self.context.get("models", {}).get(model_of_annotator(annotator.model_name))
+        return model.kind if model is not None and annotator.kind == Annotator.Kind.MODEL else None
+
+    def get_version(self, annotator: Annotator) -> str | None:
+        if annotator.kind != Annotator.Kind.MODEL:
+            return None
+        name, at, version = model_of_annotator(annotator.model_name).rpartition("@")
+        return version if at and name and version else None
 
 
 class RejectSerializer(serializers.Serializer):

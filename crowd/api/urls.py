@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from crowd.api import anchoring_views, data_views, keys_views, views, webhook_views
+from crowd.api import anchoring_views, data_views, keys_views, model_views, views, webhook_views
 
 urlpatterns = [
     path("campaigns/", views.CampaignListView.as_view(), name="api-campaigns"),
@@ -135,6 +135,24 @@ urlpatterns = [
     path("keys/", keys_views.KeyListView.as_view(), name="api-keys"),
     path("keys/<int:key_id>/", keys_views.KeyDetailView.as_view(), name="api-key"),
     path("keys/<int:key_id>/reassign/", keys_views.KeyReassignView.as_view(), name="api-key-reassign"),
-    # Last: any other path is a JSON 404 (a known endpoint without its slash is redirected to it there).
-    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
+    # Models in the loop: the organization's models, a campaign's ML backends and built-in baseline.
+    path("models/", model_views.LabelModelListView.as_view(), name="api-models"),
+    path(
+        "campaigns/<int:campaign_id>/backends/",
+        model_views.CampaignBackendsView.as_view(),
+        name="api-campaign-backends",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/backends/<int:backend_id>/",
+        model_views.CampaignBackendDetailView.as_view(),
+        name="api-campaign-backend",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/baseline/",
+        model_views.CampaignBaselineView.as_view(),
+        name="api-campaign-baseline",
+    ),
+    # Last: any other path is a JSON 404 (a known endpoint without its slash is redirected to it there). [\s\S], not
+    # ".": a path parameter holding a newline is a JSON 404 too, not an HTML page.
+    re_path(r"^[\s\S]*$", views.api_not_found, name="api-not-found"),
 ]

@@ -40,6 +40,8 @@ from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFai
 from crowd.exports import FORMATS, export_stream
 from crowd.exports_labelstudio import export_labelstudio, export_labelstudio_config
 from crowd.import_formats import ImportOptions
+from crowd.model_loop.auto_accept import model_of_annotator
+from crowd.model_loop.registry import label_models_by_key
 from crowd.model_loop.review import suggestion_for
 from crowd.models import ImportJob, Item, Membership
 from crowd.own_data import own_data_response
@@ -829,8 +831,12 @@ class CampaignAnnotatorsView(ETagMixin, APIView):
     def get(self, request: Request, campaign_id: int) -> Response:
         """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        annotators = selectors.annotators_for_campaign(campaign=campaign)
-        context = {"organization_id": campaign.organization_id}
+        annotators = list(selectors.annotators_for_campaign(campaign=campaign))
+        keys = [model_of_annotator(a.model_name) for a in annotators]
+        context = {
+            "organization_id": campaign.organization_id,
+            "models": label_models_by_key(organization_id=campaign.organization_id, keys=keys),
+        }
         return Response(s.AnnotatorSerializer(annotators, many=True, context=context).data)
 
 

@@ -18,6 +18,7 @@ from crowd.coordinator.charts import bar_chart, histogram
 from crowd.coordinator.selectors import campaign_watch
 from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError
+from crowd.model_loop.panel import models_panel
 from crowd.model_loop.report import anchoring_body
 from crowd.model_loop.selectors import anchoring_for_campaign
 from crowd.models import Campaign, Organization
@@ -249,6 +250,7 @@ def campaign_page_context(request: HttpRequest, campaign: Campaign, actor: Actor
         if campaign.mode == Campaign.Mode.REVIEW
         else None,
         **_watch(campaign),
+        **models_panel(campaign),
     }
 
 

@@ -96,6 +96,10 @@ class CampaignForm(forms.Form):
         min_value=0,
         max_value=1,
     )
+    baseline = forms.BooleanField(
+        label=_("Built-in baseline: a text model trained on this campaign's confident labels pre-labels open items"),
+        required=False,
+    )
     auto_reject_on_gold = forms.BooleanField(label=_("Reject work that fails check items"), required=False)
     auto_reject_min_gold_failed = forms.IntegerField(label=_("Failed check items before a rejection"), min_value=2)
 

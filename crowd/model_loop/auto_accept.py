@@ -58,13 +58,21 @@ def _label_key(label: Any) -> Any:
     return tuple(label) if isinstance(label, list) else label
 
 
+UNSURE_SUFFIX = " (score < "
+
+
+def model_of_annotator(annotator_name: str) -> str:
+    """The model key an annotator name stands for (its unsure labels' annotator carries a suffix)."""
+    return annotator_name.split(UNSURE_SUFFIX, 1)[0]
+
+
 def model_annotator_name(campaign: Campaign, model: str, score: float | None) -> str:
     """The annotator a pre-label counts as in Dawid-Skene: its model, and with acceptance on, its less sure labels
     (score below the policy's floor) as a second annotator, so the model's own confusion matrix describes exactly
     the labels acceptance would take."""
     name = model or "model"
     if campaign.auto_accept and (score is None or score < campaign.accept_min_score):
-        return f"{name} (score < {campaign.accept_min_score:g})"
+        return f"{name}{UNSURE_SUFFIX}{campaign.accept_min_score:g})"
     return name
 
 

@@ -22,6 +22,8 @@ from crowd.image_urls import IMAGE_KEYS, image_url_problem
 from crowd.import_formats import ImportOptions, not_utf8, upload_open
 from crowd.imports_labelstudio import ERROR_KEY, NOTE_KEY
 from crowd.labels import LabelChecker, RowError
+from crowd.model_loop.backends import backends_predict_soon
+from crowd.model_loop.registry import label_models_register_imported, model_key
 from crowd.models import Campaign
 from crowd.services.campaigns import items_reserve
 from crowd.services.import_store import DirectFailed, ItemRow, duplicate_of, store_open
@@ -146,6 +148,8 @@ def _row_check(raw: Any, checker: LabelChecker, languages: _Languages) -> ItemRo
             raise RowError("prelabel", _('Must be {"model", "label", "score"}.'))
         prelabel = checker.check(raw_prelabel["label"], "prelabel")
         prelabel_model = str(raw_prelabel.get("model") or "model")[:200]
+        if raw_prelabel.get("version") not in (None, ""):  # a version makes it another annotator: "name@version"
+            prelabel_model = model_key(prelabel_model, str(raw_prelabel["version"]))
         score = raw_prelabel.get("score")
         if score is not None:
             if not isinstance(score, int | float) or isinstance(score, bool) or not 0 <= score <= 1:
@@ -218,9 +222,12 @@ def items_import(
 
 def _import(campaign: Campaign, rows: Iterable[Any], *, direct: bool) -> ImportReport:
     report = ImportReport()
+    models: set[str] = set()  # the pre-labels' models, registered once each below
     with ExitStack() as stack:
         store = store_open(campaign, stack, direct=direct)
         for number, row in _checked_rows(rows, campaign, report):
+            if row.prelabel_model:
+                models.add(row.prelabel_model)
             if report.error_count:
                 store.fail()
             problem = store.add(number, row)
@@ -241,6 +248,10 @@ def _import(campaign: Campaign, rows: Iterable[Any], *, direct: bool) -> ImportR
         if not store.rows:
             raise ValidationFailed(_("The import contains no items."), fields={"items": _("Empty.")}, code="empty")
         report.created, report.skipped = store.save()
+    if models:
+        label_models_register_imported(organization_id=campaign.organization_id, keys=models)
+    if report.created:
+        backends_predict_soon(campaign_id=campaign.id)  # after the commit: the campaign's ML backends label them
     if campaign.status != Campaign.Status.DRAFT and report.created:
         items_reserve(campaign=campaign, created=report.created, after_id=store.after_id)
     return report

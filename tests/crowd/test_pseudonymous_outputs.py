@@ -14,7 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from crowd.answers_export import ANSWER_FORMATS
 from crowd.exports import FORMATS
-from crowd.models import Campaign, ImportJob, WebhookDelivery, WebhookSubscription
+from crowd.models import Campaign, ImportJob, MLBackend, WebhookDelivery, WebhookSubscription
 from crowd.services.aggregation import campaign_aggregate
 from crowd.services.answers import answer_submit
 from crowd.services.approvals import appeal_create, assignment_approve, assignment_reject
@@ -119,6 +119,7 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
     secrets = [w.username for w in workers] + [f"zq-secret-{n}@mail.example" for n in range(3)]
     job = ImportJob.objects.get(campaign=campaign)
     hook = WebhookSubscription.objects.get(organization=organization)
+    backend = MLBackend.objects.create(campaign=campaign, name="triage", url="https://ml.example.org/")
     assert WebhookDelivery.objects.filter(subscription=hook, event__type="assignment.submitted").exists()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -150,6 +151,10 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
         "GET /api/v1/archive/{job_id}/": [f"/api/v1/archive/{archive['id']}/"],
         "GET /api/v1/archive/{job_id}/download/": [f"/api/v1/archive/{archive['id']}/download/"],
         "GET /api/v1/keys/": ["/api/v1/keys/"],
+        "GET /api/v1/models/": ["/api/v1/models/"],
+        "GET /api/v1/campaigns/{campaign_id}/baseline/": [f"/api/v1/campaigns/{c}/baseline/"],
+        "GET /api/v1/campaigns/{campaign_id}/backends/": [f"/api/v1/campaigns/{c}/backends/"],
+        "GET /api/v1/campaigns/{campaign_id}/backends/{backend_id}/": [f"/api/v1/campaigns/{c}/backends/{backend.id}/"],
         "GET /api/v1/webhooks/": ["/api/v1/webhooks/"],
         "GET /api/v1/webhooks/{webhook_id}/": [f"/api/v1/webhooks/{hook.id}/"],
         "GET /api/v1/webhooks/{webhook_id}/deliveries/": [f"/api/v1/webhooks/{hook.id}/deliveries/"],

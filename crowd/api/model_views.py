@@ -1,0 +1,167 @@
+"""Models in the loop over the API: the organization's models, a campaign's ML backends and baseline runs."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crowd import selectors
+from crowd.api import model_serializers as ms
+from crowd.api.views import _int_param, _optional_int
+from crowd.model_loop.backends import (
+    backend_create,
+    backend_delete,
+    backend_for_campaign,
+    backend_update,
+    backends_for_campaign,
+)
+from crowd.model_loop.baseline_jobs import baseline_runs_for_campaign
+from crowd.model_loop.registry import label_models_for_actor
+from crowd.selectors import Actor
+
+MODELS_PAGE = 100
+MODELS_PAGE_MAX = 1000
+
+_UNHEALTHY = OpenApiResponse(
+    description='`backend_unhealthy`: GET <url>/health did not answer 200 with `{"status": "UP"}` (or the '
+    "address may not be called: private addresses are refused unless the deployment allows them); nothing was "
+    "stored. `validation_error` for a bad field."
+)
+_BACKEND_EXAMPLE = OpenApiExample(
+    "A backend",
+    value={
+        "id": 3,
+        "campaign": 12,
+        "name": "triage-bert",
+        "url": "https://ml.example.org/triage",
+        "active": True,
+        "batch_size": 20,
+        "timeout": 10.0,
+        "model_version": "v3",
+        "supports_training": True,
+        "status": "ok",
+        "last_error": "",
+        "last_error_at": None,
+        "last_success_at": "2026-12-04T10:00:00Z",
+        "items_predicted": 950,
+        "items_rejected": 4,
+        "last_trained_at": None,
+        "created_at": "2026-12-04T09:58:00Z",
+    },
+    response_only=True,
+)
+
+
+def _validated(serializer_class, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class LabelModelListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("organization", int, description="Only this organization's (one you belong to)."),
+            OpenApiParameter("cursor", int, description="The `next_cursor` value of the previous page."),
+            OpenApiParameter("limit", int, description=f"Page size (default {MODELS_PAGE}, max {MODELS_PAGE_MAX})."),
+        ],
+        responses=ms.LabelModelPageSerializer,
+        description="The models of your organizations, one row per version: imported with pre-labels (`imported`), "
+        "ML backends (`backend`), the built-in baseline (`builtin`). Each takes part in aggregation as an annotator "
+        "named by its `key`.",
+    )
+    def get(self, request: Request) -> Response:
+        actor = Actor.for_request(request)
+        cursor = _int_param(request, "cursor", 0, 0, None)
+        limit = _int_param(request, "limit", MODELS_PAGE, 1, MODELS_PAGE_MAX)
+        page = label_models_for_actor(
+            actor=actor, organization_id=_optional_int(request, "organization"), after_id=cursor, limit=limit
+        )
+        more = len(page) > limit
+        page = page[:limit]
+        next_cursor = page[-1].id if more and page else None
+        next_url = None
+        if next_cursor is not None:
+            next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}")
+        return Response(
+            {"results": ms.LabelModelSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
+        )
+
+
+class CampaignBackendsView(APIView):
+    @extend_schema(responses=ms.BackendSerializer(many=True), examples=[_BACKEND_EXAMPLE])
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """The campaign's ML backends with their state: `ok` or `failing` with the last error, counts of items
+        predicted and of predictions rejected (a label outside the campaign's)."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response(ms.BackendSerializer(backends_for_campaign(campaign=campaign), many=True).data)
+
+    @extend_schema(
+        request=ms.BackendInSerializer,
+        responses={201: ms.BackendSerializer, 400: _UNHEALTHY},
+        examples=[
+            OpenApiExample(
+                "Register", value={"url": "https://ml.example.org/triage", "batch_size": 20}, request_only=True
+            ),
+            _BACKEND_EXAMPLE,
+        ],
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        """Register a Label Studio-compatible ML backend. Its /health is checked first; once saved, the campaign's
+        items without a pre-label are sent to its /predict in the background (docs/models.md)."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        data = _validated(ms.BackendInSerializer, request.data)
+        backend = backend_create(
+            campaign_id=campaign.id,
+            url=data["url"],
+            name=data.get("name", ""),
+            active=data.get("active", True),
+            batch_size=data.get("batch_size"),
+            timeout=data.get("timeout"),
+        )
+        return Response(ms.BackendSerializer(backend).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignBackendDetailView(APIView):
+    @extend_schema(responses=ms.BackendSerializer, examples=[_BACKEND_EXAMPLE])
+    def get(self, request: Request, campaign_id: int, backend_id: int) -> Response:
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        return Response(ms.BackendSerializer(backend_for_campaign(campaign=campaign, backend_id=backend_id)).data)
+
+    @extend_schema(request=ms.BackendPatchSerializer, responses={200: ms.BackendSerializer, 400: _UNHEALTHY})
+    def patch(self, request: Request, campaign_id: int, backend_id: int) -> Response:
+        """Change `url`, `active`, `batch_size` or `timeout`. A new URL, or switching the backend on, checks its
+        /health first (400, nothing changed, when it fails)."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        backend = backend_for_campaign(campaign=campaign, backend_id=backend_id)
+        data = _validated(ms.BackendPatchSerializer, request.data)
+        return Response(ms.BackendSerializer(backend_update(backend_id=backend.id, fields=data)).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, campaign_id: int, backend_id: int) -> Response:
+        """Remove the backend; the pre-labels it wrote stay."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
+        backend_delete(backend_id=backend_for_campaign(campaign=campaign, backend_id=backend_id).id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+BaselineSerializer = inline_serializer(
+    name="Baseline",
+    fields={
+        "enabled": serializers.BooleanField(),
+        "runs": ms.BaselineRunSerializer(many=True),
+    },
+)
+
+
+class CampaignBaselineView(APIView):
+    @extend_schema(responses=BaselineSerializer)
+    def get(self, request: Request, campaign_id: int) -> Response:
+        """The built-in baseline (the campaign's `baseline` switch): its training runs, newest first, each with its
+        accuracy on the held-out 20% of the items it learned from and how many open items it labelled."""
+        campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
+        runs = baseline_runs_for_campaign(campaign=campaign)
+        return Response({"enabled": campaign.baseline, "runs": ms.BaselineRunSerializer(runs, many=True).data})
