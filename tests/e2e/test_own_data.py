@@ -1,5 +1,5 @@
 """A worker's own data in a real browser at phone size: work, download one's data, delete the account, and the
-campaign's annotators show the pseudonym."""
+campaign's annotators show the organization's pseudonym for the worker."""
 
 import json
 import re
@@ -13,6 +13,7 @@ from crowd.services.aggregation import campaign_aggregate
 from tests import factories
 from tests.e2e.conftest import PASSWORD
 from workers.models import User
+from workers.pseudonyms import pseudonym
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -62,8 +63,7 @@ def test_worker_downloads_their_data_then_deletes_the_account(phone, sign_in, li
         page.get_by_role("button", name="Delete my account").tap()
     assert "Your account has been deleted." in page.content()
 
-    pseudonym = User.objects.get(pk=user.pk).username
-    assert pseudonym.startswith("deleted-")
+    assert User.objects.get(pk=user.pk).username.startswith("deleted-")
     # Signed out, and the old password no longer signs in.
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("input[name=login]").fill("zainab")
@@ -72,9 +72,9 @@ def test_worker_downloads_their_data_then_deletes_the_account(phone, sign_in, li
         page.locator("form button[type=submit]").first.tap()
     assert "/accounts/login/" in page.url
 
-    # The answer stays, under the pseudonym, in the campaign's annotators.
+    # The answer stays, under the organization's pseudonym for the worker, in the campaign's annotators.
     campaign_aggregate(campaign_id=campaign.id)
     api: APIClient = factories.membership_client(organization=organization, role="viewer")
     annotators = json.dumps(api.get(f"/api/v1/campaigns/{campaign.id}/annotators/").json())
-    assert pseudonym in annotators and "zainab" not in annotators
+    assert pseudonym(organization.id, user.pk) in annotators and "zainab" not in annotators
     assert Answer.objects.filter(worker_id=user.pk).count() == 1
