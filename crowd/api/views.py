@@ -423,21 +423,9 @@ class CampaignResultsView(ETagMixin, APIView):
     )
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        cursor = _int_param(request, "cursor", 0, 0, None)
-        limit = _int_param(request, "limit", RESULTS_PAGE, 1, RESULTS_PAGE_MAX)
-        results = filtered(request, selectors.results_for_campaign(campaign=campaign, after_id=cursor), ResultFilter)
-        page = list(results[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        next_cursor = page[-1].id if more and page else None
-        next_url = None
-        if next_cursor is not None:
-            query = request.query_params.copy()  # the next page keeps the filters
-            query["cursor"], query["limit"] = str(next_cursor), str(limit)
-            next_url = request.build_absolute_uri("?" + query.urlencode())
-        return Response(
-            {"results": s.ResultSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
-        )
+        results = filtered(request, selectors.results_for_campaign(campaign=campaign), ResultFilter)
+        render = lambda page: s.ResultSerializer(page, many=True).data  # noqa: E731
+        return Response(cursor_page(request, results, render, page=RESULTS_PAGE, page_max=RESULTS_PAGE_MAX))
 
 
 class CampaignUnsureView(APIView):
@@ -482,7 +470,7 @@ def _flag_param(request: Request, name: str) -> bool:
     )
 
 
-def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default

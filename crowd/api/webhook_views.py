@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowd.api import webhook_serializers as s
+from crowd.api.views import _int_param
 from crowd.exceptions import PermissionDenied, ValidationFailed
 from crowd.selectors import Actor
 from crowd.webhooks import selectors
@@ -31,21 +32,6 @@ def _validated(data: Any, partial: bool = False) -> dict[str, Any]:
     serializer = s.WebhookInSerializer(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(
-            _("`%(name)s` must be an integer.") % {"name": name}, fields={name: _("Must be an integer.")}
-        ) from None
-    if value < low or (high is not None and value > high):
-        raise ValidationFailed(_("`%(name)s` is out of range.") % {"name": name}, fields={name: _("Out of range.")})
-    return value
 
 
 class WebhookListView(APIView):
