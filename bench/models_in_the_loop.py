@@ -10,26 +10,29 @@ The published answers stand for the people, in a seeded arrival order (as bench/
 Strategies, each printed as answers used and accuracy on the gold items:
   fixed 3      the first 3 answers of every item, Dawid-Skene over people only (the baseline);
   dynamic      start at 2, one more answer where the posterior is below 0.95, up to 5 (the service's rule);
-  review       3 answers per item; the model's suggestion is shown on all but a blind share (10%), and a person
-               follows a shown suggestion with probability --follow instead of answering on their own; the
-               model joins Dawid-Skene as one more annotator;
+  review       3 answers per item; the model's suggestion is shown on all but a blind share (10%) of the answers,
+               drawn per answer as the service's claim draws it per leased item, and a person follows a shown
+               suggestion with probability --follow instead of answering on their own; the model joins
+               Dawid-Skene as one more annotator;
   auto-accept  items arrive in batches; a class is accepted once the model's precision on its confident labels
                has a Wilson lower bound >= --threshold on at least --min-evidence items. --evidence dawid-skene
                (the service's rule) estimates it from its confusion matrix, its confident labels being one more
-               annotator over the items people answered so far (gold clamped); --evidence people counts plain
+               annotator over the items people answered so far and the campaign's gold items, which the service
+               counts from the start (gold clamped); --evidence people counts plain
                agreement with campaign gold and items people settled on their own, for comparison. An
                accepted item with a score >= --min-score gets --confirmations human answers (1: accepted
                when the person agrees, else it goes to full redundancy) and --audit of such items get full
                redundancy anyway (crowd/model_loop/acceptance.py decides all of it).
 Then the anchoring check (crowd/model_loop/anchoring.py) on the review arm: the pull it measures, with its 95%
-interval, against the pull simulated, and whether it warns.
+interval, against the pull simulated, and whether it warns: "overall" when the shown arm is not significantly more
+accurate on gold, "misled on" the suggested labels on whose gold items it is significantly less accurate.
 
 Budget: with the good model, auto-accept is within 0.01 of fixed 3's accuracy with at least 40% fewer answers;
 with the biased model, the anchoring check warns. Judged on the datasets of at least --min-items items: on fewer,
 the blind arm (10% of the items) is too small for any interval to tell a pull of 0.1 from none, and acceptance
 never gathers --min-evidence items per class before the campaign is over.
 
-    .venv/bin/python bench/models_in_the_loop.py [--follow 0.3] [--threshold 0.85] [--seed 7]
+    .venv/bin/python bench/models_in_the_loop.py [--follow 0.3] [--threshold 0.85] [--seed 7] [--dataset s4_Dog]
 """
 
 import argparse
@@ -86,25 +89,34 @@ def with_model(data, selected, model_label, labels_override=None, model_items=No
 
 
 def review(data, pool, model_label, follow: float, blind_share: float, rng):
-    items, _workers, labels, n_items, _n_workers, _n_classes, gold = data
+    items, _workers, labels, _n_items, _n_workers, n_classes, gold = data
     selected = np.concatenate([p[:3] for p in pool])
-    blind_item = rng.random(n_items) < blind_share
+    # Blind is drawn per answer (per leased item), as the claim statement does: one item's answers fall in both arms.
+    shown = rng.random(selected.size) >= blind_share
     answered = labels.copy()
-    shown = ~blind_item[items[selected]]
     follows = shown & (rng.random(selected.size) < follow)
-    answered[selected[follows]] = model_label[items[selected[follows]]]
+    suggestion = model_label[items[selected]]
+    answered[selected[follows]] = suggestion[follows]
     result = with_model(data, selected, model_label, labels_override=answered)
     # The anchoring check sees what the service would: answers, the suggestion, blindness, gold.
-    agree = answered[selected] == model_label[items[selected]]
+    agree = answered[selected] == suggestion
     on_gold = gold[items[selected]] >= 0
     correct = answered[selected] == gold[items[selected]]
-    own_agree = labels[selected] == model_label[items[selected]]
+    own_agree = labels[selected] == suggestion
     simulated_pull = follow * (1 - own_agree[shown].mean())
+
+    def arm(hit, where):
+        return Proportion(int(hit[where].sum()), int(where.sum()))
+
     report = anchoring_report(
-        agreement_shown=Proportion(int(agree[shown].sum()), int(shown.sum())),
-        agreement_blind=Proportion(int(agree[~shown].sum()), int((~shown).sum())),
-        gold_accuracy_shown=Proportion(int(correct[shown & on_gold].sum()), int((shown & on_gold).sum())),
-        gold_accuracy_blind=Proportion(int(correct[~shown & on_gold].sum()), int((~shown & on_gold).sum())),
+        agreement_shown=arm(agree, shown),
+        agreement_blind=arm(agree, ~shown),
+        gold_accuracy_shown=arm(correct, shown & on_gold),
+        gold_accuracy_blind=arm(correct, ~shown & on_gold),
+        gold_accuracy_by_suggestion={
+            c: (arm(correct, shown & on_gold & (suggestion == c)), arm(correct, ~shown & on_gold & (suggestion == c)))
+            for c in range(n_classes)
+        },
     )
     return selected.size, accuracy(result, gold), report, simulated_pull
 
@@ -119,13 +131,16 @@ def auto_accept(
     accepted_on_model = np.zeros(n_items, dtype=bool)
     done = np.zeros(n_items, dtype=bool)
     for batch in np.array_split(order, batches):
-        # Evidence: the items people answered so far (gold clamped), with the model as one more annotator;
-        # its Dawid-Skene confusion matrix gives its precision per class (acceptance.estimated_precision).
+        # The model is one more annotator in Dawid-Skene over the evidence (gold clamped); its confusion matrix
+        # gives its precision per class (acceptance.estimated_precision).
         accepted: set = set()
         seen = np.flatnonzero(done & (taken > 0))
-        # Only its confident labels: they are what acceptance would take, and they are more often right than
-        # the model's average, which a confusion matrix over all its labels would blur.
-        confident = seen[score[seen] >= policy.min_score]
+        # As the service counts it: items people answered, and the campaign's gold items from the start (their
+        # pre-labels join Dawid-Skene with gold clamped before anyone answers them). Only the model's confident
+        # labels: they are what acceptance would take, and they are more often right than the model's average,
+        # which a confusion matrix over all its labels would blur.
+        evidence_items = np.union1d(seen, np.flatnonzero(campaign_gold))
+        confident = evidence_items[score[evidence_items] >= policy.min_score]
         if evidence == "people" and confident.size:
             # For comparison: plain agreement with what is known, on campaign gold and on items people
             # completed on their own (Dawid-Skene over people, at >= 0.95).
@@ -137,11 +152,11 @@ def auto_accept(
                 result = aggregate(selected, items, workers, labels, n_items, n_workers, n_classes)
                 settled = people[(result.confidence[people] >= 0.95) & ~campaign_gold[people]]
                 known[settled] = result.label[settled]
-            evidence_items = confident[known[confident] >= 0]
-            pairs = zip(model_label[evidence_items].tolist(), known[evidence_items].tolist(), strict=True)
+            counted = confident[known[confident] >= 0]
+            pairs = zip(model_label[counted].tolist(), known[counted].tolist(), strict=True)
             accepted = accepted_classes(class_precision(pairs), policy)
         elif confident.size:
-            selected = np.concatenate([pool[i][: taken[i]] for i in seen])
+            selected = np.concatenate([np.zeros(0, dtype=np.int64), *(pool[i][: taken[i]] for i in seen)])
             result = dawid_skene(
                 np.concatenate([items[selected], confident]),
                 np.concatenate([workers[selected], np.full(confident.size, n_workers)]),
@@ -179,6 +194,15 @@ def auto_accept(
     return selected.size, float((final[has] == gold[has]).mean()), float(accepted_on_model.mean())
 
 
+def warned(report) -> str:
+    """WARN, and why: not more accurate on gold overall, or misled on the gold items of named suggestions."""
+    if not report.warning:
+        return "-"
+    if not report.gold_accuracy_difference.significantly_positive:
+        return "WARN overall"
+    return "WARN misled on " + ",".join(str(label) for label in report.misleading_suggestions)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--follow", type=float, default=0.3, help="probability a person follows a shown suggestion")
@@ -198,6 +222,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--min-items", type=int, default=400, help="smallest dataset the budget is judged on")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dataset", action="append", help="only this dataset folder (repeatable); default all")
     args = parser.parse_args(argv)
     policy = AcceptancePolicy(
         threshold=args.threshold,
@@ -217,7 +242,8 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
     budget_ok = True
-    for folder in sorted(p for p in DATASETS.iterdir() if (p / "answers.csv").exists()):
+    folders = sorted(p for p in DATASETS.iterdir() if (p / "answers.csv").exists())
+    for folder in (f for f in folders if not args.dataset or f.name in args.dataset):
         data = load(folder)
         items, workers, labels, n_items, n_workers, n_classes, gold = data
         rng = np.random.default_rng(args.seed)
@@ -239,7 +265,7 @@ def main(argv=None) -> int:
             measured = f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]" if d.estimate is not None else "n/a"
             print(
                 f"{folder.name:<14}{kind:<10}{n3:>8} {a3:.3f}{nd:>8} {ad:.3f}{nr:>8} {ar:.3f}{na:>8} {aa:.3f}"
-                f"{1 - na / n3:>7.0%}{aa - a3:>+7.3f}  {pull:+.3f} / {measured} {'WARN' if report.warning else '-'}"
+                f"{1 - na / n3:>7.0%}{aa - a3:>+7.3f}  {pull:+.3f} / {measured} {warned(report)}"
             )
             judged = n_items >= args.min_items
             if judged and kind == "good" and not (aa >= a3 - 0.01 and na <= 0.6 * n3):
