@@ -6,9 +6,12 @@ the two arms differ only in whether the suggestion was shown, so
     anchoring = P(answer == suggestion | shown) - P(answer == suggestion | blind)
 
 estimates the suggestion's pull. A model that is right makes people agree with it more *and* be right more often;
-a pull that does not buy accuracy on gold items is anchoring. Intervals are Newcombe's hybrid score intervals for a
-difference of two proportions (Newcombe 1998, method 10), built from Wilson intervals, which stay inside [-1, 1]
-and behave at small counts and at rates near 0 or 1, where the Wald interval does not.
+a pull that does not buy accuracy on gold items is anchoring, and so is one that costs accuracy on the gold items
+of one suggested label (the suggestion is drawn before the arm, so comparing the arms within each suggested label
+is as fair as overall; a bias toward one label hides there behind the gains on the others). Intervals are
+Newcombe's hybrid score intervals for a difference of two proportions (Newcombe 1998, method 10), built from
+Wilson intervals, which stay inside [-1, 1] and behave at small counts and at rates near 0 or 1, where the Wald
+interval does not.
 
 No Django import: the selectors count, this module judges.
 """
