@@ -23,22 +23,23 @@ def _arm(name: str, hit: str) -> serializers.Serializer:
     )
 
 
+def _comparison_fields(name: str, hit: str) -> dict[str, serializers.Field]:
+    return {
+        "shown": _arm(f"{name}Shown", hit),
+        "blind": _arm(f"{name}Blind", hit),
+        "difference": inline_serializer(
+            name=f"{name}Difference",
+            fields={
+                "estimate": serializers.FloatField(allow_null=True),
+                "low": serializers.FloatField(allow_null=True),
+                "high": serializers.FloatField(allow_null=True),
+            },
+        ),
+    }
+
+
 def _comparison(name: str, hit: str) -> serializers.Serializer:
-    return inline_serializer(
-        name=name,
-        fields={
-            "shown": _arm(f"{name}Shown", hit),
-            "blind": _arm(f"{name}Blind", hit),
-            "difference": inline_serializer(
-                name=f"{name}Difference",
-                fields={
-                    "estimate": serializers.FloatField(allow_null=True),
-                    "low": serializers.FloatField(allow_null=True),
-                    "high": serializers.FloatField(allow_null=True),
-                },
-            ),
-        },
-    )
+    return inline_serializer(name=name, fields=_comparison_fields(name, hit))
 
 
 AnchoringSerializer = inline_serializer(
@@ -48,6 +49,15 @@ AnchoringSerializer = inline_serializer(
         "blind_share": serializers.FloatField(),
         "agreement": _comparison("AnchoringAgreement", "agree"),
         "gold_accuracy": _comparison("AnchoringGoldAccuracy", "correct"),
+        "gold_accuracy_by_suggestion": inline_serializer(
+            name="AnchoringBySuggestion",
+            many=True,
+            fields={
+                "suggestion": serializers.CharField(),
+                **_comparison_fields("AnchoringBySuggestion", "correct"),
+                "misleading": serializers.BooleanField(),
+            },
+        ),
         "warning": serializers.BooleanField(),
         "message": serializers.CharField(),
     },
@@ -60,8 +70,10 @@ class CampaignAnchoringView(APIView):
         description="Review mode's anchoring check. Agreement of workers' answers with the model's suggestion on "
         "items served blind (no suggestion, at random) against items where it was shown; the difference "
         "(shown - blind) with a 95% interval (Newcombe's hybrid score interval); the accuracy of each arm on "
-        "gold items. `warning` is true when the shown arm agrees significantly more while not being "
-        "significantly more accurate on gold.",
+        "gold items, overall and per suggested label (`gold_accuracy_by_suggestion`, its intervals simultaneous "
+        "over the labels, Bonferroni; `misleading` when the shown arm is significantly less accurate there). "
+        "`warning` is true when the shown arm agrees significantly more while not being significantly more "
+        "accurate on gold, or while some suggestion is misleading.",
         examples=[
             OpenApiExample(
                 "Swayed",
@@ -78,6 +90,22 @@ class CampaignAnchoringView(APIView):
                         "blind": {"correct": 8, "answers": 10, "rate": 0.8},
                         "difference": {"estimate": -0.133, "low": -0.329, "high": 0.168},
                     },
+                    "gold_accuracy_by_suggestion": [
+                        {
+                            "suggestion": "neg",
+                            "shown": {"correct": 25, "answers": 45, "rate": 0.556},
+                            "blind": {"correct": 4, "answers": 5, "rate": 0.8},
+                            "difference": {"estimate": -0.244, "low": -0.48, "high": 0.25},
+                            "misleading": False,
+                        },
+                        {
+                            "suggestion": "pos",
+                            "shown": {"correct": 35, "answers": 45, "rate": 0.778},
+                            "blind": {"correct": 4, "answers": 5, "rate": 0.8},
+                            "difference": {"estimate": -0.022, "low": -0.258, "high": 0.461},
+                            "misleading": False,
+                        },
+                    ],
                     "warning": True,
                     "message": "Workers agree with the model significantly more when they see its suggestion…",
                 },

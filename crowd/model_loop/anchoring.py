@@ -6,15 +6,20 @@ the two arms differ only in whether the suggestion was shown, so
     anchoring = P(answer == suggestion | shown) - P(answer == suggestion | blind)
 
 estimates the suggestion's pull. A model that is right makes people agree with it more *and* be right more often;
-a pull that does not buy accuracy on gold items is anchoring. Intervals are Newcombe's hybrid score intervals for a
-difference of two proportions (Newcombe 1998, method 10), built from Wilson intervals, which stay inside [-1, 1]
-and behave at small counts and at rates near 0 or 1, where the Wald interval does not.
+a pull that does not buy accuracy on gold items is anchoring, and so is one that costs accuracy on the gold items
+of one suggested label (the suggestion is drawn before the arm, so comparing the arms within each suggested label
+is as fair as overall; a bias toward one label hides there behind the gains on the others). Intervals are
+Newcombe's hybrid score intervals for a difference of two proportions (Newcombe 1998, method 10), built from
+Wilson intervals, which stay inside [-1, 1] and behave at small counts and at rates near 0 or 1, where the Wald
+interval does not.
 
 No Django import: the selectors count, this module judges.
 """
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from math import sqrt
+from statistics import NormalDist
 
 Z95 = 1.959963984540054
 
@@ -43,6 +48,17 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class SuggestionArms:
+    """Accuracy on gold items where the model suggested one label, shown arm against blind arm. The interval is
+    simultaneous over all the suggested labels (Bonferroni), so looking at every label keeps the 5% error rate."""
+
+    suggestion: Hashable
+    gold_accuracy_shown: Proportion
+    gold_accuracy_blind: Proportion
+    difference: Difference
+
+
+@dataclass(frozen=True)
 class AnchoringReport:
     agreement_shown: Proportion
     agreement_blind: Proportion
@@ -51,6 +67,12 @@ class AnchoringReport:
     gold_accuracy_blind: Proportion
     gold_accuracy_difference: Difference
     warning: bool
+    by_suggestion: tuple[SuggestionArms, ...] = ()
+
+    @property
+    def misleading_suggestions(self) -> list[Hashable]:
+        """Suggested labels where people who saw the suggestion are significantly less accurate on gold."""
+        return [arms.suggestion for arms in self.by_suggestion if _significantly_negative(arms.difference)]
 
 
 def wilson_interval(hits: int, total: int, z: float = Z95) -> tuple[float, float]:
@@ -79,18 +101,41 @@ def newcombe_difference(a: Proportion, b: Proportion, z: float = Z95) -> Differe
     return Difference(estimate, max(-1.0, low), min(1.0, high))
 
 
+def _significantly_negative(difference: Difference) -> bool:
+    return difference.high is not None and difference.high < 0
+
+
+def by_suggestion_report(
+    gold_accuracy_by_suggestion: Mapping[Hashable, tuple[Proportion, Proportion]],
+) -> tuple[SuggestionArms, ...]:
+    """Per suggested label, (shown, blind) accuracy on gold -> their differences, with intervals at the
+    Bonferroni-adjusted level over the labels where both arms have answers."""
+    compared = [label for label, (shown, blind) in gold_accuracy_by_suggestion.items() if shown.total and blind.total]
+    z = NormalDist().inv_cdf(1 - 0.05 / (2 * max(1, len(compared))))
+    return tuple(
+        SuggestionArms(label, shown, blind, newcombe_difference(shown, blind, z))
+        for label, (shown, blind) in sorted(gold_accuracy_by_suggestion.items(), key=lambda pair: str(pair[0]))
+    )
+
+
 def anchoring_report(
     *,
     agreement_shown: Proportion,
     agreement_blind: Proportion,
     gold_accuracy_shown: Proportion,
     gold_accuracy_blind: Proportion,
+    gold_accuracy_by_suggestion: Mapping[Hashable, tuple[Proportion, Proportion]] | None = None,
 ) -> AnchoringReport:
-    """Warn when the shown arm agrees with the model significantly more than the blind arm while it is not
-    significantly more accurate on gold: people follow the suggestion without it making them right."""
+    """Warn when the shown arm agrees with the model significantly more than the blind arm while it is not more
+    accurate on gold for it: either not significantly more accurate overall, or significantly less accurate on
+    the gold items of some suggested label. The second catches a bias toward one label that an overall gain
+    elsewhere hides: people follow that suggestion into errors they would not make on their own."""
     agreement = newcombe_difference(agreement_shown, agreement_blind)
     accuracy = newcombe_difference(gold_accuracy_shown, gold_accuracy_blind)
-    accuracy_gain_shown = accuracy.significantly_positive
+    per_label = by_suggestion_report(gold_accuracy_by_suggestion or {})
+    not_more_accurate = not accuracy.significantly_positive or any(
+        _significantly_negative(arms.difference) for arms in per_label
+    )
     return AnchoringReport(
         agreement_shown=agreement_shown,
         agreement_blind=agreement_blind,
@@ -98,5 +143,6 @@ def anchoring_report(
         gold_accuracy_shown=gold_accuracy_shown,
         gold_accuracy_blind=gold_accuracy_blind,
         gold_accuracy_difference=accuracy,
-        warning=agreement.significantly_positive and not accuracy_gain_shown,
+        warning=agreement.significantly_positive and not_more_accurate,
+        by_suggestion=per_label,
     )

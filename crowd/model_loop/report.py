@@ -21,6 +21,13 @@ def anchoring_body(campaign: Campaign, report: AnchoringReport) -> dict[str, Any
         verdict = _("This campaign is in label mode: workers see no suggestion, so there is nothing to measure.")
     elif report.agreement_difference.estimate is None:
         verdict = _("Not enough answers yet: both shown and blind items need answers.")
+    elif report.warning and report.gold_accuracy_difference.significantly_positive:
+        # More accurate overall, yet misled where the model suggests these labels: a bias the gain elsewhere hides.
+        verdict = _(
+            "Workers agree with the model significantly more when they see its suggestion, and on check items where "
+            "it suggests %(labels)s they are less accurate with the suggestion than without it: it misleads them "
+            "there. Consider label mode for this campaign."
+        ) % {"labels": ", ".join(str(label) for label in report.misleading_suggestions)}
     elif report.warning:
         verdict = _(
             "Workers agree with the model significantly more when they see its suggestion, and they are not more "
@@ -28,6 +35,7 @@ def anchoring_body(campaign: Campaign, report: AnchoringReport) -> dict[str, Any
         )
     else:
         verdict = _("No sign that the model's suggestion sways workers beyond what it helps them get right.")
+    misleading = report.misleading_suggestions
     return {
         "mode": campaign.mode,
         "blind_share": campaign.blind_share,
@@ -41,6 +49,16 @@ def anchoring_body(campaign: Campaign, report: AnchoringReport) -> dict[str, Any
             "blind": _arm(report.gold_accuracy_blind, "correct"),
             "difference": _difference(report.gold_accuracy_difference),
         },
+        "gold_accuracy_by_suggestion": [
+            {
+                "suggestion": arms.suggestion,
+                "shown": _arm(arms.gold_accuracy_shown, "correct"),
+                "blind": _arm(arms.gold_accuracy_blind, "correct"),
+                "difference": _difference(arms.difference),
+                "misleading": arms.suggestion in misleading,
+            }
+            for arms in report.by_suggestion
+        ],
         "warning": report.warning,
         "message": verdict,
     }

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from crowd.model_loop.anchoring import Proportion, anchoring_report, newcombe_difference, wilson_interval
+from crowd.model_loop.anchoring import (
+    Proportion,
+    anchoring_report,
+    by_suggestion_report,
+    newcombe_difference,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_matches_newcombes_published_value():
@@ -81,3 +87,66 @@ def test_no_pull_is_not_flagged():
     report = anchoring_report(**_simulate(follow=0.0, model_accuracy=0.7, worker_accuracy=0.8))
     assert report.agreement_difference.low < 0 < report.agreement_difference.high
     assert report.warning is False
+
+
+def _simulate_by_suggestion(*, follow: float, bias: float, worker_accuracy: float, n: int = 40000, seed: int = 7):
+    """Three classes. The model is always right when it suggests 0 or 1, but suggests 2 for every item of class 2
+    and for a `bias` share of the others; a worker answers on their own with `worker_accuracy` (wrong answers
+    spread evenly) unless they follow a shown suggestion. Returns the report's arguments, per suggestion too."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n)
+    model = np.where((truth == 2) | (rng.random(n) < bias), 2, truth)
+    own = np.where(rng.random(n) < worker_accuracy, truth, (truth + rng.integers(1, 3, n)) % 3)
+    blind = rng.random(n) < 0.3
+    answer = np.where(~blind & (rng.random(n) < follow), model, own)
+    agree, correct = answer == model, answer == truth
+
+    def arm(hit, where):
+        return Proportion(int(hit[where].sum()), int(where.sum()))
+
+    return {
+        "agreement_shown": arm(agree, ~blind),
+        "agreement_blind": arm(agree, blind),
+        "gold_accuracy_shown": arm(correct, ~blind),
+        "gold_accuracy_blind": arm(correct, blind),
+        "gold_accuracy_by_suggestion": {
+            label: (arm(correct, ~blind & (model == label)), arm(correct, blind & (model == label)))
+            for label in range(3)
+        },
+    }
+
+
+def test_a_bias_toward_one_label_hidden_by_an_overall_gain_is_flagged_on_that_label():
+    # Suggestion 2 is right half the time (1/3 of the items are 2, and it is said for half of the other 2/3):
+    # following it costs 0.5 * (0.6 - 0.5) = 0.05 there; following 0 or 1 (always right) gains 0.5 * 0.4 = 0.2.
+    # Overall the shown arm is more accurate (+0.033), so the overall comparison alone would not warn.
+    report = anchoring_report(**_simulate_by_suggestion(follow=0.5, bias=0.5, worker_accuracy=0.6))
+    assert report.gold_accuracy_difference.significantly_positive
+    harmed = {arms.suggestion: arms for arms in report.by_suggestion}[2]
+    assert harmed.difference.low < -0.05 < harmed.difference.high
+    assert report.misleading_suggestions == [2]
+    assert report.warning is True
+
+
+def test_a_model_whose_every_suggestion_beats_people_is_not_flagged_on_any_label():
+    report = anchoring_report(**_simulate_by_suggestion(follow=0.5, bias=0.0, worker_accuracy=0.6))
+    assert report.gold_accuracy_difference.significantly_positive
+    assert report.misleading_suggestions == []
+    assert report.warning is False
+
+
+def test_without_a_pull_no_label_is_flagged_even_under_a_bias():
+    report = anchoring_report(**_simulate_by_suggestion(follow=0.0, bias=0.5, worker_accuracy=0.6))
+    assert report.misleading_suggestions == [] and report.warning is False
+
+
+def test_per_label_intervals_are_simultaneous_over_the_labels_compared():
+    arms = (Proportion(40, 100), Proportion(50, 100))
+    alone = by_suggestion_report({"a": arms})[0].difference
+    among_three = by_suggestion_report({"a": arms, "b": arms, "c": arms})[0].difference
+    # Bonferroni: three labels widen each interval to the 1 - 0.05/3 level.
+    assert (alone.low, alone.high) == pytest.approx((newcombe_difference(*arms).low, newcombe_difference(*arms).high))
+    assert among_three.low < alone.low and among_three.high > alone.high
+    # A label with an empty arm is reported but neither compared nor counted.
+    with_empty = by_suggestion_report({"a": arms, "b": (Proportion(3, 5), Proportion(0, 0))})
+    assert with_empty[0].difference == alone and with_empty[1].difference.estimate is None

@@ -5,8 +5,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from crowd.model_loop.anchoring import Proportion, anchoring_report
+from crowd.model_loop.report import anchoring_body
 from crowd.model_loop.selectors import anchoring_for_campaign
-from crowd.models import AssignmentItem
+from crowd.models import Answer, AssignmentItem, Campaign, Item
 from crowd.services.answers import answer_submit
 from crowd.services.campaigns import campaign_launch
 from crowd.services.imports import items_import
@@ -104,14 +106,19 @@ def _answer(campaign, *, blind: bool, label: str) -> None:
     )
 
 
-def test_the_anchoring_counts_come_from_the_answers_and_the_recorded_arms(org_key, org_api):
-    campaign = _campaign(org_key[0], mode="review", items=2, gold=3, redundancy=5, gold_ratio=1)
-    # Every lease: one item and one gold item, both suggested "neg" (gold says "pos"). The shown arm follows the
-    # suggestion and is wrong on gold; the blind arm answers "pos" and is right.
+def _swayed_campaign(organization):
+    """Every lease: one item and one gold item, both suggested "neg" (gold says "pos"). Five shown leases follow the
+    suggestion and are wrong on gold; four blind ones answer "pos" and are right."""
+    campaign = _campaign(organization, mode="review", items=2, gold=3, redundancy=5, gold_ratio=1)
     for _ in range(5):
         _answer(campaign, blind=False, label="neg")
     for _ in range(4):
         _answer(campaign, blind=True, label="pos")
+    return campaign
+
+
+def test_the_anchoring_counts_come_from_the_answers_and_the_recorded_arms(org_key, org_api):
+    campaign = _swayed_campaign(org_key[0])
 
     report = anchoring_for_campaign(campaign=campaign)
 
@@ -153,3 +160,55 @@ def test_a_bad_blind_share_is_refused(org_api, org_key):
     assert response.status_code == 400 and "blind_share" in response.json()["error"]["fields"]
     campaign.refresh_from_db()
     assert campaign.blind_share == 0.1
+
+
+def test_gold_accuracy_is_counted_per_suggestion_and_shown_on_the_page(org_key, org_api):
+    campaign = _swayed_campaign(org_key[0])
+    # One gold item's suggestion becomes "pos" (its gold): its answers now count under that suggestion.
+    changed = Item.objects.filter(campaign=campaign, gold__isnull=False).order_by("id").first()
+    Item.objects.filter(pk=changed.pk).update(prelabel="pos")
+    expected: dict[tuple[str, bool], list[int]] = {}
+    for answer in Answer.objects.filter(campaign=campaign, item__gold__isnull=False).select_related("item"):
+        arm = AssignmentItem.objects.get(assignment_id=answer.assignment_id, item_id=answer.item_id).blind
+        counted = expected.setdefault((answer.item.prelabel, arm), [0, 0])
+        counted[0] += answer.label == answer.item.gold
+        counted[1] += 1
+
+    report = anchoring_for_campaign(campaign=campaign)
+
+    got = {
+        (arms.suggestion, blind): [proportion.hits, proportion.total]
+        for arms in report.by_suggestion
+        for blind, proportion in ((False, arms.gold_accuracy_shown), (True, arms.gold_accuracy_blind))
+        if proportion.total
+    }
+    assert got == expected
+    assert sum(arms.gold_accuracy_shown.total for arms in report.by_suggestion) == report.gold_accuracy_shown.total
+    body = org_api.get(f"/api/v1/campaigns/{campaign.id}/anchoring/").json()
+    assert [row["suggestion"] for row in body["gold_accuracy_by_suggestion"]] == [
+        arms.suggestion for arms in report.by_suggestion
+    ]
+    client = Client()
+    client.force_login(org_key[1])
+    page = client.get(f"/manage/campaigns/{campaign.id}/").content.decode()
+    assert ("Where it suggests neg" in page) == (("neg", False) in expected and ("neg", True) in expected)
+
+
+def test_a_misleading_suggestion_is_named_in_the_verdict():
+    # More accurate overall, but on the gold items suggested "spam" the shown arm is far less accurate.
+    report = anchoring_report(
+        agreement_shown=Proportion(700, 1000),
+        agreement_blind=Proportion(400, 1000),
+        gold_accuracy_shown=Proportion(800, 1000),
+        gold_accuracy_blind=Proportion(600, 1000),
+        gold_accuracy_by_suggestion={
+            "ham": (Proportion(590, 600), Proportion(300, 600)),
+            "spam": (Proportion(210, 400), Proportion(300, 400)),
+        },
+    )
+
+    body = anchoring_body(Campaign(mode=Campaign.Mode.REVIEW, blind_share=0.5), report)
+
+    assert body["warning"] is True
+    assert [row["misleading"] for row in body["gold_accuracy_by_suggestion"]] == [False, True]
+    assert "where it suggests spam" in body["message"] and "misleads" in body["message"]
