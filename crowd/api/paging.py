@@ -2,13 +2,16 @@
 `{"results": [...], "next_cursor": <id or null>, "next": <url or null>}`.
 
 The cursor is the id of the last row of the page: stable while rows are added (no row is shown twice or skipped, as
-offsets would), and one indexed range scan per page whatever its depth.
+offsets would), and one indexed range scan per page whatever its depth. A list ordered by a field first (the least
+sure items first, say) pages in (field, id) order instead, and its cursor is text carrying both, `<value>:<id>`: the
+last row's value as it was when the page was read, so a row whose value changes since cannot shift the next page.
 """
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 from django_filters import FilterSet
 from drf_spectacular.utils import OpenApiParameter
@@ -21,22 +24,27 @@ PAGE = 100
 PAGE_MAX = 1000
 
 
-def cursor_parameters(page: int = PAGE, page_max: int = PAGE_MAX) -> list[OpenApiParameter]:
+def cursor_parameters(page: int = PAGE, page_max: int = PAGE_MAX, *, keyed: bool = False) -> list[OpenApiParameter]:
+    """`keyed`: the list pages by a field and id (`cursor_page`'s `key`), so its cursor is text."""
     return [
-        OpenApiParameter("cursor", int, description="The `next_cursor` of the previous page."),
+        OpenApiParameter("cursor", str if keyed else int, description="The `next_cursor` of the previous page."),
         OpenApiParameter("limit", int, description=f"Page size (default {page}, max {page_max})."),
     ]
 
 
-def page_serializer(name: str, item: serializers.Serializer) -> type[serializers.Serializer]:
-    """The schema of a page of `item`s."""
+def page_serializer(
+    name: str, item: serializers.Serializer, *, keyed: bool = False, **extra: serializers.Field
+) -> type[serializers.Serializer]:
+    """The schema of a page of `item`s (`keyed`: a text cursor, see `cursor_page`), with any `extra` fields."""
+    cursor_field = serializers.CharField if keyed else serializers.IntegerField
     return type(
         name,
         (serializers.Serializer,),
         {
             "results": item,
-            "next_cursor": serializers.IntegerField(allow_null=True, help_text="Pass as `cursor` for the next page."),
+            "next_cursor": cursor_field(allow_null=True, help_text="Pass as `cursor` for the next page."),
             "next": serializers.URLField(allow_null=True, help_text="The next page's address, or null at the end."),
+            **extra,
         },
     )
 
@@ -63,22 +71,35 @@ def cursor_page(
     render: Callable[[Iterable[Any]], list[dict[str, Any]]],
     *,
     descending: bool = False,
+    key: str | None = None,
     page: int = PAGE,
     page_max: int = PAGE_MAX,
 ) -> dict[str, Any]:
-    """One page of `queryset` in id order (newest first when `descending`), after the `cursor` id."""
-    cursor = _int(request, "cursor", 0, 0, None)
+    """One page of `queryset` in id order (newest first when `descending`), after the `cursor` id.
+
+    With `key`, the name of a model field that is never null in `queryset`, the order is (key, id) and the cursor is
+    the text `<value>:<id>` of the last row shown (see the module's docstring)."""
     limit = _int(request, "limit", page, 1, page_max)
-    if descending:
-        queryset = queryset.order_by("-id")
-        if cursor:
-            queryset = queryset.filter(id__lt=cursor)
+    sign = "-" if descending else ""
+    after = "lt" if descending else "gt"
+    if key is None:
+        cursor = _int(request, "cursor", 0, 0, None)
+        queryset = queryset.order_by(f"{sign}id")
+        if cursor or not descending:
+            queryset = queryset.filter(**{f"id__{after}": cursor})
     else:
-        queryset = queryset.order_by("id").filter(id__gt=cursor)
+        queryset = queryset.order_by(f"{sign}{key}", f"{sign}id")
+        position = _key_cursor(request, queryset.model, key)
+        if position is not None:
+            value, last_id = position
+            queryset = queryset.filter(Q(**{f"{key}__{after}": value}) | Q(**{key: value, f"id__{after}": last_id}))
     rows = list(queryset[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = rows[-1].id if more and rows else None
+    next_cursor: int | str | None = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = last.id if key is None else f"{last._meta.get_field(key).value_to_string(last)}:{last.id}"
     next_url = None
     if next_cursor is not None:
         query = request.query_params.copy()
@@ -86,6 +107,23 @@ def cursor_page(
         query["limit"] = str(limit)
         next_url = request.build_absolute_uri("?" + query.urlencode())
     return {"results": render(rows), "next_cursor": next_cursor, "next": next_url}
+
+
+def _key_cursor(request: Request, model: type[Model], key: str) -> tuple[Any, int] | None:
+    """The (value, id) a keyed cursor names; a 400 naming `cursor` for text no page handed out."""
+    raw = request.query_params.get("cursor")
+    if raw in (None, ""):
+        return None
+    value, _colon, last_id = raw.rpartition(":")  # the id has no colon; a value (a timestamp, say) may
+    try:
+        if not last_id.isdigit():
+            raise ValidationError("id")
+        return model._meta.get_field(key).to_python(value), int(last_id)
+    except ValidationError:
+        raise ValidationFailed(
+            _("`cursor` must be the `next_cursor` of an earlier page."),
+            fields={"cursor": _("Pass `next_cursor` as it is.")},
+        ) from None
 
 
 def filter_parameters(filterset_class: type[FilterSet]) -> list[OpenApiParameter]:
