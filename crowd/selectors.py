@@ -161,8 +161,9 @@ def submissions_for_campaign(
     return list(query[:limit])
 
 
-def import_jobs_for_campaign(*, campaign: Campaign, limit: int = 50) -> list[ImportJob]:
-    return list(ImportJob.objects.filter(campaign=campaign).order_by("-created_at", "-id")[:limit])
+def import_jobs_for_campaign(*, campaign: Campaign) -> QuerySet[ImportJob]:
+    """The campaign's background imports, newest first."""
+    return ImportJob.objects.filter(campaign=campaign).order_by("-id")
 
 
 def import_job_for_actor(*, actor: Actor, job_id: int) -> ImportJob:
@@ -696,18 +697,23 @@ def campaigns_unavailable_for_worker(*, worker: User) -> list[CampaignBarrier]:
     return found
 
 
-def items_unsure(*, campaign: Campaign, limit: int = 50) -> tuple[list[Item], int]:
-    """(the first `limit`, how many in all) answered items the crowd left below the campaign's target confidence
-    and nobody has decided yet, the least sure first: the list shrinks as they are decided, so it needs no cursor.
-    Gold items are known already and never listed."""
-    unsure = Item.objects.filter(
+def unsure_items_for_campaign(*, campaign: Campaign) -> QuerySet[Item]:
+    """Answered items the crowd left below the campaign's target confidence (never null, then) and nobody has
+    decided yet, the least sure first. Gold items are known already and never listed."""
+    return Item.objects.filter(
         campaign=campaign,
         gold__isnull=True,
         expert_label__isnull=True,
         answer_count__gt=0,
         confidence__lt=campaign.target_confidence,
-    )
-    return list(unsure.order_by("confidence", "id")[:limit]), unsure.count()
+    ).order_by("confidence", "id")
+
+
+def items_unsure(*, campaign: Campaign, limit: int = 50) -> tuple[list[Item], int]:
+    """(the first `limit`, how many in all) unsure items (`unsure_items_for_campaign`): the list shrinks as they are
+    decided."""
+    unsure = unsure_items_for_campaign(campaign=campaign)
+    return list(unsure[:limit]), unsure.count()
 
 
 def items_decided(*, campaign: Campaign, limit: int = 20) -> list[Item]:

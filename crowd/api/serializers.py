@@ -13,6 +13,7 @@ from config.limits import (
     REASON_MAX,
     REFERENCE_MAX,
 )
+from crowd.api.paging import page_serializer
 from crowd.exports import decided_by
 from crowd.model_loop.auto_accept import model_of_annotator
 from crowd.models import Annotator, Assignment, Campaign, Item
@@ -291,9 +292,12 @@ class UnsureItemSerializer(serializers.ModelSerializer):
         fields = ["item", "external_id", "data", "language", "label", "confidence", "answers", "votes", "status"]
 
 
-class UnsurePageSerializer(serializers.Serializer):
-    results = UnsureItemSerializer(many=True)
-    count = serializers.IntegerField(help_text="How many items are unsure in all.")
+UnsurePageSerializer = page_serializer(
+    "UnsurePageSerializer",
+    UnsureItemSerializer(many=True),
+    keyed=True,
+    count=serializers.IntegerField(help_text="How many items match in all, on every page."),
+)
 
 
 class ItemDecideSerializer(serializers.Serializer):
@@ -368,6 +372,16 @@ class BlockSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(max_length=REASON_MAX)
     organization = serializers.IntegerField(required=False, write_only=True)
+
+
+class BlockOutSerializer(serializers.Serializer):
+    """A block as the API shows it (built by `_block_body`)."""
+
+    worker = serializers.CharField(help_text="The worker's pseudonym in this organization.")
+    campaign = serializers.IntegerField(allow_null=True, help_text="Null for a block across the organization.")
+    organization = serializers.IntegerField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class AnnotatorSerializer(serializers.ModelSerializer):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -33,7 +34,15 @@ from crowd import selectors
 from crowd.answers_export import ANSWER_FORMATS, answer_filters, answers_rows, answers_stream
 from crowd.api import serializers as s
 from crowd.api.etags import ETagMixin
-from crowd.api.filters import CampaignFilter, ResultFilter
+from crowd.api.filters import (
+    AnnotatorFilter,
+    AppealFilter,
+    BlockFilter,
+    CampaignFilter,
+    ImportJobFilter,
+    ResultFilter,
+    UnsureFilter,
+)
 from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.campaign_texts import localized_texts
 from crowd.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -237,11 +246,16 @@ def _import_job_body(job: ImportJob) -> dict[str, Any]:
 class CampaignImportsView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: s.ImportJobSerializer(many=True)})
+    @extend_schema(
+        parameters=[*filter_parameters(ImportJobFilter), *cursor_parameters()],
+        responses=page_serializer("ImportJobPageSerializer", s.ImportJobSerializer(many=True)),
+        description="The campaign's background imports, newest first, in cursor pages.",
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
-        """The campaign's background imports, newest first (at most 50)."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        return Response([_import_job_body(job) for job in selectors.import_jobs_for_campaign(campaign=campaign)])
+        jobs = filtered(request, selectors.import_jobs_for_campaign(campaign=campaign), ImportJobFilter)
+        render = lambda page: [_import_job_body(job) for job in page]  # noqa: E731
+        return Response(cursor_page(request, jobs, render, descending=True))
 
     @extend_schema(
         request={"multipart/form-data": s.ItemFileSerializer},
@@ -428,17 +442,24 @@ class CampaignResultsView(ETagMixin, APIView):
         return Response(cursor_page(request, results, render, page=RESULTS_PAGE, page_max=RESULTS_PAGE_MAX))
 
 
+UNSURE_PAGE = 50
+UNSURE_PAGE_MAX = 200
+
+
 class CampaignUnsureView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int, description="1 to 200, default 50.")],
+        parameters=[*filter_parameters(UnsureFilter), *cursor_parameters(UNSURE_PAGE, UNSURE_PAGE_MAX, keyed=True)],
         responses={200: s.UnsurePageSerializer},
+        description="Answered items below the campaign's target confidence that nobody has decided yet, the least "
+        "sure first (then by id), with their data and votes, in cursor pages, and how many match in all (`count`). "
+        "The cursor is text (the last row's confidence and id); the list shrinks as items are decided.",
     )
     def get(self, request: Request, campaign_id: int) -> Response:
-        """Answered items below the campaign's target confidence that nobody has decided yet, the least sure first
-        (the list shrinks as they are decided), with their data and votes, and how many there are in all."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        items, count = selectors.items_unsure(campaign=campaign, limit=_int_param(request, "limit", 50, 1, 200))
-        return Response({"results": s.UnsureItemSerializer(items, many=True).data, "count": count})
+        unsure = filtered(request, selectors.unsure_items_for_campaign(campaign=campaign), UnsureFilter)
+        render = lambda page: s.UnsureItemSerializer(page, many=True).data  # noqa: E731
+        body = cursor_page(request, unsure, render, key="confidence", page=UNSURE_PAGE, page_max=UNSURE_PAGE_MAX)
+        return Response({**body, "count": unsure.count()})
 
 
 class ItemDecideView(APIView):
@@ -747,7 +768,7 @@ def _block_body(block) -> dict[str, Any]:
 
 
 class CampaignBlocksView(APIView):
-    @extend_schema(request=s.BlockSerializer, responses={201: s.BlockSerializer})
+    @extend_schema(request=s.BlockSerializer, responses={201: s.BlockOutSerializer})
     def post(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id, write=True)
         data = _validated(s.BlockSerializer, request.data)
@@ -760,10 +781,16 @@ class CampaignBlocksView(APIView):
         )
         return Response(_block_body(block), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=s.BlockSerializer(many=True))
+    @extend_schema(
+        parameters=[*filter_parameters(BlockFilter), *cursor_parameters()],
+        responses=page_serializer("BlockPageSerializer", s.BlockOutSerializer(many=True)),
+        description="The blocks that keep workers from this campaign, its own and its organization's, newest first, "
+        "in cursor pages.",
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        return Response([_block_body(b) for b in selectors.blocks_for_campaign(campaign=campaign)])
+        blocks = filtered(request, selectors.blocks_for_campaign(campaign=campaign), BlockFilter)
+        return Response(cursor_page(request, blocks, lambda page: [_block_body(b) for b in page], descending=True))
 
 
 class CampaignBlockDetailView(APIView):
@@ -779,7 +806,7 @@ class CampaignBlockDetailView(APIView):
 
 
 class OrganizationBlocksView(APIView):
-    @extend_schema(request=s.BlockSerializer, responses={201: s.BlockSerializer})
+    @extend_schema(request=s.BlockSerializer, responses={201: s.BlockOutSerializer})
     def post(self, request: Request) -> Response:
         actor = Actor.for_request(request)
         data = _validated(s.BlockSerializer, request.data)
@@ -815,17 +842,26 @@ def _optional_int(request: Request, name: str) -> int | None:
 
 
 class CampaignAnnotatorsView(ETagMixin, APIView):
-    @extend_schema(responses=s.AnnotatorSerializer(many=True))
+    @extend_schema(
+        parameters=[*filter_parameters(AnnotatorFilter), *cursor_parameters()],
+        responses=page_serializer("AnnotatorPageSerializer", s.AnnotatorSerializer(many=True)),
+        description="Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion "
+        "matrix; in cursor pages in id order (an annotator keeps its row, and so its place, as aggregation runs).",
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
-        """Workers and models in the campaign's model: kind, estimated accuracy, answers, confusion matrix."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        annotators = list(selectors.annotators_for_campaign(campaign=campaign))
-        keys = [model_of_annotator(a.model_name) for a in annotators]
-        context = {
-            "organization_id": campaign.organization_id,
-            "models": label_models_by_key(organization_id=campaign.organization_id, keys=keys),
-        }
-        return Response(s.AnnotatorSerializer(annotators, many=True, context=context).data)
+        annotators = filtered(request, selectors.annotators_for_campaign(campaign=campaign), AnnotatorFilter)
+
+        def render(page: Iterable[Any]) -> list[dict[str, Any]]:
+            page = list(page)
+            keys = [model_of_annotator(a.model_name) for a in page]
+            context = {
+                "organization_id": campaign.organization_id,
+                "models": label_models_by_key(organization_id=campaign.organization_id, keys=keys),
+            }
+            return s.AnnotatorSerializer(page, many=True, context=context).data
+
+        return Response(cursor_page(request, annotators, render))
 
 
 class MyQualityView(APIView):
@@ -873,11 +909,15 @@ class AssignmentAppealView(APIView):
 
 
 class AppealListView(APIView):
-    @extend_schema(responses=s.AppealOutSerializer(many=True))
+    @extend_schema(
+        parameters=[*filter_parameters(AppealFilter), *cursor_parameters()],
+        responses=page_serializer("AppealPageSerializer", s.AppealOutSerializer(many=True)),
+        description="The coordinators' queue of appeals in your organizations, newest first, in cursor pages; "
+        "`status=open` is the queue still to decide.",
+    )
     def get(self, request: Request) -> Response:
-        """The coordinators' queue of appeals (open first)."""
-        actor = Actor.for_request(request)
-        return Response([_appeal_body(a) for a in selectors.appeals_for_actor(actor=actor)])
+        appeals = filtered(request, selectors.appeals_for_actor(actor=Actor.for_request(request)), AppealFilter)
+        return Response(cursor_page(request, appeals, lambda page: [_appeal_body(a) for a in page], descending=True))
 
 
 def _appeal_body(appeal) -> dict[str, Any]:

@@ -242,7 +242,7 @@ def campaign_page_context(request: HttpRequest, campaign: Campaign, actor: Actor
         "languages": [language_label(tag, interface) for tag in campaign.languages],
         "can_write": actor.roles.get(campaign.organization_id) in WRITE_ROLES,
         "moves": MOVES_BY_STATUS.get(campaign.status, ()),
-        "imports": selectors.import_jobs_for_campaign(campaign=campaign, limit=5),
+        "imports": selectors.import_jobs_for_campaign(campaign=campaign)[:5],
         "annotators": _annotators(campaign),
         "can_import": campaign.status not in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED),
         # Review mode only: in label mode nobody sees a suggestion, so there is nothing to measure.

@@ -213,7 +213,7 @@ def test_annotators_api_lists_workers_and_models(org_api, org_key):
     campaign = factories.campaign(organization=org_key[0], launch=True, items=3, redundancy=2)
     label_everything(campaign, [truth, truth])
     campaign_aggregate(campaign_id=campaign.id)
-    body = org_api.get(f"/api/v1/campaigns/{campaign.id}/annotators/").json()
+    body = org_api.get(f"/api/v1/campaigns/{campaign.id}/annotators/").json()["results"]
     assert {row["kind"] for row in body} == {"worker"}
     assert all(0 <= row["accuracy"] <= 1 and row["answers"] == 3 and len(row["confusion"]) == 2 for row in body)
     other = factories.campaign(launch=True, items=1)

@@ -64,12 +64,12 @@ def test_campaign_block_stops_routing_with_a_reason(org_api, org_key, make_worke
     nothing = worker.post("/api/v1/assignments/next/", {"campaign": campaign.id}, format="json")
     assert nothing.status_code == 204 and nothing["Crowdloop-Reason"] == "blocked"
     shown = pseudonym(organization.id, user.id)
-    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/blocks/").json()[0]["worker"] == shown
+    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/blocks/").json()["results"][0]["worker"] == shown
     # The pseudonym the organization sees names the worker in bodies and paths too.
     wide = org_api.post("/api/v1/blocks/", {"worker": shown, "reason": "everywhere"}, format="json")
     assert wide.status_code == 201 and wide.json()["worker"] == shown
     assert org_api.delete(f"/api/v1/blocks/{shown}/").status_code == 204
-    assert [b["worker"] for b in org_api.get(f"/api/v1/campaigns/{campaign.id}/blocks/").json()] == [shown]
+    assert [b["worker"] for b in org_api.get(f"/api/v1/campaigns/{campaign.id}/blocks/").json()["results"]] == [shown]
     unknown = pseudonym(organization.id + 1, user.id)
     response = org_api.post(
         f"/api/v1/campaigns/{campaign.id}/blocks/", {"worker": unknown, "reason": "x"}, format="json"

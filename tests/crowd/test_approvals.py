@@ -91,7 +91,7 @@ def test_appeal_once_and_overturn_pays_the_worker(org_api, org_key, make_worker)
     assert response.status_code == 201
     again = worker_api.post(f"/api/v1/assignments/{lease.id}/appeal/", {"message": "Please"}, format="json")
     assert again.status_code == 409 and Appeal.objects.count() == 1
-    [queued] = org_api.get("/api/v1/appeals/").json()
+    [queued] = org_api.get("/api/v1/appeals/").json()["results"]
     assert (queued["status"], queued["reject_reason"]) == ("open", "Too fast")
     decided = org_api.post(f"/api/v1/appeals/{queued['id']}/decide/", {"overturn": True}, format="json")
     assert decided.status_code == 200 and decided.json()["status"] == "overturned"

@@ -49,7 +49,7 @@ def test_a_file_is_imported_in_the_background_and_the_job_says_what_it_did(
     assert followed["bytes_read"] == followed["size"] == len(CSV)
     assert sorted(Item.objects.filter(campaign=campaign).values_list("external_id", flat=True)) == ["m1", "m2", "m3"]
     listed = org_api.get(f"/api/v1/campaigns/{campaign.id}/imports/").json()
-    assert [entry["id"] for entry in listed] == [job.id]
+    assert [entry["id"] for entry in listed["results"]] == [job.id]
 
 
 def test_importing_the_file_again_skips_what_is_there(org_api, campaign, django_capture_on_commit_callbacks):

@@ -194,7 +194,7 @@ def test_no_organization_facing_output_names_a_worker(org_key, org_api, django_c
     for url in (f"/api/v1/campaigns/{c}/answers/", "/api/v1/appeals/", f"/api/v1/payouts/{batch_id}/export/"):
         assert shown in bodies[url], url
     assert pseudonym(organization.id, workers[2].id) in bodies[f"/api/v1/campaigns/{c}/blocks/"]
-    assert json.loads(bodies[f"/api/v1/campaigns/{c}/annotators/"])
+    assert json.loads(bodies[f"/api/v1/campaigns/{c}/annotators/"])["results"]
 
 
 def test_the_pool_listing_maps_only_the_organization_s_own_workers(org_key, org_api):

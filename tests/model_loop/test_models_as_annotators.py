@@ -89,7 +89,7 @@ def test_the_annotators_endpoint_shows_models_with_their_kind_and_version(org_ke
         answer_submit(worker=worker, assignment_id=claim.assignment.id, raw_answers=answers)
     campaign_aggregate(campaign_id=campaign.id)
 
-    body = org_api.get(f"/api/v1/campaigns/{campaign.id}/annotators/").json()
+    body = org_api.get(f"/api/v1/campaigns/{campaign.id}/annotators/").json()["results"]
 
     models = {row["model_name"]: row for row in body if row["kind"] == "model"}
     assert (models["bert@v2"]["model_kind"], models["bert@v2"]["version"]) == ("imported", "v2")
