@@ -203,7 +203,8 @@ def _queue_webhooks() -> None:
 
 @shared_task(bind=True, acks_late=True, max_retries=4)
 def backend_predict(self, backend_id: int) -> dict:
-    """Pre-label a campaign's items with one ML backend; transient failures retried with backoff (30 s, 60 s, …)."""
+    """Pre-label a campaign's items with one ML backend; transient failures retried with backoff
+    (BACKEND_RETRY_SECONDS, then twice as long each time: 30 s, 60 s, 120 s, 240 s)."""
     from crowd.model_loop.backends import BackendError
     from crowd.model_loop.backends import backend_predict as run
 
@@ -214,7 +215,7 @@ def backend_predict(self, backend_id: int) -> dict:
         # in process (where Celery cannot retry later) stop here; the beat check queues the backend again.
         if not exc.transient or self.request.retries >= self.max_retries or self.request.is_eager:
             return {"status": "failing", "error": exc.message}
-        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+        raise self.retry(exc=exc, countdown=settings.BACKEND_RETRY_SECONDS * 2**self.request.retries) from exc
 
 
 @shared_task(**RETRYING)

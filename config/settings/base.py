@@ -270,6 +270,10 @@ CELERY_BEAT_SCHEDULE = {
 # an ML backend that supports training is sent /train after this many new final labels.
 BASELINE_MIN_ITEMS = int(os.environ.get("CROWDLOOP_BASELINE_MIN_ITEMS", "200"))
 BACKEND_TRAIN_MIN_LABELS = int(os.environ.get("CROWDLOOP_BACKEND_TRAIN_MIN_LABELS", "100"))
+# A failing ML backend's prediction job is retried after this many seconds, then twice as long each time (4 retries).
+# The worker holds a retry unacknowledged until its countdown: the last one (8x this) must stay below the visibility
+# timeout, or Redis hands it out a second time.
+BACKEND_RETRY_SECONDS = float(os.environ.get("CROWDLOOP_BACKEND_RETRY_SECONDS", "30"))
 # Runtime state stays out of the checkout: beat's schedule file goes to a per-checkout directory under the
 # system's temporary directory unless CROWDLOOP_RUNTIME_DIR or CELERY_BEAT_SCHEDULE_FILE says where.
 RUNTIME_DIR = Path(

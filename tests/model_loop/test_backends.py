@@ -1,11 +1,7 @@
 """The ML backend contract, against a real HTTP server on 127.0.0.1 in a thread speaking Label Studio's protocol."""
 
-import json
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,91 +10,16 @@ from crowd.model_loop.backends import backend_train_maybe, backends_check
 from crowd.models import Item, LabelModel, MLBackend
 from crowd.services.imports import items_import
 from tests import factories
+from tests.model_loop.backend_server import FakeBackend, choice, fake_backend_server
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class FakeBackend:
-    """What the server answers, and what it was asked."""
-
-    health: Any = field(default_factory=lambda: {"status": "UP", "model_version": "v3"})
-    # tasks -> (status, body: JSON-able or raw bytes)
-    predict: Callable[[list[dict]], tuple[int, Any]] | None = None
-    stall: threading.Event | None = None  # /predict waits for this before answering
-    requests: list[tuple[str, str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    def answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        self.requests.append((method, path, body))
-        if path.endswith("/health"):
-            return (200, self.health) if not isinstance(self.health, int) else (self.health, {"status": "DOWN"})
-        if path.endswith("/predict"):
-            if self.stall is not None:
-                self.stall.wait(5)
-            predict = self.predict or default_predict
-            return predict(body["tasks"])
-        if path.endswith("/train"):
-            return 200, {"status": "ok"}
-        return 404, {}
-
-    def paths(self, suffix: str) -> list[Any]:
-        return [body for method, path, body in self.requests if path.endswith(suffix)]
-
-
-def choice(label: str, score: float = 0.87, version: str | None = "v3") -> dict:
-    result = {
-        "result": [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}],
-        "score": score,
-    }
-    if version:
-        result["model_version"] = version
-    return result
-
-
-def default_predict(items: list[dict]) -> tuple[int, Any]:
-    return 200, {"results": [choice("pos" if "good" in item["data"]["text"] else "neg") for item in items]}
 
 
 @pytest.fixture
 def fake(settings) -> Iterator[FakeBackend]:
     settings.OUTBOUND_ALLOW_PRIVATE = True  # what CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE=1 sets
-    backend = FakeBackend()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            status, body = backend.answer(method, self.path, json.loads(raw) if raw else None)
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:  # the client gave up (the timeout test)
-                pass
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    backend.url = f"http://127.0.0.1:{server.server_address[1]}/ml"
-    yield backend
-    if backend.stall is not None:
-        backend.stall.set()
-    server.shutdown()
-    server.server_close()
+    with fake_backend_server() as backend:
+        yield backend
 
 
 def _campaign(org_key, n: int = 4):
