@@ -1,11 +1,19 @@
 """django-filter FilterSets for the API's lists (crowd/api/paging.py applies them and documents them in the schema)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy
 
 from crowd.models import Annotator, Appeal, Campaign, ImportJob, Item, WorkerBlock
 from crowd.pseudonymous import worker_from_reference
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object's id: a whole number, so `1.5` is a 400 rather than a quiet match on id 1 (django-filter's numbers
+    are decimals, which the database would truncate)."""
+
+    field_class = forms.IntegerField
 
 
 class CreatedFilterSet(django_filters.FilterSet):
@@ -53,7 +61,7 @@ class ResultFilter(django_filters.FilterSet):
 
 class AppealFilter(CreatedFilterSet):
     status = django_filters.ChoiceFilter(choices=Appeal.Status.choices, label=gettext_lazy("Only this status."))
-    campaign = django_filters.NumberFilter(
+    campaign = IdFilter(
         field_name="assignment__campaign_id", label=gettext_lazy("Only appeals of work in this campaign (its id).")
     )
 

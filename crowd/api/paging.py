@@ -129,15 +129,19 @@ def _key_cursor(request: Request, model: type[Model], key: str) -> tuple[Any, in
 def filter_parameters(filterset_class: type[FilterSet]) -> list[OpenApiParameter]:
     """The FilterSet's filters as documented query parameters (the API views are plain APIViews, which
     drf-spectacular does not ask django-filter about)."""
-    from django_filters import BooleanFilter, ChoiceFilter, NumberFilter
+    from django import forms
+    from django_filters import BooleanFilter, ChoiceFilter, IsoDateTimeFilter, NumberFilter
+    from drf_spectacular.types import OpenApiTypes
 
     parameters = []
     for name, spec in filterset_class.base_filters.items():
         kind: Any = str
         if isinstance(spec, BooleanFilter):
             kind = bool
-        elif isinstance(spec, NumberFilter):
-            kind = int
+        elif isinstance(spec, NumberFilter):  # django-filter's numbers are decimals; an id's field takes integers
+            kind = float if issubclass(spec.field_class, (forms.DecimalField, forms.FloatField)) else int
+        elif isinstance(spec, IsoDateTimeFilter):
+            kind = OpenApiTypes.DATETIME
         enum = [value for value, _label in spec.extra["choices"]] if isinstance(spec, ChoiceFilter) else None
         parameters.append(OpenApiParameter(name, kind, description=str(spec.label or ""), enum=enum))
     return parameters

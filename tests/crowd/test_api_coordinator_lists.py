@@ -68,6 +68,8 @@ def test_appeals_come_newest_first_in_pages_and_filter(org_key, org_api, other_o
 
     assert "status" in assert_error(org_api.get("/api/v1/appeals/?status=pending"), 400)["fields"]
     assert "campaign" in assert_error(org_api.get("/api/v1/appeals/?campaign=first"), 400)["fields"]
+    # An id is whole: a decimal is refused, not truncated into another campaign's id.
+    assert "campaign" in assert_error(org_api.get(f"/api/v1/appeals/?campaign={elsewhere.id}.5"), 400)["fields"]
     assert "created_after" in assert_error(org_api.get("/api/v1/appeals/?created_after=soon"), 400)["fields"]
     assert other_org_api.get("/api/v1/appeals/").json()["results"] == []  # nobody else's appeals
 
@@ -243,3 +245,24 @@ def test_unsure_items_page_by_confidence_then_id_with_no_repeat_or_gap(org_key, 
         assert "cursor" in assert_error(org_api.get(f"{url}?cursor={cursor}"), 400)["fields"], cursor
     assert "limit" in assert_error(org_api.get(f"{url}?limit=201"), 400)["fields"]
     assert_error(other_org_api.get(url), 404)
+
+
+def test_the_schema_documents_the_lists_filters_with_their_types(api):
+    schema = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    def query(path: str) -> dict[str, dict]:
+        parameters = schema["paths"][f"/api/v1/{path}"]["get"]["parameters"]
+        return {p["name"]: p["schema"] for p in parameters if p["in"] == "query"}
+
+    appeals = query("appeals/")
+    assert appeals["status"]["enum"] == ["open", "overturned", "upheld"] and appeals["campaign"]["type"] == "integer"
+    assert appeals["created_after"] == appeals["created_before"] == {"type": "string", "format": "date-time"}
+    assert {"worker", "created_after", "created_before", "cursor", "limit"} <= set(
+        query("campaigns/{campaign_id}/blocks/")
+    )
+    assert "failed" in query("campaigns/{campaign_id}/imports/")["status"]["enum"]
+    assert query("campaigns/{campaign_id}/annotators/")["kind"]["enum"] == ["model", "worker"]
+    assert query("campaigns/{campaign_id}/unsure/")["cursor"]["type"] == "string"
+    # Confidences are fractions: documented as numbers, not integers.
+    results = query("campaigns/{campaign_id}/results/")
+    assert results["confidence_below"]["type"] == results["confidence_at_least"]["type"] == "number"
