@@ -1,11 +1,25 @@
 """django-filter FilterSets for the API's lists (crowd/api/paging.py applies them and documents them in the schema)."""
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy
 
-from crowd.models import Annotator, Appeal, Campaign, ImportJob, Item, WorkerBlock
+from crowd.models import (
+    Annotator,
+    Appeal,
+    BaselineRun,
+    Campaign,
+    ImportJob,
+    Item,
+    LabelModel,
+    MLBackend,
+    WebhookDelivery,
+    WebhookSubscription,
+    WorkerBlock,
+)
 from crowd.pseudonymous import worker_from_reference
+from crowd.webhooks.events import EVENT_TYPES
+from workers.models import User, WorkerLanguage
 
 
 class CreatedFilterSet(django_filters.FilterSet):
@@ -105,3 +119,91 @@ class UnsureFilter(django_filters.FilterSet):
     class Meta:
         model = Item
         fields = ["language"]
+
+
+# Webhooks, delivery logs, models, ML backends, baseline runs, the pool of enrolled workers.
+
+
+class WebhookFilter(django_filters.FilterSet):
+    active = django_filters.BooleanFilter(label=gettext_lazy("Only webhooks that are on (or off)."))
+    event = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in EVENT_TYPES],
+        method="filter_event",
+        label=gettext_lazy("Only webhooks subscribed to this event."),
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["active", "event"]
+
+    def filter_event(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(events__contains=[value])  # JSON array containment: one of the subscribed names
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=WebhookDelivery.Status.choices, label=gettext_lazy("Only deliveries in this state.")
+    )
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status"]
+
+
+class LabelModelFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=LabelModel.Kind.choices, label=gettext_lazy("Only models of this kind."))
+    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Name contains (any case)."))
+
+    class Meta:
+        model = LabelModel
+        fields = ["kind", "name"]
+
+
+class BackendFilter(django_filters.FilterSet):
+    active = django_filters.BooleanFilter(label=gettext_lazy("Only backends that are on (or off)."))
+    status = django_filters.ChoiceFilter(
+        choices=MLBackend.Status.choices, label=gettext_lazy("Only backends in this state.")
+    )
+
+    class Meta:
+        model = MLBackend
+        fields = ["active", "status"]
+
+
+class BaselineRunFilter(CreatedFilterSet):
+    accuracy_below = django_filters.NumberFilter(
+        field_name="accuracy", lookup_expr="lt", label=gettext_lazy("Held-out accuracy below this (0 to 1).")
+    )
+    accuracy_at_least = django_filters.NumberFilter(
+        field_name="accuracy", lookup_expr="gte", label=gettext_lazy("Held-out accuracy of at least this (0 to 1).")
+    )
+
+    class Meta:
+        model = BaselineRun
+        fields = ["accuracy_below", "accuracy_at_least", "created_after", "created_before"]
+
+
+class WorkerFilter(django_filters.FilterSet):
+    """On the users the organization enrolled: the pool pages by the user id it shows. `created` is the enrolment."""
+
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="worker_profile__created_at",
+        lookup_expr="gte",
+        label=gettext_lazy("Created at or after (ISO 8601)."),
+    )
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="worker_profile__created_at", lookup_expr="lt", label=gettext_lazy("Created before (ISO 8601).")
+    )
+    username = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Username contains (any case)."))
+    language = django_filters.CharFilter(
+        method="filter_language", label=gettext_lazy("Only workers with this language code.")
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "language", "created_after", "created_before"]
+
+    def filter_language(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # EXISTS, not a join: codes differing only in case would repeat a worker on the page.
+        spoken = WorkerLanguage.objects.filter(profile__user=OuterRef("pk"), code__iexact=value)
+        return queryset.filter(Exists(spoken))

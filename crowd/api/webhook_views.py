@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowd.api import webhook_serializers as s
+from crowd.api.filters import WebhookFilter
+from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.api.views import _int_param
 from crowd.exceptions import PermissionDenied, ValidationFailed
 from crowd.selectors import Actor
@@ -36,17 +38,24 @@ def _validated(data: Any, partial: bool = False) -> dict[str, Any]:
 
 class WebhookListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("organization", int, description="Only this organization's webhooks.")],
-        responses=s.WebhookSerializer(many=True),
+        parameters=[
+            OpenApiParameter("organization", int, description="Only this organization's webhooks."),
+            *filter_parameters(WebhookFilter),
+            *cursor_parameters(),
+        ],
+        responses=page_serializer("WebhookPageSerializer", s.WebhookSerializer(many=True)),
+        operation_id="webhooks_list",  # a page is one object: spectacular would name it `retrieve`, like the detail
     )
     def get(self, request: Request) -> Response:
-        """The webhooks of the caller's organizations (secrets are never shown again)."""
+        """The webhooks of the caller's organizations in id order (secrets are never shown again)."""
         actor = Actor.for_request(request)
         if not actor.roles:
             raise PermissionDenied(_("Only organization members can see webhooks."))
         organization = _int_param(request, "organization", None, 1, BIGINT_MAX)
-        subscriptions = selectors.webhooks_for_actor(actor=actor, organization_id=organization)
-        return Response(s.WebhookSerializer(subscriptions, many=True).data)
+        subscriptions = filtered(
+            request, selectors.webhooks_for_actor(actor=actor, organization_id=organization), WebhookFilter
+        )
+        return Response(cursor_page(request, subscriptions, lambda rows: s.WebhookSerializer(rows, many=True).data))
 
     @extend_schema(
         request=s.WebhookInSerializer,
