@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 
 from crowd import selectors
 from crowd.api import model_serializers as ms
-from crowd.api.filters import BackendFilter, BaselineRunFilter
+from crowd.api.filters import BackendFilter, BaselineRunFilter, LabelModelFilter
 from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
-from crowd.api.views import _int_param, _optional_int
+from crowd.api.views import _optional_int
 from crowd.model_loop.backends import (
     backend_create,
     backend_delete,
@@ -69,29 +69,26 @@ class LabelModelListView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("organization", int, description="Only this organization's (one you belong to)."),
-            OpenApiParameter("cursor", int, description="The `next_cursor` value of the previous page."),
-            OpenApiParameter("limit", int, description=f"Page size (default {MODELS_PAGE}, max {MODELS_PAGE_MAX})."),
+            *filter_parameters(LabelModelFilter),
+            *cursor_parameters(MODELS_PAGE, MODELS_PAGE_MAX),
         ],
         responses=ms.LabelModelPageSerializer,
-        description="The models of your organizations, one row per version: imported with pre-labels (`imported`), "
-        "ML backends (`backend`), the built-in baseline (`builtin`). Each takes part in aggregation as an annotator "
-        "named by its `key`.",
+        operation_id="models_list",  # a page is one object: spectacular would name it `retrieve`
+        description="The models of your organizations in id order, one row per version: imported with pre-labels "
+        "(`imported`), ML backends (`backend`), the built-in baseline (`builtin`). Each takes part in aggregation "
+        "as an annotator named by its `key`.",
     )
     def get(self, request: Request) -> Response:
         actor = Actor.for_request(request)
-        cursor = _int_param(request, "cursor", 0, 0, None)
-        limit = _int_param(request, "limit", MODELS_PAGE, 1, MODELS_PAGE_MAX)
-        page = label_models_for_actor(
-            actor=actor, organization_id=_optional_int(request, "organization"), after_id=cursor, limit=limit
-        )
-        more = len(page) > limit
-        page = page[:limit]
-        next_cursor = page[-1].id if more and page else None
-        next_url = None
-        if next_cursor is not None:
-            next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}")
+        models = label_models_for_actor(actor=actor, organization_id=_optional_int(request, "organization"))
         return Response(
-            {"results": ms.LabelModelSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
+            cursor_page(
+                request,
+                filtered(request, models, LabelModelFilter),
+                lambda rows: ms.LabelModelSerializer(rows, many=True).data,
+                page=MODELS_PAGE,
+                page_max=MODELS_PAGE_MAX,
+            )
         )
 
 

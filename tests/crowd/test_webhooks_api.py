@@ -176,6 +176,14 @@ def test_the_delivery_log_comes_in_cursor_pages_newest_first(org_api, org_key, r
     assert {row["event"] for row in rows} == {str(uid) for uid in WebhookEvent.objects.values_list("uid", flat=True)}
     assert_error(org_api.get(url, {"limit": 0}), 400)
     assert_error(org_api.get(url, {"cursor": "x"}), 400)
+    pending = org_api.get(url, {"status": "pending"}).json()["results"]
+    assert [row["id"] for row in pending] == [failed[0]["id"]]
+    succeeded = [row["id"] for row in rows if row["status"] == "succeeded"]
+    assert len(succeeded) == 2
+    page = org_api.get(url, {"status": "succeeded", "limit": 1}).json()
+    assert [row["id"] for row in page["results"]] == succeeded[:1] and "status=succeeded" in page["next"]
+    assert [row["id"] for row in org_api.get(page["next"]).json()["results"]] == succeeded[1:]
+    assert "status" in assert_error(org_api.get(url, {"status": "lost"}), 400)["fields"]
 
 
 def test_the_test_endpoint_sends_once_and_reports(org_api, receiver):
