@@ -40,13 +40,15 @@ def test_backends_come_in_cursor_pages_and_filter_by_active_and_status(org_key, 
     factories.assert_error(other_org_api.get(listing), 404)
 
 
-def test_baseline_runs_come_newest_first_in_pages_by_version_next_to_the_switch(org_key, org_api, other_org_api):
+def test_baseline_runs_come_newest_first_in_pages_next_to_the_switch(org_key, org_api, other_org_api):
     campaign = factories.campaign(organization=org_key[0], baseline=True)
     accuracies = [0.6, None, 0.8, 0.9, 0.7]
-    for version, accuracy in enumerate(accuracies, start=1):
-        BaselineRun.objects.create(
+    runs = {
+        version: BaselineRun.objects.create(
             campaign=campaign, version=version, trained_on=100, held_out=25, accuracy=accuracy, items_labelled=10
         )
+        for version, accuracy in enumerate(accuracies, start=1)
+    }
     BaselineRun.objects.create(
         campaign=factories.campaign(organization=org_key[0]), version=9, trained_on=1, held_out=1, accuracy=0.99
     )
@@ -59,7 +61,7 @@ def test_baseline_runs_come_newest_first_in_pages_by_version_next_to_the_switch(
 
     first = org_api.get(url, {"limit": 2}).json()
     assert first["enabled"] is True
-    assert [run["version"] for run in first["results"]] == [5, 4] and first["next_cursor"] == 4
+    assert [run["version"] for run in first["results"]] == [5, 4] and first["next_cursor"] == runs[4].id
     second = org_api.get(first["next"]).json()
     assert second["enabled"] is True and [run["version"] for run in second["results"]] == [3, 2]
     third = org_api.get(url, {"limit": 2, "cursor": second["next_cursor"]}).json()
