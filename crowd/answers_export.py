@@ -1,17 +1,18 @@
 """Every raw answer of a campaign, as an organization may see it: the item's external id, the annotator's pseudonym
 (workers/pseudonyms.py, never a username or id), the time and time on task, whether the item was gold and the answer
 right, and the item's pre-label when it had one. Read through a server-side cursor in id order and written one row
-at a time, so memory stays flat however many answers there are; the API pages (`after`), the export streams, and
+at a time, so memory stays flat however many answers there are; the API pages (`cursor`), the export streams, and
 the organization archive writes the same rows into its zip."""
 
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -40,7 +41,7 @@ ANSWER_FORMATS = {
     "answers": ("text/csv; charset=utf-8", "csv"),
     "answers-jsonl": ("application/x-ndjson", "jsonl"),
 }
-_FIELDS = (
+ANSWER_FIELDS = (
     "id",
     "item_id",
     "item__external_id",
@@ -103,18 +104,11 @@ def answer_filters(query: Any, campaign: Campaign) -> AnswerFilters:
     return AnswerFilters(worker_id=worker_id, gold=gold, since=moments["since"], until=moments["until"])
 
 
-def answers_rows(
-    *,
-    campaign: Campaign,
-    filters: AnswerFilters | None = None,
-    after_id: int = 0,
-    limit: int | None = None,
-    chunk_size: int = 5000,
-) -> Iterator[dict[str, Any]]:
-    """The campaign's answers in id order from `after_id` (the caller has checked the campaign is the reader's).
-    Without `limit`, a server-side cursor streams them all."""
+def answers_query(*, campaign: Campaign, filters: AnswerFilters | None = None) -> QuerySet[Answer]:
+    """The campaign's answers narrowed by `filters`, unordered (the caller has checked the campaign is the
+    reader's). `answer_bodies` renders its `ANSWER_FIELDS` values."""
     filters = filters or AnswerFilters()
-    query = Answer.objects.filter(campaign=campaign, id__gt=after_id)
+    query = Answer.objects.filter(campaign=campaign)
     if filters.worker_id is not None:
         query = query.filter(worker_id=filters.worker_id)
     if filters.gold is not None:
@@ -123,8 +117,11 @@ def answers_rows(
         query = query.filter(created_at__gte=filters.since)
     if filters.until is not None:
         query = query.filter(created_at__lt=filters.until)
-    values = query.order_by("id").values_list(*_FIELDS)
-    rows = values[:limit] if limit is not None else values.iterator(chunk_size=chunk_size)
+    return query
+
+
+def answer_bodies(campaign: Campaign, rows: Iterable[tuple]) -> Iterator[dict[str, Any]]:
+    """Rows of `ANSWER_FIELDS` values as the organization sees them: the worker by pseudonym."""
     names: dict[int, str] = {}  # one HMAC per worker, not per answer
     organization_id, campaign_id = campaign.organization_id, campaign.id
     for answer_id, item_id, external_id, worker_id, label, created, seconds, is_gold, gold, pre, model, score in rows:
@@ -146,6 +143,15 @@ def answers_rows(
             "prelabel_model": model or None,
             "prelabel_score": score,
         }
+
+
+def answers_rows(
+    *, campaign: Campaign, filters: AnswerFilters | None = None, chunk_size: int = 5000
+) -> Iterator[dict[str, Any]]:
+    """All the campaign's answers in id order through a server-side cursor (the caller has checked the campaign
+    is the reader's)."""
+    values = answers_query(campaign=campaign, filters=filters).order_by("id").values_list(*ANSWER_FIELDS)
+    return answer_bodies(campaign, values.iterator(chunk_size=chunk_size))
 
 
 def write_answers_csv(handle: Any, rows: Iterator[dict[str, Any]], *, header: bool = True) -> int:

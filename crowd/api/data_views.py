@@ -14,13 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowd import selectors
-from crowd.answers_export import answer_filters, answers_rows
-from crowd.api.views import WorkerEnrollView, _int_param, _organization_param
+from crowd.answers_export import ANSWER_FIELDS, answer_bodies, answer_filters, answers_query
+from crowd.api.filters import WorkerFilter
+from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
+from crowd.api.views import WorkerEnrollView, _organization_param
 from crowd.exceptions import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from crowd.models import ArchiveJob, Membership
 from crowd.selectors import Actor
 from crowd.services.archives import archive_job_create, archive_path
-from workers.models import WorkerProfile
+from workers.models import User
 from workers.pseudonyms import pseudonym
 
 PAGE, PAGE_MAX = 100, 1000
@@ -29,10 +31,7 @@ ERRORS = {
     403: OpenApiResponse(OpenApiTypes.OBJECT, description="The caller's role does not allow this."),
     404: OpenApiResponse(OpenApiTypes.OBJECT, description="Not in the caller's organizations."),
 }
-CURSOR = [
-    OpenApiParameter("after", int, description="Cursor: the last id of the previous page."),
-    OpenApiParameter("limit", int, description=f"1 to {PAGE_MAX}, default {PAGE}."),
-]
+CURSOR = cursor_parameters(PAGE, PAGE_MAX, alias="after")  # `after`: these lists' cursor before `cursor`
 
 
 class PoolWorkerSerializer(serializers.Serializer):
@@ -43,9 +42,7 @@ class PoolWorkerSerializer(serializers.Serializer):
     created = serializers.DateTimeField(help_text="When the worker was enrolled.")
 
 
-class PoolPageSerializer(serializers.Serializer):
-    results = PoolWorkerSerializer(many=True)
-    next = serializers.URLField(allow_null=True)
+PoolPageSerializer = page_serializer("PoolPageSerializer", PoolWorkerSerializer(many=True))
 
 
 class AnswerSerializer(serializers.Serializer):
@@ -64,9 +61,7 @@ class AnswerSerializer(serializers.Serializer):
     prelabel_score = serializers.FloatField(allow_null=True)
 
 
-class AnswerPageSerializer(serializers.Serializer):
-    results = AnswerSerializer(many=True)
-    next = serializers.URLField(allow_null=True)
+AnswerPageSerializer = page_serializer("AnswerPageSerializer", AnswerSerializer(many=True))
 
 
 class ArchiveJobSerializer(serializers.Serializer):
@@ -88,52 +83,49 @@ class ArchiveRequestSerializer(serializers.Serializer):
     organization = serializers.IntegerField(required=False, help_text="Needed when the caller owns several.")
 
 
-def _next(request: Request, page: list, last_id: int, limit: int) -> str | None:
-    if len(page) < limit:
-        return None
-    query = request.query_params.copy()
-    query["after"] = str(last_id)
-    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
-
 class WorkerPoolView(WorkerEnrollView):
     """`POST` enrolls a worker (WorkerEnrollView); `GET` lists the workers the organization enrolled."""
 
     @extend_schema(
         parameters=[
             OpenApiParameter("organization", int, description="Needed when the caller is in several."),
+            *filter_parameters(WorkerFilter),
             *CURSOR,
         ],
         responses={200: PoolPageSerializer, **ERRORS},
         description="The workers this organization enrolled itself, in id order: the only place their usernames "
         "are shown next to the pseudonyms every other output uses. Workers who found the organization's public "
-        "campaigns on their own are not listed.",
+        "campaigns on their own are not listed. `next_cursor` is the last worker's `id`.",
     )
     def get(self, request: Request) -> Response:
         actor = Actor.for_request(request)
         if not actor.roles:
             raise PermissionDenied(_("Only organization members can see their workers."))
         organization_id = _organization_param(request, actor)
-        limit = _int_param(request, "limit", PAGE, 1, PAGE_MAX)
-        after = _int_param(request, "after", 0, 0, None)
-        profiles = list(
-            WorkerProfile.objects.filter(enrolled_by_id=organization_id, user_id__gt=after)
-            .select_related("user")
-            .prefetch_related("languages")
-            .order_by("user_id")[:limit]
+        # Users, not profiles: the page's `id`, its cursor and `after` are all the user id.
+        users = filtered(
+            request,
+            User.objects.filter(worker_profile__enrolled_by_id=organization_id)
+            .select_related("worker_profile")
+            .prefetch_related("worker_profile__languages"),
+            WorkerFilter,
         )
-        results = [
-            {
-                "id": profile.user_id,
-                "username": profile.user.username,
-                "pseudonym": pseudonym(organization_id, profile.user_id),
-                "languages": [{"code": lang.code, "level": lang.level} for lang in profile.languages.all()],
-                "created": profile.created_at,
-            }
-            for profile in profiles
-        ]
-        last = profiles[-1].user_id if profiles else 0
-        return Response({"results": results, "next": _next(request, profiles, last, limit)})
+
+        def render(rows: list[User]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "id": user.id,
+                    "username": user.username,
+                    "pseudonym": pseudonym(organization_id, user.id),
+                    "languages": [
+                        {"code": lang.code, "level": lang.level} for lang in user.worker_profile.languages.all()
+                    ],
+                    "created": user.worker_profile.created_at,
+                }
+                for user in rows
+            ]
+
+        return Response(cursor_page(request, users, render, page=PAGE, page_max=PAGE_MAX, alias="after"))
 
 
 ANSWER_FILTERS = [
@@ -149,8 +141,8 @@ class CampaignAnswersView(APIView):
         parameters=[*ANSWER_FILTERS, *CURSOR],
         responses={200: AnswerPageSerializer, **ERRORS},
         description="Every raw answer of the campaign in id order, workers by pseudonym; `next` is the following "
-        "page (null at the end). The whole set streams from `GET …/export/?format=answers` (CSV) or "
-        "`answers-jsonl`.",
+        "page (null at the end), `next_cursor` the last `answer` id. The whole set streams from "
+        "`GET …/export/?format=answers` (CSV) or `answers-jsonl`.",
         examples=[
             OpenApiExample(
                 "A page",
@@ -173,6 +165,7 @@ class CampaignAnswersView(APIView):
                             "prelabel_score": 0.81,
                         }
                     ],
+                    "next_cursor": None,
                     "next": None,
                 },
             )
@@ -180,12 +173,18 @@ class CampaignAnswersView(APIView):
     )
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        filters = answer_filters(request.query_params, campaign)
-        limit = _int_param(request, "limit", PAGE, 1, PAGE_MAX)
-        after = _int_param(request, "after", 0, 0, None)
-        page = list(answers_rows(campaign=campaign, filters=filters, after_id=after, limit=limit))
-        last = page[-1]["answer"] if page else 0
-        return Response({"results": page, "next": _next(request, page, last, limit)})
+        answers = answers_query(campaign=campaign, filters=answer_filters(request.query_params, campaign))
+        rows = answers.values_list(*ANSWER_FIELDS, named=True)  # named: cursor_page reads each row's `id`
+        return Response(
+            cursor_page(
+                request,
+                rows,
+                lambda page: list(answer_bodies(campaign, page)),
+                page=PAGE,
+                page_max=PAGE_MAX,
+                alias="after",
+            )
+        )
 
 
 def _archive_body(request: Request, job: ArchiveJob) -> dict[str, Any]:

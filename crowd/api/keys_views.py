@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowd import selectors
+from crowd.api.filters import BooleanFilter
 from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.exceptions import PermissionDenied, ValidationFailed
 from crowd.models import ApiKey, Membership
@@ -78,7 +79,7 @@ def _active_q() -> Q:
 
 class KeyFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=Membership.Role.choices, label=gettext_lazy("Only keys of this role."))
-    active = django_filters.BooleanFilter(method="filter_active", label=gettext_lazy("Only keys that work (or not)."))
+    active = BooleanFilter(method="filter_active", label=gettext_lazy("Only keys that work (or not)."))
     name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Name contains (any case)."))
 
     class Meta:

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from crowd.api.paging import page_serializer
 from crowd.models import BaselineRun, LabelModel, MLBackend
 
 
@@ -16,10 +17,7 @@ class LabelModelSerializer(serializers.ModelSerializer):
         fields = ["id", "organization", "name", "version", "key", "kind", "created_at"]
 
 
-class LabelModelPageSerializer(serializers.Serializer):
-    results = LabelModelSerializer(many=True)
-    next_cursor = serializers.IntegerField(allow_null=True)
-    next = serializers.URLField(allow_null=True)
+LabelModelPageSerializer = page_serializer("LabelModelPageSerializer", LabelModelSerializer(many=True))
 
 
 class BackendInSerializer(serializers.Serializer):

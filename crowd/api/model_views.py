@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 
 from crowd import selectors
 from crowd.api import model_serializers as ms
-from crowd.api.views import _int_param, _optional_int
+from crowd.api.filters import BackendFilter, BaselineRunFilter, LabelModelFilter
+from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
+from crowd.api.views import _optional_int
 from crowd.model_loop.backends import (
     backend_create,
     backend_delete,
@@ -24,6 +26,8 @@ from crowd.selectors import Actor
 
 MODELS_PAGE = 100
 MODELS_PAGE_MAX = 1000
+BASELINE_PAGE = 20
+BASELINE_PAGE_MAX = 200
 
 _UNHEALTHY = OpenApiResponse(
     description='`backend_unhealthy`: GET <url>/health did not answer 200 with `{"status": "UP"}` (or the '
@@ -65,39 +69,48 @@ class LabelModelListView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("organization", int, description="Only this organization's (one you belong to)."),
-            OpenApiParameter("cursor", int, description="The `next_cursor` value of the previous page."),
-            OpenApiParameter("limit", int, description=f"Page size (default {MODELS_PAGE}, max {MODELS_PAGE_MAX})."),
+            *filter_parameters(LabelModelFilter),
+            *cursor_parameters(MODELS_PAGE, MODELS_PAGE_MAX),
         ],
         responses=ms.LabelModelPageSerializer,
-        description="The models of your organizations, one row per version: imported with pre-labels (`imported`), "
-        "ML backends (`backend`), the built-in baseline (`builtin`). Each takes part in aggregation as an annotator "
-        "named by its `key`.",
+        operation_id="models_list",  # a page is one object: spectacular would name it `retrieve`
+        description="The models of your organizations in id order, one row per version: imported with pre-labels "
+        "(`imported`), ML backends (`backend`), the built-in baseline (`builtin`). Each takes part in aggregation "
+        "as an annotator named by its `key`.",
     )
     def get(self, request: Request) -> Response:
         actor = Actor.for_request(request)
-        cursor = _int_param(request, "cursor", 0, 0, None)
-        limit = _int_param(request, "limit", MODELS_PAGE, 1, MODELS_PAGE_MAX)
-        page = label_models_for_actor(
-            actor=actor, organization_id=_optional_int(request, "organization"), after_id=cursor, limit=limit
-        )
-        more = len(page) > limit
-        page = page[:limit]
-        next_cursor = page[-1].id if more and page else None
-        next_url = None
-        if next_cursor is not None:
-            next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}")
+        models = label_models_for_actor(actor=actor, organization_id=_optional_int(request, "organization"))
         return Response(
-            {"results": ms.LabelModelSerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
+            cursor_page(
+                request,
+                filtered(request, models, LabelModelFilter),
+                lambda rows: ms.LabelModelSerializer(rows, many=True).data,
+                page=MODELS_PAGE,
+                page_max=MODELS_PAGE_MAX,
+            )
         )
 
 
 class CampaignBackendsView(APIView):
-    @extend_schema(responses=ms.BackendSerializer(many=True), examples=[_BACKEND_EXAMPLE])
+    @extend_schema(
+        parameters=[*filter_parameters(BackendFilter), *cursor_parameters()],
+        responses=page_serializer("BackendPageSerializer", ms.BackendSerializer(many=True)),
+        operation_id="campaigns_backends_list",  # a page is one object: spectacular would name it `retrieve`
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={"results": [_BACKEND_EXAMPLE.value], "next_cursor": None, "next": None},
+                response_only=True,
+            )
+        ],
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
-        """The campaign's ML backends with their state: `ok` or `failing` with the last error, counts of items
-        predicted and of predictions rejected (a label outside the campaign's)."""
+        """The campaign's ML backends in id order with their state: `ok` or `failing` with the last error, counts
+        of items predicted and of predictions rejected (a label outside the campaign's)."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        return Response(ms.BackendSerializer(backends_for_campaign(campaign=campaign), many=True).data)
+        backends = filtered(request, backends_for_campaign(campaign=campaign), BackendFilter)
+        return Response(cursor_page(request, backends, lambda rows: ms.BackendSerializer(rows, many=True).data))
 
     @extend_schema(
         request=ms.BackendInSerializer,
@@ -148,20 +161,64 @@ class CampaignBackendDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-BaselineSerializer = inline_serializer(
-    name="Baseline",
-    fields={
-        "enabled": serializers.BooleanField(),
-        "runs": ms.BaselineRunSerializer(many=True),
-    },
+BaselineSerializer = page_serializer(
+    "BaselineSerializer",
+    ms.BaselineRunSerializer(many=True),
+    enabled=serializers.BooleanField(help_text="The campaign's `baseline` switch."),
 )
 
 
 class CampaignBaselineView(APIView):
-    @extend_schema(responses=BaselineSerializer)
+    @extend_schema(
+        parameters=[
+            *filter_parameters(BaselineRunFilter),
+            *cursor_parameters(BASELINE_PAGE, BASELINE_PAGE_MAX),
+        ],
+        responses=BaselineSerializer,
+        examples=[
+            OpenApiExample(
+                "Two runs of five",
+                value={
+                    "enabled": True,
+                    "results": [
+                        {
+                            "version": 5,
+                            "model": "crowdloop-baseline@5",
+                            "trained_on": 400,
+                            "held_out": 100,
+                            "accuracy": 0.87,
+                            "items_labelled": 1200,
+                            "created_at": "2026-12-04T10:00:00Z",
+                        },
+                        {
+                            "version": 4,
+                            "model": "crowdloop-baseline@4",
+                            "trained_on": 320,
+                            "held_out": 80,
+                            "accuracy": 0.84,
+                            "items_labelled": 1280,
+                            "created_at": "2026-12-04T09:00:00Z",
+                        },
+                    ],
+                    "next_cursor": 31,
+                    "next": "https://crowdloop.example/api/v1/campaigns/12/baseline/?limit=2&cursor=31",
+                },
+                response_only=True,
+            )
+        ],
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
-        """The built-in baseline (the campaign's `baseline` switch): its training runs, newest first, each with its
-        accuracy on the held-out 20% of the items it learned from and how many open items it labelled."""
+        """The built-in baseline: the campaign's `baseline` switch (`enabled`) and a page of its training runs,
+        newest first, each with its accuracy on the held-out 20% of the items it learned from and how many open
+        items it labelled."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
-        runs = baseline_runs_for_campaign(campaign=campaign)
-        return Response({"enabled": campaign.baseline, "runs": ms.BaselineRunSerializer(runs, many=True).data})
+        runs = filtered(request, baseline_runs_for_campaign(campaign=campaign), BaselineRunFilter)
+        page = cursor_page(
+            request,
+            runs,
+            lambda rows: ms.BaselineRunSerializer(rows, many=True).data,
+            descending=True,  # runs are numbered in the order they are made: newest first is highest id first
+            page=BASELINE_PAGE,
+            page_max=BASELINE_PAGE_MAX,
+        )
+        return Response({"enabled": campaign.baseline, **page})

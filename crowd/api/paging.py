@@ -24,12 +24,20 @@ PAGE = 100
 PAGE_MAX = 1000
 
 
-def cursor_parameters(page: int = PAGE, page_max: int = PAGE_MAX, *, keyed: bool = False) -> list[OpenApiParameter]:
-    """`keyed`: the list pages by a field and id (`cursor_page`'s `key`), so its cursor is text."""
-    return [
+def cursor_parameters(
+    page: int = PAGE, page_max: int = PAGE_MAX, *, keyed: bool = False, alias: str | None = None
+) -> list[OpenApiParameter]:
+    """`keyed`: the list pages by a field and id (`cursor_page`'s `key`), so its cursor is text. `alias`: an older
+    name of the (id) cursor, still read."""
+    parameters = [
         OpenApiParameter("cursor", str if keyed else int, description="The `next_cursor` of the previous page."),
         OpenApiParameter("limit", int, description=f"Page size (default {page}, max {page_max})."),
     ]
+    if alias is not None:
+        parameters.append(
+            OpenApiParameter(alias, int, description="The older name of `cursor`, still read when `cursor` is absent.")
+        )
+    return parameters
 
 
 def page_serializer(
@@ -74,16 +82,20 @@ def cursor_page(
     key: str | None = None,
     page: int = PAGE,
     page_max: int = PAGE_MAX,
+    alias: str | None = None,
 ) -> dict[str, Any]:
-    """One page of `queryset` in id order (newest first when `descending`), after the `cursor` id.
+    """One page of `queryset` in id order (newest first when `descending`), after the `cursor` id. Rows are model
+    instances or named tuples (`values_list(..., named=True)`) holding `id`.
 
     With `key`, the name of a model field that is never null in `queryset`, the order is (key, id) and the cursor is
-    the text `<value>:<id>` of the last row shown (see the module's docstring)."""
+    the text `<value>:<id>` of the last row shown (see the module's docstring). `alias` is an older name of the id
+    cursor, read when `cursor` is absent (`next` then carries `cursor` alone)."""
     limit = _int(request, "limit", page, 1, page_max)
     sign = "-" if descending else ""
     after = "lt" if descending else "gt"
     if key is None:
-        cursor = _int(request, "cursor", 0, 0, None)
+        name = alias if alias is not None and "cursor" not in request.query_params else "cursor"
+        cursor = _int(request, name, 0, 0, None)
         queryset = queryset.order_by(f"{sign}id")
         if cursor or not descending:
             queryset = queryset.filter(**{f"id__{after}": cursor})
@@ -103,6 +115,8 @@ def cursor_page(
     next_url = None
     if next_cursor is not None:
         query = request.query_params.copy()
+        if alias is not None:
+            query.pop(alias, None)
         query["cursor"] = str(next_cursor)
         query["limit"] = str(limit)
         next_url = request.build_absolute_uri("?" + query.urlencode())

@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crowd.api.paging import page_serializer
 from crowd.models import WebhookDelivery, WebhookSubscription
 from crowd.webhooks.delivery import URL_MAX_LENGTH
 from crowd.webhooks.events import EVENT_TYPES
@@ -86,7 +87,4 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(delivery.next_attempt_at)
 
 
-class WebhookDeliveryPageSerializer(serializers.Serializer):
-    results = WebhookDeliverySerializer(many=True)
-    next_cursor = serializers.IntegerField(allow_null=True)
-    next = serializers.URLField(allow_null=True)
+WebhookDeliveryPageSerializer = page_serializer("WebhookDeliveryPageSerializer", WebhookDeliverySerializer(many=True))

@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowd.api import webhook_serializers as s
+from crowd.api.filters import DeliveryFilter, WebhookFilter
+from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.api.views import _int_param
 from crowd.exceptions import PermissionDenied, ValidationFailed
 from crowd.selectors import Actor
@@ -19,7 +21,7 @@ from crowd.webhooks.services import webhook_create, webhook_delete, webhook_test
 
 DELIVERIES_PAGE = 50
 DELIVERIES_PAGE_MAX = 200
-BIGINT_MAX = 2**63 - 1  # ids are bigints: a larger cursor is a 400, not a database error
+BIGINT_MAX = 2**63 - 1  # ids are bigints: a larger id is a 400, not a database error
 
 _CREATE_EXAMPLE = OpenApiExample(
     "Results as they settle",
@@ -36,17 +38,24 @@ def _validated(data: Any, partial: bool = False) -> dict[str, Any]:
 
 class WebhookListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("organization", int, description="Only this organization's webhooks.")],
-        responses=s.WebhookSerializer(many=True),
+        parameters=[
+            OpenApiParameter("organization", int, description="Only this organization's webhooks."),
+            *filter_parameters(WebhookFilter),
+            *cursor_parameters(),
+        ],
+        responses=page_serializer("WebhookPageSerializer", s.WebhookSerializer(many=True)),
+        operation_id="webhooks_list",  # a page is one object: spectacular would name it `retrieve`, like the detail
     )
     def get(self, request: Request) -> Response:
-        """The webhooks of the caller's organizations (secrets are never shown again)."""
+        """The webhooks of the caller's organizations in id order (secrets are never shown again)."""
         actor = Actor.for_request(request)
         if not actor.roles:
             raise PermissionDenied(_("Only organization members can see webhooks."))
         organization = _int_param(request, "organization", None, 1, BIGINT_MAX)
-        subscriptions = selectors.webhooks_for_actor(actor=actor, organization_id=organization)
-        return Response(s.WebhookSerializer(subscriptions, many=True).data)
+        subscriptions = filtered(
+            request, selectors.webhooks_for_actor(actor=actor, organization_id=organization), WebhookFilter
+        )
+        return Response(cursor_page(request, subscriptions, lambda rows: s.WebhookSerializer(rows, many=True).data))
 
     @extend_schema(
         request=s.WebhookInSerializer,
@@ -101,27 +110,23 @@ class WebhookDetailView(APIView):
 
 class WebhookDeliveriesView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", int, description="The `next_cursor` of the previous page."),
-            OpenApiParameter(
-                "limit", int, description=f"Page size (default {DELIVERIES_PAGE}, max {DELIVERIES_PAGE_MAX})."
-            ),
-        ],
+        parameters=[*filter_parameters(DeliveryFilter), *cursor_parameters(DELIVERIES_PAGE, DELIVERIES_PAGE_MAX)],
         responses=s.WebhookDeliveryPageSerializer,
     )
     def get(self, request: Request, webhook_id: int) -> Response:
         """The delivery log, newest first: status (pending, succeeded, failed), attempts, the last response code,
         duration and error, and when a pending delivery is tried next."""
         subscription = selectors.webhook_for_actor(actor=Actor.for_request(request), subscription_id=webhook_id)
-        cursor = _int_param(request, "cursor", None, 1, BIGINT_MAX)
-        limit = _int_param(request, "limit", DELIVERIES_PAGE, 1, DELIVERIES_PAGE_MAX)
-        page = selectors.deliveries_for_subscription(subscription=subscription, before_id=cursor, limit=limit + 1)
-        more = len(page) > limit
-        page = page[:limit]
-        next_cursor = page[-1].id if more and page else None
-        next_url = request.build_absolute_uri(f"?cursor={next_cursor}&limit={limit}") if next_cursor else None
+        deliveries = filtered(request, selectors.deliveries_query(subscription=subscription), DeliveryFilter)
         return Response(
-            {"results": s.WebhookDeliverySerializer(page, many=True).data, "next_cursor": next_cursor, "next": next_url}
+            cursor_page(
+                request,
+                deliveries,
+                lambda rows: s.WebhookDeliverySerializer(rows, many=True).data,
+                descending=True,
+                page=DELIVERIES_PAGE,
+                page_max=DELIVERIES_PAGE_MAX,
+            )
         )
 
 

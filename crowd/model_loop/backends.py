@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -434,9 +434,9 @@ def backends_check() -> dict[str, int]:
 # --- Reads --------------------------------------------------------------------------------------------------------
 
 
-def backends_for_campaign(*, campaign: Campaign) -> list[MLBackend]:
-    """The campaign's backends (the caller has already checked the campaign is the reader's)."""
-    return list(MLBackend.objects.filter(campaign=campaign).order_by("id"))
+def backends_for_campaign(*, campaign: Campaign) -> QuerySet[MLBackend]:
+    """The campaign's backends in id order (the caller has already checked the campaign is the reader's)."""
+    return MLBackend.objects.filter(campaign=campaign).order_by("id")
 
 
 def backend_for_campaign(*, campaign: Campaign, backend_id: int) -> MLBackend:

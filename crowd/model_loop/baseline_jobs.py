@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from crowd.model_loop import baseline
 from crowd.model_loop.registry import label_model_register, model_key
@@ -142,6 +142,6 @@ def baseline_train(*, campaign_id: int) -> dict[str, Any]:
     }
 
 
-def baseline_runs_for_campaign(*, campaign: Campaign, limit: int = 20) -> list[BaselineRun]:
-    """The campaign's most recent baseline runs (the caller has already checked the campaign is the reader's)."""
-    return list(BaselineRun.objects.filter(campaign=campaign).order_by("-version")[:limit])
+def baseline_runs_for_campaign(*, campaign: Campaign) -> QuerySet[BaselineRun]:
+    """The campaign's baseline runs, newest first (the caller has already checked the campaign is the reader's)."""
+    return BaselineRun.objects.filter(campaign=campaign).order_by("-version")

@@ -13,7 +13,7 @@ def models_panel(campaign: Campaign) -> dict[str, Any]:
     """Context for coordinator/models_panel.html (the caller has already checked the campaign is the reader's)."""
     return {
         "ml_backends": backends_for_campaign(campaign=campaign),
-        "baseline_runs": baseline_runs_for_campaign(campaign=campaign, limit=BASELINE_RUNS_SHOWN)
+        "baseline_runs": baseline_runs_for_campaign(campaign=campaign)[:BASELINE_RUNS_SHOWN]
         if campaign.baseline
         else [],
     }

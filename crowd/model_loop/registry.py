@@ -8,6 +8,7 @@ what kind of model each string is (imported, an ML backend, the built-in baselin
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from crowd.models import LabelModel
 from crowd.selectors import Actor
@@ -59,17 +60,12 @@ def label_models_register_imported(*, organization_id: int, keys: Iterable[str])
 # --- Reads, scoped to who asks -----------------------------------------------------------------------------------
 
 
-def label_models_for_actor(
-    *, actor: Actor, organization_id: int | None = None, after_id: int = 0, limit: int = 100
-) -> list[LabelModel]:
-    """The models of the actor's organizations (or of the one named, if the actor belongs to it), in id order
-    from `after_id` (cursor pages); `limit` + 1 rows so the caller knows whether there is a next page."""
+def label_models_for_actor(*, actor: Actor, organization_id: int | None = None) -> QuerySet[LabelModel]:
+    """The models of the actor's organizations (or of the one named, if the actor belongs to it), unordered."""
     organizations = list(actor.roles)
     if organization_id is not None:
         organizations = [organization_id] if organization_id in actor.roles else []
-    return list(
-        LabelModel.objects.filter(organization_id__in=organizations, id__gt=after_id).order_by("id")[: limit + 1]
-    )
+    return LabelModel.objects.filter(organization_id__in=organizations)
 
 
 def label_models_by_key(*, organization_id: int, keys: Iterable[str]) -> dict[str, LabelModel]:

@@ -25,11 +25,16 @@ def webhook_for_actor(*, actor: Actor, subscription_id: int, write: bool = False
     return subscription
 
 
+def deliveries_query(*, subscription: WebhookSubscription) -> QuerySet[WebhookDelivery]:
+    """The delivery log, unordered, with each delivery's event."""
+    return WebhookDelivery.objects.filter(subscription=subscription).select_related("event")
+
+
 def deliveries_for_subscription(
     *, subscription: WebhookSubscription, before_id: int | None = None, limit: int = 50
 ) -> list[WebhookDelivery]:
     """The delivery log, newest first, from below `before_id` (cursor pages), with each delivery's event."""
-    query = WebhookDelivery.objects.filter(subscription=subscription).select_related("event").order_by("-id")
+    query = deliveries_query(subscription=subscription).order_by("-id")
     if before_id is not None:
         query = query.filter(id__lt=before_id)
     return list(query[:limit])

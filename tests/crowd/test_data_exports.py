@@ -118,6 +118,40 @@ def test_answers_api_refuses_bad_parameters(org_api, answered, query, field):
     assert field in error["fields"]
 
 
+def test_answers_api_pages_by_cursor_and_still_reads_after(org_api, answered):
+    campaign = answered[0]
+    url = f"/api/v1/campaigns/{campaign.id}/answers/"
+    ids = list(Answer.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+    assert len(ids) > 4
+
+    first = org_api.get(url, {"limit": 2}).json()
+    assert [r["answer"] for r in first["results"]] == ids[:2] and first["next_cursor"] == ids[1]
+    assert f"cursor={ids[1]}" in first["next"]
+    second = org_api.get(url, {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [r["answer"] for r in second["results"]] == ids[2:4]
+    # `after`, the older name, reads the same page; its `next` moves on with `cursor` alone.
+    older = org_api.get(url, {"limit": 2, "after": first["next_cursor"]}).json()
+    assert older == second and "after=" not in older["next"]
+    assert [r["answer"] for r in org_api.get(url, {"cursor": ids[-2]}).json()["results"]] == ids[-1:]
+    # When both are given, `cursor` wins.
+    assert [r["answer"] for r in org_api.get(url, {"cursor": ids[-2], "after": 0}).json()["results"]] == ids[-1:]
+    last = org_api.get(url, {"cursor": ids[-2]}).json()
+    assert last["next_cursor"] is None and last["next"] is None
+    # A full last page says so: no `next` pointing at an empty page.
+    full = org_api.get(url, {"limit": len(ids)}).json()
+    assert len(full["results"]) == len(ids) and full["next"] is None
+    # Filters stay on the following pages.
+    gold = list(Answer.objects.filter(campaign=campaign, is_gold=True).order_by("id").values_list("id", flat=True))
+    page = org_api.get(url, {"gold": "true", "limit": 1}).json()
+    seen = [r["answer"] for r in page["results"]]
+    while page["next"]:
+        assert "gold=true" in page["next"]
+        page = org_api.get(page["next"]).json()
+        seen += [r["answer"] for r in page["results"]]
+    assert seen == gold
+    assert "cursor" in assert_error(org_api.get(url, {"cursor": "-1"}), 400)["fields"]
+
+
 def test_answers_api_is_scoped_to_the_organization(other_org_api, answered):
     assert_error(other_org_api.get(f"/api/v1/campaigns/{answered[0].id}/answers/"), 404)
 
@@ -153,6 +187,10 @@ def test_pool_lists_only_the_workers_the_organization_enrolled(org_api, org_key,
 
     rows = first["results"] + second["results"]
     assert [r["id"] for r in rows] == [u.id for u in mine] and second["next"] is None
+    assert first["next_cursor"] == mine[1].id and second["next_cursor"] is None
+    # `after`, the older name of `cursor`, still reads the following page.
+    assert org_api.get(other_url, {"limit": 2, "after": mine[1].id}).json() == second
+    assert org_api.get(other_url, {"limit": 2, "cursor": mine[0].id}).json()["results"] == rows[1:]
     assert [r["username"] for r in rows] == ["mine-0", "mine-1", "mine-2"]
     assert rows[0]["pseudonym"] == pseudonym(organization.id, mine[0].id)
     assert rows[0]["languages"] == [{"code": "en", "level": 5}] and rows[0]["created"]
@@ -160,10 +198,40 @@ def test_pool_lists_only_the_workers_the_organization_enrolled(org_api, org_key,
     assert "mine-0" not in json.dumps(other_org_api.get(other_url).json())
 
 
+def test_pool_listing_filters_by_username_language_and_enrolment_time(org_api, org_key, other_org_api):
+    organization = org_key[0]
+    amina = factories.worker(username="amina-k", organization=organization, languages=(("sw", 4), ("en", 3)))[0]
+    bello = factories.worker(username="bello", organization=organization, languages=(("ha", 5),))[0]
+    kamau = factories.worker(username="kamau-amin", organization=organization, languages=(("sw", 2),))[0]
+    url = "/api/v1/workers/"
+
+    def listed(query: dict) -> list[int]:
+        response = org_api.get(url, query)
+        assert response.status_code == 200, response.content
+        return [r["id"] for r in response.json()["results"]]
+
+    assert listed({"username": "AMIN"}) == [amina.id, kamau.id]
+    assert listed({"language": "sw"}) == [amina.id, kamau.id]
+    assert listed({"language": "ha"}) == [bello.id]
+    assert listed({"language": "sw", "username": "kamau"}) == [kamau.id]
+    assert listed({"created_after": "2999-01-01T00:00:00Z"}) == []
+    assert listed({"created_before": "2999-01-01T00:00:00Z"}) == [amina.id, bello.id, kamau.id]
+    page = org_api.get(url, {"language": "sw", "limit": 1}).json()
+    assert [r["id"] for r in page["results"]] == [amina.id] and "language=sw" in page["next"]
+    assert [r["id"] for r in org_api.get(page["next"]).json()["results"]] == [kamau.id]
+    assert "created_after" in assert_error(org_api.get(url, {"created_after": "soon"}), 400)["fields"]
+    assert other_org_api.get(url, {"username": "amin"}).json()["results"] == []
+
+
 def test_pool_listing_refuses_workers_and_bad_cursors(org_api, make_worker):
     _, worker = make_worker()
     assert_error(worker.get("/api/v1/workers/"), 403)
     assert "limit" in assert_error(org_api.get("/api/v1/workers/", {"limit": "5000"}), 400)["fields"]
+    assert "cursor" in assert_error(org_api.get("/api/v1/workers/", {"cursor": "x"}), 400)["fields"]
+    assert "after" in assert_error(org_api.get("/api/v1/workers/", {"after": "x"}), 400)["fields"]
+    # Another organization's pool is not there for this caller.
+    other = factories.OrganizationFactory()
+    assert_error(org_api.get("/api/v1/workers/", {"organization": other.id}), 404)
 
 
 def _zip(job: ArchiveJob) -> zipfile.ZipFile:

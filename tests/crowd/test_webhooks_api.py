@@ -31,7 +31,7 @@ def test_create_shows_the_generated_secret_once(org_api, org_key):
     assert created["organization"] == org_key[0].id
     assert WebhookSubscription.objects.get().secret == created["secret"]
 
-    listed = org_api.get(HOOKS).json()
+    listed = org_api.get(HOOKS).json()["results"]
     detail = org_api.get(f"{HOOKS}{created['id']}/").json()
     assert [row["id"] for row in listed] == [created["id"]]
     assert "secret" not in listed[0] and "secret" not in detail
@@ -92,7 +92,7 @@ def test_delete_removes_the_subscription(org_api):
 
 def test_other_organizations_see_nothing(org_api, other_org_api):
     created = _create(org_api)
-    assert other_org_api.get(HOOKS).json() == []
+    assert other_org_api.get(HOOKS).json()["results"] == []
     for method in ("get", "patch", "delete"):
         assert_error(getattr(other_org_api, method)(f"{HOOKS}{created['id']}/", {}, format="json"), 404)
     assert_error(other_org_api.post(f"{HOOKS}{created['id']}/test/"), 404)
@@ -103,11 +103,49 @@ def test_viewers_read_without_secrets_and_cannot_change(org_api, org_key):
     created = _create(org_api)
     viewer = factories.membership_client(organization=org_key[0], role=Membership.Role.VIEWER)
     assert viewer.get(f"{HOOKS}{created['id']}/").status_code == 200
-    assert "secret" not in viewer.get(HOOKS).json()[0]
+    assert "secret" not in viewer.get(HOOKS).json()["results"][0]
     assert_error(viewer.post(HOOKS, GOOD, format="json"), 403)
     assert_error(viewer.patch(f"{HOOKS}{created['id']}/", {"active": False}, format="json"), 403)
     assert_error(viewer.post(f"{HOOKS}{created['id']}/test/"), 403)
     assert WebhookSubscription.objects.get().active
+
+
+def test_the_list_comes_in_cursor_pages_and_filters(org_api, org_key, other_org_api):
+    organization = org_key[0]
+    hooks = [
+        WebhookSubscription.objects.create(
+            organization=organization, url=f"https://partner.example/{n}", events=events, secret="s" * 32, active=on
+        )
+        for n, (events, on) in enumerate(
+            [
+                (["item.completed"], True),
+                (["campaign.completed", "item.completed"], False),
+                (["import.failed"], True),
+                (["campaign.paused"], True),
+                (["item.completed", "appeal.created"], True),
+            ]
+        )
+    ]
+    ids = [hook.id for hook in hooks]
+
+    first = org_api.get(HOOKS, {"limit": 2}).json()
+    assert [row["id"] for row in first["results"]] == ids[:2] and first["next_cursor"] == ids[1]
+    second = org_api.get(first["next"]).json()
+    assert [row["id"] for row in second["results"]] == ids[2:4]
+    last = org_api.get(HOOKS, {"limit": 2, "cursor": second["next_cursor"]}).json()
+    assert [row["id"] for row in last["results"]] == ids[4:] and last["next_cursor"] is None and last["next"] is None
+
+    def listed(query: dict) -> list[int]:
+        return [row["id"] for row in org_api.get(HOOKS, query).json()["results"]]
+
+    assert listed({"event": "item.completed"}) == [ids[0], ids[1], ids[4]]
+    assert listed({"event": "item.completed", "active": "false"}) == [ids[1]]
+    assert listed({"active": "true"}) == [ids[0], ids[2], ids[3], ids[4]]
+    paged = org_api.get(HOOKS, {"event": "item.completed", "limit": 1, "cursor": ids[0]}).json()
+    assert [row["id"] for row in paged["results"]] == [ids[1]] and "event=item.completed" in paged["next"]
+    assert "event" in assert_error(org_api.get(HOOKS, {"event": "item.deleted"}), 400)["fields"]
+    assert "cursor" in assert_error(org_api.get(HOOKS, {"cursor": "x"}), 400)["fields"]
+    assert other_org_api.get(HOOKS, {"event": "item.completed"}).json()["results"] == []
 
 
 def test_workers_cannot_use_webhooks(make_worker):
@@ -138,6 +176,14 @@ def test_the_delivery_log_comes_in_cursor_pages_newest_first(org_api, org_key, r
     assert {row["event"] for row in rows} == {str(uid) for uid in WebhookEvent.objects.values_list("uid", flat=True)}
     assert_error(org_api.get(url, {"limit": 0}), 400)
     assert_error(org_api.get(url, {"cursor": "x"}), 400)
+    pending = org_api.get(url, {"status": "pending"}).json()["results"]
+    assert [row["id"] for row in pending] == [failed[0]["id"]]
+    succeeded = [row["id"] for row in rows if row["status"] == "succeeded"]
+    assert len(succeeded) == 2
+    page = org_api.get(url, {"status": "succeeded", "limit": 1}).json()
+    assert [row["id"] for row in page["results"]] == succeeded[:1] and "status=succeeded" in page["next"]
+    assert [row["id"] for row in org_api.get(page["next"]).json()["results"]] == succeeded[1:]
+    assert "status" in assert_error(org_api.get(url, {"status": "lost"}), 400)["fields"]
 
 
 def test_the_test_endpoint_sends_once_and_reports(org_api, receiver):

@@ -64,7 +64,7 @@ def test_a_backend_is_registered_after_its_health_check_and_labels_the_items(
     assert set(sent[0]["tasks"][0]) == {"id", "data"} and sent[0]["project"] == str(campaign.id)
     assert '<Choice value="pos"' in sent[0]["label_config"]
     # The state is shown to the organization.
-    listed = org_api.get(f"/api/v1/campaigns/{campaign.id}/backends/").json()
+    listed = org_api.get(f"/api/v1/campaigns/{campaign.id}/backends/").json()["results"]
     assert listed[0]["items_predicted"] == 4 and listed[0]["status"] == "ok"
 
 

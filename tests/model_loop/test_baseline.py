@@ -139,7 +139,8 @@ def test_the_baseline_runs_are_shown_to_readers(settings, org_key, org_api, othe
     body = org_api.get(f"/api/v1/campaigns/{campaign.id}/baseline/").json()
 
     assert body["enabled"] is True
-    (run,) = body["runs"]
+    (run,) = body["results"]
+    assert body["next_cursor"] is None and body["next"] is None
     assert run["model"] == "crowdloop-baseline@1" and run["held_out"] == 42 and run["accuracy"] >= 0.8
     factories.assert_error(other_org_api.get(f"/api/v1/campaigns/{campaign.id}/baseline/"), 404)
     switched = org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"baseline": False}, format="json")
