@@ -126,7 +126,7 @@ def campaign_for_actor(*, actor: Actor, campaign_id: int, write: bool = False) -
 REVIEWABLE = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED, Assignment.Status.REJECTED)
 
 
-def submissions_for_campaign(
+def submissions_query(
     *,
     campaign: Campaign,
     status: str | None = None,
@@ -134,15 +134,13 @@ def submissions_for_campaign(
     submitted_after: datetime | None = None,
     submitted_before: datetime | None = None,
     failed_gold: bool | None = None,
-    after_id: int = 0,
-    limit: int = 50,
-) -> list[Assignment]:
-    """Submitted work of a campaign in id order from `after_id` (cursor pages), with its answers, their items and
-    the worker's quality in the campaign (`worker_quality`). `failed_gold`: only work that got a check item wrong."""
+) -> QuerySet[Assignment]:
+    """Submitted work of a campaign in id order, with its answers, their items and the worker's quality in the
+    campaign (`worker_quality`). `failed_gold`: only work that got a check item wrong."""
     wrong_gold = Answer.objects.filter(assignment=OuterRef("pk"), is_gold=True).exclude(label=F("item__gold"))
     quality = CampaignWorker.objects.filter(campaign=campaign, worker=OuterRef("worker_id")).values("quality")[:1]
     query = (
-        Assignment.objects.filter(campaign=campaign, status__in=REVIEWABLE, id__gt=after_id)
+        Assignment.objects.filter(campaign=campaign, status__in=REVIEWABLE)
         .select_related("campaign")  # its organization names the worker's pseudonym
         .annotate(failed_gold=Exists(wrong_gold), worker_quality=Subquery(quality))
         .prefetch_related(Prefetch("answers", queryset=Answer.objects.select_related("item").order_by("item_id")))
@@ -158,7 +156,12 @@ def submissions_for_campaign(
         query = query.filter(submitted_at__lt=submitted_before)
     if failed_gold is not None:
         query = query.filter(failed_gold=failed_gold)
-    return list(query[:limit])
+    return query
+
+
+def submissions_for_campaign(*, after_id: int = 0, limit: int = 50, **filters: Any) -> list[Assignment]:
+    """A page of `submissions_query` after the id `after_id` (the review page's cursor)."""
+    return list(submissions_query(**filters).filter(id__gt=after_id)[:limit])
 
 
 def import_jobs_for_campaign(*, campaign: Campaign) -> QuerySet[ImportJob]:

@@ -71,8 +71,13 @@ def submission_filters(query: Any) -> dict[str, Any]:
                     _("`%(name)s` must be an ISO 8601 time.") % {"name": name}, fields={name: _("An ISO 8601 time.")}
                 )
             filters[name] = moment
-    if query.get("failed_gold") in ("1", "true", "0", "false"):
-        filters["failed_gold"] = query.get("failed_gold") in ("1", "true")
+    failed_gold = str(query.get("failed_gold") or "").strip().lower()
+    if failed_gold:
+        if failed_gold not in ("1", "true", "0", "false"):
+            raise ValidationFailed(
+                _("`failed_gold` is true or false."), fields={"failed_gold": _("Use true or false.")}
+            )
+        filters["failed_gold"] = failed_gold in ("1", "true")
     return filters
 
 

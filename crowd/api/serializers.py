@@ -496,3 +496,31 @@ class ImportJobSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class SubmissionAnswerSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    external_id = serializers.CharField()
+    label = serializers.JSONField(help_text="What the worker answered.")
+    gold = serializers.JSONField(allow_null=True, help_text="The check item's known label; null on other items.")
+    result_label = serializers.JSONField(allow_null=True, help_text="The item's current label.")
+    confidence = serializers.FloatField(allow_null=True)
+
+
+class SubmissionSerializer(serializers.Serializer):
+    """One piece of submitted work (crowd/submissions.py::submission_body)."""
+
+    id = serializers.IntegerField()
+    worker = serializers.CharField(help_text="The worker's pseudonym in this organization.")
+    worker_quality = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=["submitted", "approved", "rejected"])
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    seconds_on_task = serializers.FloatField(allow_null=True)
+    reward = serializers.CharField(help_text="A decimal string in the currency, as every amount in the API.")
+    currency = serializers.CharField()
+    reject_reason = serializers.CharField(allow_null=True)
+    failed_gold = serializers.BooleanField()
+    answers = SubmissionAnswerSerializer(many=True)
+
+
+SubmissionPageSerializer = page_serializer("SubmissionPageSerializer", SubmissionSerializer(many=True))

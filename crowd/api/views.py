@@ -314,27 +314,34 @@ SUBMISSION_FILTERS = {
     "after": OpenApiParameter("after", int, description="Cursor: the last id of the previous page."),
     "limit": OpenApiParameter("limit", int, description="1 to 200, default 50."),
 }
+SUBMISSIONS_PAGE, SUBMISSIONS_PAGE_MAX = 50, 200
 
 
 class CampaignSubmissionsView(APIView):
-    @extend_schema(parameters=list(SUBMISSION_FILTERS.values()), responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[
+            *[parameter for name, parameter in SUBMISSION_FILTERS.items() if name not in ("after", "limit")],
+            *cursor_parameters(SUBMISSIONS_PAGE, SUBMISSIONS_PAGE_MAX, alias="after"),
+        ],
+        responses={200: s.SubmissionPageSerializer},
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
         """Submitted work with its answers, the items' current labels and confidences and the worker's quality, in
-        id order; `next` is the URL of the following page (null at the end)."""
+        id order, in cursor pages (`after` is an older name of `cursor`)."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         filters = submission_filters(request.query_params)
-        limit = filters.pop("limit", 50)
-        after = filters.pop("after", 0)
+        filters.pop("limit", None), filters.pop("after", None)  # checked here, read by cursor_page
         worker = submission_worker(campaign, filters.pop("worker", None))
-        page = selectors.submissions_for_campaign(
-            campaign=campaign, worker_id=worker, after_id=after, limit=limit, **filters
+        queryset = selectors.submissions_query(campaign=campaign, worker_id=worker, **filters)
+        body = cursor_page(
+            request,
+            queryset,
+            lambda rows: [submission_body(a) for a in rows],
+            page=SUBMISSIONS_PAGE,
+            page_max=SUBMISSIONS_PAGE_MAX,
+            alias="after",
         )
-        next_url = None
-        if len(page) == limit:
-            query = request.query_params.copy()
-            query["after"] = str(page[-1].id)
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response({"results": [submission_body(a) for a in page], "next": next_url})
+        return Response(body)
 
 
 class CampaignSubmissionsDecideView(APIView):

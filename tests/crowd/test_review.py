@@ -38,7 +38,11 @@ def test_submissions_list_the_work_with_answers_and_follow_a_cursor(org_api, cam
     second = org_api.get(first["next"]).json()
 
     assert [row["id"] for row in first["results"] + second["results"]] == [a.id for a in done]
-    assert second["next"] is None
+    assert first["next_cursor"] == done[1].id and "cursor=" in first["next"]
+    assert second["next"] is None and second["next_cursor"] is None
+    # `after`, the older name of the cursor, still reads the same page; `cursor` wins when both are given.
+    assert org_api.get(url, {"after": done[1].id}).json()["results"] == second["results"]
+    assert org_api.get(url, {"after": done[1].id, "cursor": done[0].id}).json()["results"][0]["id"] == done[1].id
     row = first["results"][0]
     assert row["status"] == "submitted" and row["worker"] == pseudonym(campaign.organization_id, done[0].worker_id)
     assert row["answers"][0]["label"] == "pos" and row["answers"][0]["external_id"]
@@ -53,7 +57,17 @@ def test_submissions_list_the_work_with_answers_and_follow_a_cursor(org_api, cam
 
 
 @pytest.mark.parametrize(
-    "query", [{"status": "lost"}, {"limit": "0"}, {"after": "x"}, {"submitted_after": "yesterday"}, {"worker": "a"}]
+    "query",
+    [
+        {"status": "lost"},
+        {"limit": "0"},
+        {"limit": "201"},
+        {"after": "x"},
+        {"cursor": "x"},
+        {"submitted_after": "yesterday"},
+        {"worker": "a"},
+        {"failed_gold": "maybe"},
+    ],
 )
 def test_a_bad_filter_is_a_400(org_api, campaign, query):
     assert_error(org_api.get(f"/api/v1/campaigns/{campaign.id}/submissions/", query), 400, "validation_error")
