@@ -100,6 +100,11 @@ def test_review_mode_on_a_phone(live_server, browser, sign_in, language):
             for index in range(2):
                 box = fieldsets.nth(index).locator(".suggestion").bounding_box()
                 assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT_WIDTH, box
+            # The marker's stripe sits where the line starts: on the right when reading right to left.
+            stripe = fieldsets.first.locator(".suggestion").evaluate(
+                "element => [getComputedStyle(element).borderRightWidth, getComputedStyle(element).borderLeftWidth]"
+            )
+            assert stripe == ["4px", "0px"], stripe
         confirmed = fieldsets.nth(0).locator(".item-text").inner_text().strip()
         changed = fieldsets.nth(1).locator(".item-text").inner_text().strip()
         fieldsets.nth(1).locator("label.choice", has=page.locator("input[value=pos]")).tap()
