@@ -7,7 +7,8 @@ One run, one dedicated database (created, migrated and dropped by the script):
 1. Setup through the services (organization, campaigns, ~2,000 workers via `worker_enroll`); items,
    microtasks and microtask items bulk-loaded with COPY (redundancy 3, `items_per_task=1`, en and sw).
 2. Claim cost flat: one client, the raw claim statement on a 10,000-item campaign (before the big load)
-   and on the 1,000,000-item campaign; p50 ratio. The product's own claim (in process) is shown too.
+   and on the 1,000,000-item campaign; p50 ratio. The product's own claim (in process, in the `--order` under test)
+   the same way, in alternating blocks on both campaigns, and judged against the same budget.
 3. For each level (16, 64 simulated workers; same processes, threads and connections):
    (a) raw SQL: each worker talks to PostgreSQL, claim = ONE prepared statement, submit = ONE statement;
    (b) HTTP: gunicorn serving POST /api/v1/assignments/next/ and .../{id}/submit/ with worker tokens;
