@@ -20,6 +20,7 @@ from crowd.exceptions import ValidationFailed
 from crowd.exports import _csv_cell
 from crowd.models import Answer, Campaign
 from crowd.pseudonymous import worker_from_reference
+from crowd.query_params import boolean_param
 from workers.pseudonyms import pseudonym
 
 ANSWER_COLUMNS = [
@@ -82,12 +83,7 @@ def answer_filters(query: Any, campaign: Campaign) -> AnswerFilters:
             campaign_id=campaign.id,
         )
         worker_id = 0 if found is None else found
-    gold = None
-    raw = (query.get("gold") or "").strip().lower()
-    if raw:
-        if raw not in ("1", "true", "0", "false"):
-            raise ValidationFailed(_("`gold` must be true or false."), fields={"gold": _("Must be true or false.")})
-        gold = raw in ("1", "true")
+    gold = boolean_param(query, "gold")
     moments: dict[str, datetime | None] = {}
     for name in ("since", "until"):
         moments[name] = None

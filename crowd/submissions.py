@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from crowd.exceptions import ValidationFailed
 from crowd.pseudonymous import worker_from_reference
+from crowd.query_params import boolean_param
 from payments.money import from_minor
 from workers.pseudonyms import pseudonym
 
@@ -40,7 +41,8 @@ def submission_body(assignment) -> dict[str, Any]:
 
 
 def submission_filters(query: Any) -> dict[str, Any]:
-    """The review filters from a query string, checked (ValidationFailed names the bad one)."""
+    """The review filters from a query string, checked (ValidationFailed names the bad one); the page's position
+    (`cursor`/`after`, `limit`) is read by whoever pages."""
     filters: dict[str, Any] = {}
     status = query.get("status")
     if status:
@@ -53,16 +55,6 @@ def submission_filters(query: Any) -> dict[str, Any]:
         filters["status"] = status
     if query.get("worker"):
         filters["worker"] = str(query.get("worker")).strip()  # a pseudonym or an id: submission_worker reads it
-    for name, parse in (("after", int), ("limit", int)):
-        if query.get(name):
-            try:
-                filters[name] = parse(query.get(name))
-            except ValueError:
-                raise ValidationFailed(
-                    _("`%(name)s` must be a whole number.") % {"name": name}, fields={name: _("A whole number.")}
-                ) from None
-    if not 1 <= filters.get("limit", 50) <= 200:
-        raise ValidationFailed(_("`limit` is 1 to 200."), fields={"limit": _("1 to 200.")})
     for name in ("submitted_after", "submitted_before"):
         if query.get(name):
             moment = parse_datetime(query.get(name))
@@ -71,13 +63,9 @@ def submission_filters(query: Any) -> dict[str, Any]:
                     _("`%(name)s` must be an ISO 8601 time.") % {"name": name}, fields={name: _("An ISO 8601 time.")}
                 )
             filters[name] = moment
-    failed_gold = str(query.get("failed_gold") or "").strip().lower()
-    if failed_gold:
-        if failed_gold not in ("1", "true", "0", "false"):
-            raise ValidationFailed(
-                _("`failed_gold` is true or false."), fields={"failed_gold": _("Use true or false.")}
-            )
-        filters["failed_gold"] = failed_gold in ("1", "true")
+    failed_gold = boolean_param(query, "failed_gold")
+    if failed_gold is not None:
+        filters["failed_gold"] = failed_gold
     return filters
 
 

@@ -19,6 +19,7 @@ from crowd.models import (
     WorkerBlock,
 )
 from crowd.pseudonymous import worker_from_reference
+from crowd.query_params import boolean_value
 from crowd.webhooks.events import EVENT_TYPES
 from workers.models import User, WorkerLanguage
 
@@ -36,16 +37,10 @@ class _StrictBooleanField(forms.NullBooleanField):
     widget = forms.TextInput  # the default select widget turns any unknown value into "unknown" before we see it
 
     def to_python(self, value):
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise forms.ValidationError(gettext_lazy("Use true or false."), code="invalid")
+        try:
+            return boolean_value(value)
+        except ValueError:
+            raise forms.ValidationError(gettext_lazy("Must be true or false."), code="invalid") from None
 
     def validate(self, value):
         pass

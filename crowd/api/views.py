@@ -303,24 +303,22 @@ class ImportJobView(APIView):
         return Response(_import_job_body(job))
 
 
-SUBMISSION_FILTERS = {
-    "status": OpenApiParameter("status", str, enum=["submitted", "approved", "rejected"]),
-    "worker": OpenApiParameter(
+SUBMISSION_FILTERS = [
+    OpenApiParameter("status", str, enum=["submitted", "approved", "rejected"]),
+    OpenApiParameter(
         "worker", str, description="The worker's pseudonym (or the id the organization enrolled them with)."
     ),
-    "submitted_after": OpenApiParameter("submitted_after", OpenApiTypes.DATETIME),
-    "submitted_before": OpenApiParameter("submitted_before", OpenApiTypes.DATETIME),
-    "failed_gold": OpenApiParameter("failed_gold", bool),
-    "after": OpenApiParameter("after", int, description="Cursor: the last id of the previous page."),
-    "limit": OpenApiParameter("limit", int, description="1 to 200, default 50."),
-}
+    OpenApiParameter("submitted_after", OpenApiTypes.DATETIME),
+    OpenApiParameter("submitted_before", OpenApiTypes.DATETIME),
+    OpenApiParameter("failed_gold", bool),
+]
 SUBMISSIONS_PAGE, SUBMISSIONS_PAGE_MAX = 50, 200
 
 
 class CampaignSubmissionsView(APIView):
     @extend_schema(
         parameters=[
-            *[parameter for name, parameter in SUBMISSION_FILTERS.items() if name not in ("after", "limit")],
+            *SUBMISSION_FILTERS,
             *cursor_parameters(SUBMISSIONS_PAGE, SUBMISSIONS_PAGE_MAX, alias="after"),
         ],
         responses={200: s.SubmissionPageSerializer},
@@ -330,7 +328,6 @@ class CampaignSubmissionsView(APIView):
         id order, in cursor pages (`after` is an older name of `cursor`)."""
         campaign = selectors.campaign_for_actor(actor=Actor.for_request(request), campaign_id=campaign_id)
         filters = submission_filters(request.query_params)
-        filters.pop("limit", None), filters.pop("after", None)  # checked here, read by cursor_page
         worker = submission_worker(campaign, filters.pop("worker", None))
         queryset = selectors.submissions_query(campaign=campaign, worker_id=worker, **filters)
         body = cursor_page(

@@ -32,11 +32,10 @@ def campaign_review(request: HttpRequest, actor: Actor, campaign_id: int) -> Htt
     try:
         filters = submission_filters(query)
         worker = submission_worker(campaign, filters.pop("worker", None))
-    except DomainError:  # a hand-edited address: show what waits for a decision
+        after = int(query.get("after") or 0)
+    except (DomainError, ValueError):  # a hand-edited address: show what waits for a decision
         query = QueryDict("status=submitted", mutable=True)
-        filters, worker = {"status": "submitted"}, None
-    after = filters.pop("after", 0)
-    filters.pop("limit", None)
+        filters, worker, after = {"status": "submitted"}, None, 0
     page = selectors.submissions_for_campaign(
         campaign=campaign, worker_id=worker, after_id=after, limit=PAGE_SIZE, **filters
     )
@@ -52,7 +51,7 @@ def campaign_review(request: HttpRequest, actor: Actor, campaign_id: int) -> Htt
             "campaign": campaign,
             "submissions": [_shown(submission_body(a), a) for a in page],
             "status": query.get("status"),
-            "failed_gold": query.get("failed_gold") in ("1", "true"),
+            "failed_gold": filters.get("failed_gold") is True,
             "can_decide": can_decide,
             "following": following,
         },
