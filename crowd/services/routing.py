@@ -17,7 +17,7 @@ from itertools import groupby
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -491,17 +491,25 @@ def _why_nothing(worker: User, eligible: dict[int, list[str]]) -> tuple[str, str
 
 def assignment_heartbeat(*, worker: User, assignment_id: int) -> Assignment:
     """The worker is still at it: count the time since the last sign of life as active (unless it was an
-    idle gap) and extend the lease, up to MAX_LEASE_FACTOR lease lengths in all. Locks the assignment.
+    idle gap) and extend the lease, up to MAX_LEASE_FACTOR lease lengths in all. Locks the worker's live leases in
+    its campaign, the current one first.
     Raises NotFound (not theirs), LeaseExpired (too late), InvalidState (no longer active).
     """
     now = timezone.now()
     with transaction.atomic():
-        assignment = (
+        # The lease and the worker's other live leases in its campaign, locked in one statement in the order
+        # submit and release take them: the current lease, then the one fetched ahead. Locking only a lease
+        # ahead and then promoting it waited on a submit of the current lease that was itself waiting to promote
+        # that very lease: a deadlock, answered 503 to the worker.
+        campaign_of = Assignment.objects.filter(pk=assignment_id, worker=worker).values("campaign_id")[:1]
+        locked = (
             Assignment.objects.select_for_update(no_key=True, of=("self",))
             .select_related("campaign")
-            .filter(pk=assignment_id, worker=worker)
-            .first()
+            .filter(worker=worker, campaign_id=Subquery(campaign_of))
+            .filter(Q(pk=assignment_id) | Q(status=Assignment.Status.ACTIVE))
+            .order_by("queued", "id")
         )
+        assignment = next((lease for lease in locked if lease.pk == assignment_id), None)
         if assignment is None:
             raise NotFound(_("No such assignment."))
         if assignment.status == Assignment.Status.EXPIRED or (

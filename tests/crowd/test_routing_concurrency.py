@@ -219,3 +219,59 @@ def test_fetching_ahead_from_many_requests_at_once_queues_one_lease_and_over_ass
     assert Assignment.objects.filter(worker=worker, status=Assignment.Status.ACTIVE).count() == 2
     counted = {m.id: m.active_count for m in MicroTask.objects.filter(campaign=campaign) if m.active_count}
     assert counted == {current.microtask_id: 1, queued.microtask_id: 1}
+
+
+def test_a_heartbeat_on_the_lease_ahead_while_the_current_one_is_submitted_does_not_deadlock(monkeypatch):
+    """The phone beats on the lease it fetched ahead while the current one's submit is mid-way: the submit has
+    written the current lease and goes on to promote the one ahead. The heartbeat must queue behind the current
+    lease, as submit does, rather than hold the one ahead and wait for the submit (which then waits for it)."""
+    import crowd.services.answers as answers
+    from crowd.services.routing import assignment_heartbeat
+
+    campaign = factories.campaign(launch=True, items=4, redundancy=1, items_per_task=1)
+    worker, _ = factories.worker()
+    current = assignment_claim_next(worker=worker, campaign_id=campaign.id).assignment
+    ahead = assignment_claim_next(worker=worker, campaign_id=campaign.id, ahead=True).assignment
+    assert ahead.queued
+    written, go_on = threading.Event(), threading.Event()
+    credit = answers.ledger_credit_reward
+
+    def credit_then_pause(**kwargs):
+        credit(**kwargs)
+        written.set()  # the current lease is written as submitted, not yet committed
+        go_on.wait(10)
+
+    monkeypatch.setattr(answers, "ledger_credit_reward", credit_then_pause)
+    errors: list[str] = []
+
+    def run(fn) -> None:
+        try:
+            fn()
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(repr(exc)[:300])
+        finally:
+            connections.close_all()
+
+    items = list(AssignmentItem.objects.filter(assignment=current).values_list("item_id", flat=True))
+    submit = threading.Thread(
+        target=run,
+        args=(
+            lambda: answer_submit(
+                worker=worker, assignment_id=current.id, raw_answers=[{"item": i, "label": "pos"} for i in items]
+            ),
+        ),
+    )
+    submit.start()
+    assert written.wait(10)
+    beat = threading.Thread(target=run, args=(lambda: assignment_heartbeat(worker=worker, assignment_id=ahead.id),))
+    beat.start()
+    time.sleep(0.5)  # the heartbeat reaches its lock wait
+    go_on.set()
+    submit.join(30)
+    beat.join(30)
+
+    assert errors == []
+    current.refresh_from_db()
+    ahead.refresh_from_db()
+    assert current.status == "submitted"
+    assert (ahead.status, ahead.queued) == ("active", False)  # the one ahead is now the current lease
