@@ -28,6 +28,13 @@ from crowd.aggregation.redundancy import redundancy_decisions
 DATASETS = Path(os.environ.get("CROWDLOOP_DATASETS", Path(__file__).resolve().parent.parent / "datasets"))
 
 
+def dataset_folders() -> list[Path]:
+    """The dataset folders, or a clear exit when $CROWDLOOP_DATASETS does not point at them."""
+    if not DATASETS.is_dir():
+        sys.exit(f"no datasets at {DATASETS}: set CROWDLOOP_DATASETS to the folder of dataset folders")
+    return sorted(p for p in DATASETS.iterdir() if (p / "answers.csv").exists())
+
+
 def load(folder: Path):
     table = read_csv_columns(folder / "answers.csv", ["task", "worker", "label"])
     tasks, workers, labels = (table.columns[name] for name in ("task", "worker", "label"))
@@ -111,7 +118,7 @@ def main(argv=None) -> int:
     )
     print(header)
     print("-" * len(header))
-    for folder in sorted(p for p in DATASETS.iterdir() if (p / "answers.csv").exists()):
+    for folder in dataset_folders():
         data = load(folder)
         pool = pools(data[0], data[1], data[3], np.random.default_rng(args.seed))
         n3, a3 = fixed(data, pool, 3)

@@ -23,18 +23,22 @@ def _arm(name: str, hit: str) -> serializers.Serializer:
     )
 
 
+def _difference(name: str) -> serializers.Serializer:
+    return inline_serializer(
+        name=name,
+        fields={
+            "estimate": serializers.FloatField(allow_null=True),
+            "low": serializers.FloatField(allow_null=True),
+            "high": serializers.FloatField(allow_null=True),
+        },
+    )
+
+
 def _comparison_fields(name: str, hit: str) -> dict[str, serializers.Field]:
     return {
         "shown": _arm(f"{name}Shown", hit),
         "blind": _arm(f"{name}Blind", hit),
-        "difference": inline_serializer(
-            name=f"{name}Difference",
-            fields={
-                "estimate": serializers.FloatField(allow_null=True),
-                "low": serializers.FloatField(allow_null=True),
-                "high": serializers.FloatField(allow_null=True),
-            },
-        ),
+        "difference": _difference(f"{name}Difference"),
     }
 
 
@@ -55,6 +59,8 @@ AnchoringSerializer = inline_serializer(
             fields={
                 "suggestion": serializers.CharField(),
                 **_comparison_fields("AnchoringBySuggestion", "correct"),
+                "suggestion_right": _arm("AnchoringSuggestionRight", "correct"),
+                "suggestion_difference": _difference("AnchoringSuggestionDifference"),
                 "misleading": serializers.BooleanField(),
             },
         ),
@@ -71,9 +77,11 @@ class CampaignAnchoringView(APIView):
         "items served blind (no suggestion, at random) against items where it was shown; the difference "
         "(shown - blind) with a 95% interval (Newcombe's hybrid score interval); the accuracy of each arm on "
         "gold items, overall and per suggested label (`gold_accuracy_by_suggestion`, its intervals simultaneous "
-        "over the labels, Bonferroni; `misleading` when the shown arm is significantly less accurate there). "
-        "`warning` is true when the shown arm agrees significantly more while not being significantly more "
-        "accurate on gold, or while some suggestion is misleading.",
+        "over the labels, Bonferroni), with how often the suggestion itself was right on the shown arm's gold "
+        "answers (`suggestion_right`) and its difference from the blind arm (`suggestion_difference`); "
+        "`misleading` when the shown arm is significantly less accurate there or the suggestion is right "
+        "significantly less often than the blind arm. `warning` is true when the shown arm agrees significantly "
+        "more while not being significantly more accurate on gold, or while some suggestion is misleading.",
         examples=[
             OpenApiExample(
                 "Swayed",
@@ -95,14 +103,18 @@ class CampaignAnchoringView(APIView):
                             "suggestion": "neg",
                             "shown": {"correct": 25, "answers": 45, "rate": 0.556},
                             "blind": {"correct": 4, "answers": 5, "rate": 0.8},
-                            "difference": {"estimate": -0.244, "low": -0.48, "high": 0.25},
+                            "difference": {"estimate": -0.244, "low": -0.496, "high": 0.29},
+                            "suggestion_right": {"correct": 20, "answers": 45, "rate": 0.444},
+                            "suggestion_difference": {"estimate": -0.356, "low": -0.597, "high": 0.183},
                             "misleading": False,
                         },
                         {
                             "suggestion": "pos",
                             "shown": {"correct": 35, "answers": 45, "rate": 0.778},
                             "blind": {"correct": 4, "answers": 5, "rate": 0.8},
-                            "difference": {"estimate": -0.022, "low": -0.258, "high": 0.461},
+                            "difference": {"estimate": -0.022, "low": -0.275, "high": 0.499},
+                            "suggestion_right": {"correct": 40, "answers": 45, "rate": 0.889},
+                            "suggestion_difference": {"estimate": 0.089, "low": -0.153, "high": 0.602},
                             "misleading": False,
                         },
                     ],

@@ -5,11 +5,16 @@ campaign already has: gold items and items people answered. Counting agreement w
 (`class_precision`) understates a good model wherever people are noisier than it, so the service estimates it from
 the model's Dawid-Skene confusion matrix instead (`estimated_precision`): the model is one annotator among the
 people, with gold items clamped, and EM separates its errors from theirs. A class is *accepted* when that evidence
-reaches `min_evidence` items and the precision's Wilson lower bound (95%) reaches `threshold` — the bound, not the
-point estimate, so ten lucky items cannot switch acceptance on. An item whose pre-label is in an accepted class,
-with a score of at least `min_score`, then needs `confirmations` human answers (0 or 1) instead of the campaign's
-redundancy; a fixed share of such items (`audit_share`, chosen by a hash of the item's id so the choice is stable
-and unguessable by workers) still goes to the full redundancy, so the model's precision keeps being measured.
+reaches `min_evidence` items and the estimated precision is at or above `threshold`: the rule the coordinator sets
+and reads, with the evidence count, not a confidence bound, as the guard against a few lucky items. (A 95% lower bound
+on top of that kept out, for a whole campaign, the classes of a model that is right where people share a
+systematic confusion: Dawid-Skene then counts the model's right answers there as its errors, so the estimate
+already leans low for such a model. It leans high for a model that shares the people's confusion, which only gold
+items can show.) An item whose pre-label is in an accepted class, with a score of at least
+`min_score`, then needs `confirmations` human answers (0 or 1) instead of the campaign's redundancy; a fixed share
+of such items (`audit_share`, chosen by a hash of the item's id so the choice is stable and unguessable by
+workers) still goes to the full redundancy, so the model's precision keeps being measured and a class whose
+estimate falls below the threshold is no longer accepted at the next aggregation run.
 
 No Django import: services count the evidence and apply the decision.
 """
@@ -20,12 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.model_loop.anchoring import Proportion, wilson_interval
-
 
 @dataclass(frozen=True)
 class AcceptancePolicy:
-    threshold: float = 0.95  # lower bound of the model's precision for a class
+    threshold: float = 0.95  # the model's estimated precision for a class, at the least
     min_evidence: int = 50  # settled items where the model predicted that class
     min_score: float = 0.0  # the model's own score for this item
     confirmations: int = 1  # human answers an accepted item still gets: 0 or 1
@@ -38,35 +41,41 @@ class AcceptancePolicy:
             raise ValueError("confirmations is 0 or 1 and min_evidence at least 1")
 
 
-def class_precision(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict[Hashable, Proportion]:
+@dataclass(frozen=True)
+class ClassEvidence:
+    precision: float  # P(truth = c | the model says c)
+    items: int  # evidence items on which the model said c
+
+
+def class_precision(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict[Hashable, ClassEvidence]:
     """(model's label, settled label) pairs -> per predicted class, how often the model was right."""
     hits: dict[Hashable, int] = {}
     totals: dict[Hashable, int] = {}
     for predicted, settled in pairs:
         totals[predicted] = totals.get(predicted, 0) + 1
         hits[predicted] = hits.get(predicted, 0) + (predicted == settled)
-    return {label: Proportion(hits[label], totals[label]) for label in totals}
+    return {label: ClassEvidence(hits[label] / totals[label], totals[label]) for label in totals}
 
 
 def estimated_precision(
     confusion: np.ndarray, prior: np.ndarray, predicted: Mapping[int, int]
-) -> dict[int, Proportion]:
+) -> dict[int, ClassEvidence]:
     """The model's precision per class from its Dawid-Skene confusion matrix (K, K) [true, answered] and the class
-    prior (K,): P(true = c | says c) = prior[c] confusion[c, c] / sum_k prior[k] confusion[k, c], expressed as
-    hits out of the `predicted` count of evidence items where it said c, so the same Wilson bound applies."""
+    prior (K,): P(true = c | says c) = prior[c] confusion[c, c] / sum_k prior[k] confusion[k, c], with the
+    `predicted` count of evidence items where it said c."""
     said = prior @ confusion  # P(model says c)
-    out: dict[int, Proportion] = {}
+    out: dict[int, ClassEvidence] = {}
     for label, total in predicted.items():
         precision = float(prior[label] * confusion[label, label] / said[label]) if said[label] > 0 else 0.0
-        out[label] = Proportion(round(precision * total), int(total))
+        out[label] = ClassEvidence(precision, int(total))
     return out
 
 
-def accepted_classes(precision: Mapping[Hashable, Proportion], policy: AcceptancePolicy) -> set[Hashable]:
+def accepted_classes(precision: Mapping[Hashable, ClassEvidence], policy: AcceptancePolicy) -> set[Hashable]:
     return {
         label
-        for label, counted in precision.items()
-        if counted.total >= policy.min_evidence and wilson_interval(counted.hits, counted.total)[0] >= policy.threshold
+        for label, evidence in precision.items()
+        if evidence.items >= policy.min_evidence and evidence.precision >= policy.threshold
     }
 
 

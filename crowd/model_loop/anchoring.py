@@ -6,9 +6,13 @@ the two arms differ only in whether the suggestion was shown, so
     anchoring = P(answer == suggestion | shown) - P(answer == suggestion | blind)
 
 estimates the suggestion's pull. A model that is right makes people agree with it more *and* be right more often;
-a pull that does not buy accuracy on gold items is anchoring, and so is one that costs accuracy on the gold items
-of one suggested label (the suggestion is drawn before the arm, so comparing the arms within each suggested label
-is as fair as overall; a bias toward one label hides there behind the gains on the others). Intervals are
+a pull that does not buy accuracy on gold items is anchoring, and so is one toward a suggested label that is
+right less often than people are on their own (a bias toward one label hides behind the gains on the others).
+Per suggested label the check compares the blind arm's accuracy on that label's gold items with the shown arm's
+and with the suggestion's own: following pays only where the suggestion is right more often than people are
+without it. The shown arm moves only by the share who follow, so where few follow, its difference hides a gap the
+suggestion's own accuracy shows plainly (the suggestion is drawn before the arm, so both comparisons are as fair
+within a label as overall). Intervals are
 Newcombe's hybrid score intervals for a difference of two proportions (Newcombe 1998, method 10), built from
 Wilson intervals, which stay inside [-1, 1] and behave at small counts and at rates near 0 or 1, where the Wald
 interval does not.
@@ -17,7 +21,7 @@ No Django import: the selectors count, this module judges.
 """
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import sqrt
 from statistics import NormalDist
 
@@ -48,14 +52,27 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class SuggestionCounts:
+    """On the gold items where the model suggested one label: the shown arm's correct answers, the blind arm's,
+    and how often the suggestion itself was right on the shown arm's answers."""
+
+    shown: Proportion
+    blind: Proportion
+    suggestion: Proportion
+
+
+@dataclass(frozen=True)
 class SuggestionArms:
-    """Accuracy on gold items where the model suggested one label, shown arm against blind arm. The interval is
-    simultaneous over all the suggested labels (Bonferroni), so looking at every label keeps the 5% error rate."""
+    """Accuracy on gold items where the model suggested one label: shown arm against blind arm (`difference`), and
+    the suggestion's own against the blind arm (`suggestion_difference`). The intervals are simultaneous over all
+    the suggested labels (Bonferroni), so looking at every label keeps the 5% error rate."""
 
     suggestion: Hashable
     gold_accuracy_shown: Proportion
     gold_accuracy_blind: Proportion
     difference: Difference
+    suggestion_accuracy: Proportion
+    suggestion_difference: Difference
 
 
 @dataclass(frozen=True)
@@ -71,8 +88,16 @@ class AnchoringReport:
 
     @property
     def misleading_suggestions(self) -> list[Hashable]:
-        """Suggested labels where people who saw the suggestion are significantly less accurate on gold."""
-        return [arms.suggestion for arms in self.by_suggestion if _significantly_negative(arms.difference)]
+        """Suggested labels that cost accuracy on their gold items: people shown them are significantly less
+        accurate there, or people follow suggestions (a significant pull) and this one is right there significantly
+        less often than people are on their own."""
+        pulled = self.agreement_difference.significantly_positive
+        return [
+            arms.suggestion
+            for arms in self.by_suggestion
+            if _significantly_negative(arms.difference)
+            or (pulled and _significantly_negative(arms.suggestion_difference))
+        ]
 
 
 def wilson_interval(hits: int, total: int, z: float = Z95) -> tuple[float, float]:
@@ -106,15 +131,22 @@ def _significantly_negative(difference: Difference) -> bool:
 
 
 def by_suggestion_report(
-    gold_accuracy_by_suggestion: Mapping[Hashable, tuple[Proportion, Proportion]],
+    gold_accuracy_by_suggestion: Mapping[Hashable, SuggestionCounts],
 ) -> tuple[SuggestionArms, ...]:
-    """Per suggested label, (shown, blind) accuracy on gold -> their differences, with intervals at the
-    Bonferroni-adjusted level over the labels where both arms have answers."""
-    compared = [label for label, (shown, blind) in gold_accuracy_by_suggestion.items() if shown.total and blind.total]
-    z = NormalDist().inv_cdf(1 - 0.05 / (2 * max(1, len(compared))))
+    """Per suggested label, the counts on its gold items -> the differences against the blind arm, with intervals
+    at the Bonferroni-adjusted level over the labels where both arms have answers (two comparisons per label)."""
+    compared = [label for label, c in gold_accuracy_by_suggestion.items() if c.shown.total and c.blind.total]
+    z = NormalDist().inv_cdf(1 - 0.05 / (2 * 2 * max(1, len(compared))))
     return tuple(
-        SuggestionArms(label, shown, blind, newcombe_difference(shown, blind, z))
-        for label, (shown, blind) in sorted(gold_accuracy_by_suggestion.items(), key=lambda pair: str(pair[0]))
+        SuggestionArms(
+            suggestion=label,
+            gold_accuracy_shown=counts.shown,
+            gold_accuracy_blind=counts.blind,
+            difference=newcombe_difference(counts.shown, counts.blind, z),
+            suggestion_accuracy=counts.suggestion,
+            suggestion_difference=newcombe_difference(counts.suggestion, counts.blind, z),
+        )
+        for label, counts in sorted(gold_accuracy_by_suggestion.items(), key=lambda pair: str(pair[0]))
     )
 
 
@@ -124,25 +156,24 @@ def anchoring_report(
     agreement_blind: Proportion,
     gold_accuracy_shown: Proportion,
     gold_accuracy_blind: Proportion,
-    gold_accuracy_by_suggestion: Mapping[Hashable, tuple[Proportion, Proportion]] | None = None,
+    gold_accuracy_by_suggestion: Mapping[Hashable, SuggestionCounts] | None = None,
 ) -> AnchoringReport:
     """Warn when the shown arm agrees with the model significantly more than the blind arm while it is not more
-    accurate on gold for it: either not significantly more accurate overall, or significantly less accurate on
-    the gold items of some suggested label. The second catches a bias toward one label that an overall gain
-    elsewhere hides: people follow that suggestion into errors they would not make on their own."""
+    accurate on gold for it: either not significantly more accurate overall, or misled on the gold items of some
+    suggested label (less accurate there than the blind arm, or following a suggestion that is right there less
+    often than the blind arm is). The second catches a bias toward one label that an overall gain elsewhere
+    hides: people follow that suggestion into errors they would not make on their own."""
     agreement = newcombe_difference(agreement_shown, agreement_blind)
     accuracy = newcombe_difference(gold_accuracy_shown, gold_accuracy_blind)
-    per_label = by_suggestion_report(gold_accuracy_by_suggestion or {})
-    not_more_accurate = not accuracy.significantly_positive or any(
-        _significantly_negative(arms.difference) for arms in per_label
-    )
-    return AnchoringReport(
+    report = AnchoringReport(
         agreement_shown=agreement_shown,
         agreement_blind=agreement_blind,
         agreement_difference=agreement,
         gold_accuracy_shown=gold_accuracy_shown,
         gold_accuracy_blind=gold_accuracy_blind,
         gold_accuracy_difference=accuracy,
-        warning=agreement.significantly_positive and not_more_accurate,
-        by_suggestion=per_label,
+        warning=False,
+        by_suggestion=by_suggestion_report(gold_accuracy_by_suggestion or {}),
     )
+    not_more_accurate = not accuracy.significantly_positive or bool(report.misleading_suggestions)
+    return replace(report, warning=agreement.significantly_positive and not_more_accurate)

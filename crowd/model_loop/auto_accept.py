@@ -6,8 +6,8 @@ whose truth is known or being learned: gold items and items people answered. Its
 Dawid-Skene, where, with acceptance on, the model's confident labels are an annotator of their own (its less sure
 ones another, `model_annotator_name`), so the estimate is about exactly the labels acceptance would take, and
 EM separates the model's errors from people's (counting plain agreement with people's labels would understate a
-model that is better than them). That precision must reach the threshold with a Wilson lower bound on at least
-`min_evidence` items. Then its open, unanswered, confident items in accepted classes need `confirmations` answers:
+model that is better than them). That estimated precision must reach the threshold on at least `min_evidence`
+items. Then its open, unanswered, confident items in accepted classes need `confirmations` answers:
 0 completes them at once with the model's label, 1 leaves one slot whose answer aggregation weighs with the
 model's. An item whose people then disagree, or that needed more answers after all, loses its mark. A stable
 random `audit_share` of such items is never accepted, so the model keeps being measured against people.
@@ -26,12 +26,12 @@ from django.db.models import F, Q
 
 from crowd.model_loop.acceptance import (
     AcceptancePolicy,
+    ClassEvidence,
     accepted_classes,
     answers_needed,
     estimated_precision,
     in_audit,
 )
-from crowd.model_loop.anchoring import Proportion
 from crowd.models import AggregationRun, Annotator, Campaign, Item, MicroTask, MicroTaskItem
 from crowd.webhooks.events import CAMPAIGN_COMPLETED, campaign_event, items_completed_emit
 
@@ -76,7 +76,7 @@ def model_annotator_name(campaign: Campaign, model: str, score: float | None) ->
     return name
 
 
-def _precision(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, dict[Any, Proportion]]:
+def _precision(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, dict[Any, ClassEvidence]]:
     """Per model: its precision per class from its Dawid-Skene confusion matrix and the run's prior, over the
     evidence items (its confident labels on gold items and on items people answered)."""
     values = campaign.label_values()
@@ -100,7 +100,7 @@ def _precision(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, dict[A
             "model_name", "confusion"
         )
     )
-    out: dict[str, dict[Any, Proportion]] = {}
+    out: dict[str, dict[Any, ClassEvidence]] = {}
     for model, per_class in counts.items():
         confusion = np.asarray(confusions.get(model) or [], dtype=float)
         if confusion.shape != (len(values), len(values)):

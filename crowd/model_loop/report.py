@@ -25,8 +25,8 @@ def anchoring_body(campaign: Campaign, report: AnchoringReport) -> dict[str, Any
         # More accurate overall, yet misled where the model suggests these labels: a bias the gain elsewhere hides.
         verdict = _(
             "Workers agree with the model significantly more when they see its suggestion, and on check items where "
-            "it suggests %(labels)s they are less accurate with the suggestion than without it: it misleads them "
-            "there. Consider label mode for this campaign."
+            "it suggests %(labels)s following it costs accuracy: there the suggestion is right less often than "
+            "workers are without it, or workers are less accurate with it. Consider label mode for this campaign."
         ) % {"labels": ", ".join(str(label) for label in report.misleading_suggestions)}
     elif report.warning:
         verdict = _(
@@ -55,6 +55,8 @@ def anchoring_body(campaign: Campaign, report: AnchoringReport) -> dict[str, Any
                 "shown": _arm(arms.gold_accuracy_shown, "correct"),
                 "blind": _arm(arms.gold_accuracy_blind, "correct"),
                 "difference": _difference(arms.difference),
+                "suggestion_right": _arm(arms.suggestion_accuracy, "correct"),
+                "suggestion_difference": _difference(arms.suggestion_difference),
                 "misleading": arms.suggestion in misleading,
             }
             for arms in report.by_suggestion

@@ -1,20 +1,37 @@
+import numpy as np
 import pytest
 
-from crowd.model_loop.acceptance import AcceptancePolicy, accepted_classes, answers_needed, class_precision, in_audit
-from crowd.model_loop.anchoring import Proportion
+from crowd.model_loop.acceptance import (
+    AcceptancePolicy,
+    ClassEvidence,
+    accepted_classes,
+    answers_needed,
+    class_precision,
+    estimated_precision,
+    in_audit,
+)
 
 
 def test_class_precision_counts_per_predicted_class():
     pairs = [("pos", "pos"), ("pos", "neg"), ("neg", "neg"), ("pos", "pos")]
-    assert class_precision(pairs) == {"pos": Proportion(2, 3), "neg": Proportion(1, 1)}
+    assert class_precision(pairs) == {"pos": ClassEvidence(2 / 3, 3), "neg": ClassEvidence(1.0, 1)}
 
 
-def test_a_class_is_accepted_only_on_enough_evidence_and_a_high_lower_bound():
+def test_estimated_precision_follows_bayes_rule_over_the_confusion_matrix():
+    # Two classes, prior 0.8/0.2; the model says 1 for 10% of class-0 items and for 90% of class-1 items, so of
+    # what it calls 1, 0.18 / (0.08 + 0.18) is really 1.
+    confusion = np.array([[0.9, 0.1], [0.1, 0.9]])
+    out = estimated_precision(confusion, np.array([0.8, 0.2]), {0: 120, 1: 40})
+    assert out[1].items == 40 and out[1].precision == pytest.approx(0.18 / 0.26)
+    assert out[0].items == 120 and out[0].precision == pytest.approx(0.72 / 0.74)
+
+
+def test_a_class_is_accepted_on_enough_evidence_and_an_estimate_at_the_threshold():
     policy = AcceptancePolicy(threshold=0.9, min_evidence=50)
     precision = {
-        "pos": Proportion(198, 200),  # lower bound ~0.964
-        "neg": Proportion(40, 40),  # perfect, but too little evidence
-        "neu": Proportion(92, 100),  # 0.92 point estimate, lower bound ~0.85: not enough
+        "pos": ClassEvidence(0.9, 50),  # exactly the threshold, on exactly enough evidence
+        "neg": ClassEvidence(1.0, 49),  # perfect, but too little evidence
+        "neu": ClassEvidence(0.899, 5000),  # plenty of evidence, just below
     }
     assert accepted_classes(precision, policy) == {"pos"}
 

@@ -1,10 +1,13 @@
 """The anchoring statistics against published intervals and on simulated review-mode answers of known effect."""
 
+from statistics import NormalDist
+
 import numpy as np
 import pytest
 
 from crowd.model_loop.anchoring import (
     Proportion,
+    SuggestionCounts,
     anchoring_report,
     by_suggestion_report,
     newcombe_difference,
@@ -110,7 +113,11 @@ def _simulate_by_suggestion(*, follow: float, bias: float, worker_accuracy: floa
         "gold_accuracy_shown": arm(correct, ~blind),
         "gold_accuracy_blind": arm(correct, blind),
         "gold_accuracy_by_suggestion": {
-            label: (arm(correct, ~blind & (model == label)), arm(correct, blind & (model == label)))
+            label: SuggestionCounts(
+                shown=arm(correct, ~blind & (model == label)),
+                blind=arm(correct, blind & (model == label)),
+                suggestion=arm(model == truth, ~blind & (model == label)),
+            )
             for label in range(3)
         },
     }
@@ -135,18 +142,39 @@ def test_a_model_whose_every_suggestion_beats_people_is_not_flagged_on_any_label
     assert report.warning is False
 
 
+def test_a_gap_too_small_to_move_the_arms_is_flagged_by_the_suggestions_own_accuracy():
+    # Few follow (0.1): on suggestion 2 the shown arm loses only 0.1 * (0.6 - 0.5) = 0.01 against the blind arm,
+    # too little to tell apart, but the suggestion itself is right 0.5 of the time there against people's 0.6.
+    report = anchoring_report(**_simulate_by_suggestion(follow=0.1, bias=0.5, worker_accuracy=0.6))
+    assert report.agreement_difference.significantly_positive
+    harmed = {arms.suggestion: arms for arms in report.by_suggestion}[2]
+    assert harmed.difference.low < 0 < harmed.difference.high
+    assert harmed.suggestion_difference.low < -0.1 < harmed.suggestion_difference.high < 0
+    assert report.misleading_suggestions == [2] and report.warning is True
+
+
 def test_without_a_pull_no_label_is_flagged_even_under_a_bias():
     report = anchoring_report(**_simulate_by_suggestion(follow=0.0, bias=0.5, worker_accuracy=0.6))
     assert report.misleading_suggestions == [] and report.warning is False
 
 
 def test_per_label_intervals_are_simultaneous_over_the_labels_compared():
-    arms = (Proportion(40, 100), Proportion(50, 100))
-    alone = by_suggestion_report({"a": arms})[0].difference
-    among_three = by_suggestion_report({"a": arms, "b": arms, "c": arms})[0].difference
-    # Bonferroni: three labels widen each interval to the 1 - 0.05/3 level.
-    assert (alone.low, alone.high) == pytest.approx((newcombe_difference(*arms).low, newcombe_difference(*arms).high))
-    assert among_three.low < alone.low and among_three.high > alone.high
+    arms = SuggestionCounts(shown=Proportion(40, 100), blind=Proportion(50, 100), suggestion=Proportion(30, 100))
+    alone = by_suggestion_report({"a": arms})[0]
+    among_three = by_suggestion_report({"a": arms, "b": arms, "c": arms})[0]
+    # Bonferroni over two comparisons per label: one label puts each interval at the 1 - 0.05/2 level...
+    z = NormalDist().inv_cdf(1 - 0.05 / 4)
+    expected = newcombe_difference(arms.shown, arms.blind, z)
+    assert (alone.difference.low, alone.difference.high) == pytest.approx((expected.low, expected.high))
+    expected = newcombe_difference(arms.suggestion, arms.blind, z)
+    assert (alone.suggestion_difference.low, alone.suggestion_difference.high) == pytest.approx(
+        (expected.low, expected.high)
+    )
+    # ...and three labels widen them to 1 - 0.05/6.
+    assert among_three.difference.low < alone.difference.low and among_three.difference.high > alone.difference.high
+    assert among_three.suggestion_difference.low < alone.suggestion_difference.low
     # A label with an empty arm is reported but neither compared nor counted.
-    with_empty = by_suggestion_report({"a": arms, "b": (Proportion(3, 5), Proportion(0, 0))})
-    assert with_empty[0].difference == alone and with_empty[1].difference.estimate is None
+    empty = SuggestionCounts(shown=Proportion(3, 5), blind=Proportion(0, 0), suggestion=Proportion(2, 5))
+    with_empty = by_suggestion_report({"a": arms, "b": empty})
+    assert with_empty[0] == alone and with_empty[1].difference.estimate is None
+    assert with_empty[1].suggestion_difference.estimate is None

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from crowd.model_loop.anchoring import Proportion, anchoring_report
+from crowd.model_loop.anchoring import Proportion, SuggestionCounts, anchoring_report
 from crowd.model_loop.report import anchoring_body
 from crowd.model_loop.selectors import anchoring_for_campaign
 from crowd.models import Answer, AssignmentItem, Campaign, Item
@@ -168,11 +168,16 @@ def test_gold_accuracy_is_counted_per_suggestion_and_shown_on_the_page(org_key, 
     changed = Item.objects.filter(campaign=campaign, gold__isnull=False).order_by("id").first()
     Item.objects.filter(pk=changed.pk).update(prelabel="pos")
     expected: dict[tuple[str, bool], list[int]] = {}
+    suggestion_right: dict[str, list[int]] = {}  # on the shown arm's answers
     for answer in Answer.objects.filter(campaign=campaign, item__gold__isnull=False).select_related("item"):
         arm = AssignmentItem.objects.get(assignment_id=answer.assignment_id, item_id=answer.item_id).blind
         counted = expected.setdefault((answer.item.prelabel, arm), [0, 0])
         counted[0] += answer.label == answer.item.gold
         counted[1] += 1
+        if not arm:
+            right = suggestion_right.setdefault(answer.item.prelabel, [0, 0])
+            right[0] += answer.item.prelabel == answer.item.gold
+            right[1] += 1
 
     report = anchoring_for_campaign(campaign=campaign)
 
@@ -183,6 +188,12 @@ def test_gold_accuracy_is_counted_per_suggestion_and_shown_on_the_page(org_key, 
         if proportion.total
     }
     assert got == expected
+    assert {
+        arms.suggestion: [arms.suggestion_accuracy.hits, arms.suggestion_accuracy.total]
+        for arms in report.by_suggestion
+        if arms.suggestion_accuracy.total
+    } == suggestion_right
+    assert suggestion_right.get("pos", [0, 0])[0] > 0  # the changed item's suggestion is right on its gold
     assert sum(arms.gold_accuracy_shown.total for arms in report.by_suggestion) == report.gold_accuracy_shown.total
     body = org_api.get(f"/api/v1/campaigns/{campaign.id}/anchoring/").json()
     assert [row["suggestion"] for row in body["gold_accuracy_by_suggestion"]] == [
@@ -191,7 +202,10 @@ def test_gold_accuracy_is_counted_per_suggestion_and_shown_on_the_page(org_key, 
     client = Client()
     client.force_login(org_key[1])
     page = client.get(f"/manage/campaigns/{campaign.id}/").content.decode()
-    assert ("Where it suggests neg" in page) == (("neg", False) in expected and ("neg", True) in expected)
+    compared = ("neg", False) in expected and ("neg", True) in expected
+    assert ("Where it suggests neg" in page) == compared
+    both_arms = [label for label, blind in expected if blind and (label, False) in expected]
+    assert page.count("The suggestion itself was right on") == len(both_arms)
 
 
 def test_a_misleading_suggestion_is_named_in_the_verdict():
@@ -202,8 +216,8 @@ def test_a_misleading_suggestion_is_named_in_the_verdict():
         gold_accuracy_shown=Proportion(800, 1000),
         gold_accuracy_blind=Proportion(600, 1000),
         gold_accuracy_by_suggestion={
-            "ham": (Proportion(590, 600), Proportion(300, 600)),
-            "spam": (Proportion(210, 400), Proportion(300, 400)),
+            "ham": SuggestionCounts(Proportion(590, 600), Proportion(300, 600), suggestion=Proportion(600, 600)),
+            "spam": SuggestionCounts(Proportion(210, 400), Proportion(300, 400), suggestion=Proportion(0, 400)),
         },
     )
 
@@ -211,4 +225,7 @@ def test_a_misleading_suggestion_is_named_in_the_verdict():
 
     assert body["warning"] is True
     assert [row["misleading"] for row in body["gold_accuracy_by_suggestion"]] == [False, True]
-    assert "where it suggests spam" in body["message"] and "misleads" in body["message"]
+    assert "where it suggests spam following it costs accuracy" in body["message"]
+    spam = body["gold_accuracy_by_suggestion"][1]
+    assert spam["suggestion_right"] == {"correct": 0, "answers": 400, "rate": 0.0}
+    assert spam["suggestion_difference"]["high"] < 0
