@@ -101,6 +101,14 @@ class Campaign(models.Model):
         LABEL = "label"
         REVIEW = "review"
 
+    class AcceptRule(models.TextChoices):
+        # How sure the evidence must be before a model's class is accepted (crowd/model_loop/acceptance.py):
+        # lower_bound, its precision's 95% lower bound reaches the threshold (cautious, slower to accept);
+        # estimate, the estimated precision does (the threshold read as written: faster, and it can take a class
+        # whose estimate runs high).
+        LOWER_BOUND = "lower_bound"
+        ESTIMATE = "estimate"
+
     class Order(models.TextChoices):
         # Depth-first finishes items before starting new ones, so results arrive early.
         DEPTH_FIRST = "depth_first"
@@ -141,6 +149,7 @@ class Campaign(models.Model):
     accept_min_score = models.FloatField(default=0.8, validators=[MinValueValidator(0), MaxValueValidator(1)])
     accept_confirmations = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(1)])
     accept_audit_share = models.FloatField(default=0.1, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    accept_rule = models.CharField(max_length=11, choices=AcceptRule.choices, default=AcceptRule.LOWER_BOUND)
     # The built-in baseline (crowd/model_loop/baseline_jobs.py): a TF-IDF text classifier trained on the campaign's
     # own confident labels that pre-labels the open items and takes part as one more annotator.
     baseline = models.BooleanField(default=False)

@@ -71,6 +71,7 @@ def _change_form(campaign: Campaign, **overrides) -> dict:
         "accept_min_score": campaign.accept_min_score,
         "accept_confirmations": campaign.accept_confirmations,
         "accept_audit_share": campaign.accept_audit_share,
+        "accept_rule": campaign.accept_rule,
     }
     data.update(overrides)
     return data

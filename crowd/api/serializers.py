@@ -68,6 +68,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "accept_min_score",
             "accept_confirmations",
             "accept_audit_share",
+            "accept_rule",
             "baseline",
             "order",
             "min_language_level",

@@ -96,6 +96,13 @@ class CampaignForm(forms.Form):
         min_value=0,
         max_value=1,
     )
+    accept_rule = forms.ChoiceField(
+        label=_("How sure the evidence must be"),
+        choices=[
+            ("lower_bound", _("Cautious: the evidence must show the model is above that precision, 95 times in 100")),
+            ("estimate", _("Estimate: the model's estimated precision must reach it (accepts sooner, may err)")),
+        ],
+    )
     baseline = forms.BooleanField(
         label=_("Built-in baseline: a text model trained on this campaign's confident labels pre-labels open items"),
         required=False,

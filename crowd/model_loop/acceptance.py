@@ -5,16 +5,19 @@ campaign already has: gold items and items people answered. Counting agreement w
 (`class_precision`) understates a good model wherever people are noisier than it, so the service estimates it from
 the model's Dawid-Skene confusion matrix instead (`estimated_precision`): the model is one annotator among the
 people, with gold items clamped, and EM separates its errors from theirs. A class is *accepted* when that evidence
-reaches `min_evidence` items and the estimated precision is at or above `threshold`: the rule the coordinator sets
-and reads, with the evidence count, not a confidence bound, as the guard against a few lucky items. (A 95% lower bound
-on top of that kept out, for a whole campaign, the classes of a model that is right where people share a
-systematic confusion: Dawid-Skene then counts the model's right answers there as its errors, so the estimate
-already leans low for such a model. It leans high for a model that shares the people's confusion, which only gold
-items can show.) An item whose pre-label is in an accepted class, with a score of at least
-`min_score`, then needs `confirmations` human answers (0 or 1) instead of the campaign's redundancy; a fixed share
-of such items (`audit_share`, chosen by a hash of the item's id so the choice is stable and unguessable by
-workers) still goes to the full redundancy, so the model's precision keeps being measured and a class whose
-estimate falls below the threshold is no longer accepted at the next aggregation run.
+reaches `min_evidence` items and, by the policy's `rule`, either the precision's 95% Wilson lower bound reaches
+`threshold` (`lower_bound`: cautious, so a class near the threshold waits for more evidence) or the estimate itself
+does (`estimate`: the threshold read as written, with the evidence count as the only guard against a few lucky
+items). The estimate leans low for a model that is right where people share a systematic confusion (Dawid-Skene
+counts its right answers there as errors), and there the lower bound can keep a good model's classes out for a
+whole campaign; it leans high where the model's own vote tips items people split on, and there the estimate can
+take a class that is worse than the threshold. The coordinator chooses; the service defaults to the bound.
+
+An item whose pre-label is in an accepted class, with a score of at least `min_score`, then needs `confirmations`
+human answers (0 or 1) instead of the campaign's redundancy; a fixed share of such items (`audit_share`, chosen by
+a hash of the item's id so the choice is stable and unguessable by workers) still goes to the full redundancy, so
+the model's precision keeps being measured, and a class that no longer qualifies is no longer accepted at the next
+aggregation run.
 
 No Django import: services count the evidence and apply the decision.
 """
@@ -25,18 +28,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crowd.model_loop.anchoring import wilson_interval
+
+RULES = ("lower_bound", "estimate")
+
 
 @dataclass(frozen=True)
 class AcceptancePolicy:
-    threshold: float = 0.95  # the model's estimated precision for a class, at the least
+    threshold: float = 0.95  # the model's precision for a class, at the least (read by `rule`)
     min_evidence: int = 50  # settled items where the model predicted that class
     min_score: float = 0.0  # the model's own score for this item
     confirmations: int = 1  # human answers an accepted item still gets: 0 or 1
     audit_share: float = 0.1  # accepted-looking items sent to full redundancy anyway
+    rule: str = "lower_bound"  # what must reach the threshold: the 95% lower bound or the estimate
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1 or not 0 <= self.min_score <= 1 or not 0 <= self.audit_share <= 1:
             raise ValueError("threshold, min_score and audit_share lie between 0 and 1")
+        if self.rule not in RULES:
+            raise ValueError(f"rule is one of {', '.join(RULES)}")
         if self.confirmations not in (0, 1) or self.min_evidence < 1:
             raise ValueError("confirmations is 0 or 1 and min_evidence at least 1")
 
@@ -75,8 +85,15 @@ def accepted_classes(precision: Mapping[Hashable, ClassEvidence], policy: Accept
     return {
         label
         for label, evidence in precision.items()
-        if evidence.items >= policy.min_evidence and evidence.precision >= policy.threshold
+        if evidence.items >= policy.min_evidence and _sure_enough(evidence, policy)
     }
+
+
+def _sure_enough(evidence: ClassEvidence, policy: AcceptancePolicy) -> bool:
+    if policy.rule == "estimate":
+        return evidence.precision >= policy.threshold
+    hits = round(evidence.precision * evidence.items)
+    return wilson_interval(hits, evidence.items)[0] >= policy.threshold
 
 
 def in_audit(item_key: str | int, share: float, salt: str = "") -> bool:

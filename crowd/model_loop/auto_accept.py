@@ -6,11 +6,12 @@ whose truth is known or being learned: gold items and items people answered. Its
 Dawid-Skene, where, with acceptance on, the model's confident labels are an annotator of their own (its less sure
 ones another, `model_annotator_name`), so the estimate is about exactly the labels acceptance would take, and
 EM separates the model's errors from people's (counting plain agreement with people's labels would understate a
-model that is better than them). That estimated precision must reach the threshold on at least `min_evidence`
-items. Then its open, unanswered, confident items in accepted classes need `confirmations` answers:
-0 completes them at once with the model's label, 1 leaves one slot whose answer aggregation weighs with the
-model's. An item whose people then disagree, or that needed more answers after all, loses its mark. A stable
-random `audit_share` of such items is never accepted, so the model keeps being measured against people.
+model that is better than them). That precision must reach the threshold (its 95% lower bound or the estimate
+itself, by the campaign's `accept_rule`) on at least `min_evidence` items. Then its open, unanswered, confident
+items in accepted classes need `confirmations` answers: 0 completes them at once with the model's label, 1 leaves
+one slot whose answer aggregation weighs with the model's. An item whose people then disagree, or that needed
+more answers after all, loses its mark. A stable random `audit_share` of such items is never accepted, so the model
+keeps being measured against people.
 
 Only single-choice campaigns, and only microtasks whose every item qualifies (so a shared page is never cut
 short for the items still needing people).
@@ -51,6 +52,7 @@ def policy_for(campaign: Campaign) -> AcceptancePolicy:
         min_score=campaign.accept_min_score,
         confirmations=campaign.accept_confirmations,
         audit_share=campaign.accept_audit_share,
+        rule=campaign.accept_rule,
     )
 
 

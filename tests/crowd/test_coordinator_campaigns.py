@@ -38,6 +38,7 @@ def _form(**overrides) -> dict:
         "accept_min_score": "0.8",
         "accept_confirmations": "1",
         "accept_audit_share": "0.1",
+        "accept_rule": "estimate",
         "min_language_level": "3",
         "min_quality": "0",
         "min_quality_answers": "10",
@@ -74,6 +75,7 @@ def test_an_owner_creates_a_campaign_from_the_web_with_every_part(org):
     assert sorted(campaign.languages) == ["en", "sw"]
     assert campaign.required_skills == {"medical": 2}
     assert (campaign.reward_minor, campaign.items_per_task, campaign.gold_ratio) == (30, 2, 0.1)
+    assert campaign.accept_rule == "estimate"
     assert campaign.translations == {
         "sw": {
             "instructions": "Je, ujumbe unahusu tatizo la afya?",
@@ -93,6 +95,7 @@ def test_an_owner_creates_a_campaign_from_the_web_with_every_part(org):
         ({"reward": "-1"}, "id_reward"),
         ({"name": ""}, "id_name"),
         ({"translation_language": ["!!"]}, "translations"),
+        ({"accept_rule": "median"}, "id_accept_rule"),
     ],
 )
 def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(org, overrides, named):

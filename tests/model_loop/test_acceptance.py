@@ -27,13 +27,28 @@ def test_estimated_precision_follows_bayes_rule_over_the_confusion_matrix():
 
 
 def test_a_class_is_accepted_on_enough_evidence_and_an_estimate_at_the_threshold():
-    policy = AcceptancePolicy(threshold=0.9, min_evidence=50)
+    policy = AcceptancePolicy(threshold=0.9, min_evidence=50, rule="estimate")
     precision = {
         "pos": ClassEvidence(0.9, 50),  # exactly the threshold, on exactly enough evidence
         "neg": ClassEvidence(1.0, 49),  # perfect, but too little evidence
         "neu": ClassEvidence(0.899, 5000),  # plenty of evidence, just below
     }
     assert accepted_classes(precision, policy) == {"pos"}
+
+
+def test_the_cautious_rule_asks_the_lower_bound_to_reach_the_threshold():
+    policy = AcceptancePolicy(threshold=0.9, min_evidence=50)  # the default rule
+    assert policy.rule == "lower_bound"
+    precision = {
+        "pos": ClassEvidence(0.99, 200),  # 198 of 200: lower bound ~0.964
+        "neu": ClassEvidence(0.92, 100),  # 0.92 estimated, lower bound ~0.85: not sure enough
+        "neg": ClassEvidence(1.0, 49),  # too little evidence whatever the rule
+    }
+    assert accepted_classes(precision, policy) == {"pos"}
+    assert accepted_classes(precision, AcceptancePolicy(threshold=0.9, min_evidence=50, rule="estimate")) == {
+        "pos",
+        "neu",
+    }
 
 
 def test_answers_needed_follows_the_policy():
@@ -58,7 +73,14 @@ def test_the_audit_share_is_stable_and_close_to_its_rate():
 
 @pytest.mark.parametrize(
     "bad",
-    [{"threshold": 1.5}, {"confirmations": 2}, {"min_evidence": 0}, {"audit_share": -0.1}, {"min_score": 2}],
+    [
+        {"threshold": 1.5},
+        {"confirmations": 2},
+        {"min_evidence": 0},
+        {"audit_share": -0.1},
+        {"min_score": 2},
+        {"rule": "median"},
+    ],
 )
 def test_a_bad_policy_is_refused(bad):
     with pytest.raises(ValueError):

@@ -109,7 +109,8 @@ def test_one_confirmation_leaves_one_slot_and_disagreement_removes_the_mark(org_
     "policy",
     [
         {"accept_min_evidence": 50},  # ten gold items are not enough evidence
-        {"accept_threshold": 0.99},  # the model's estimated precision is 0.98
+        {"accept_threshold": 0.99, "accept_rule": "estimate"},  # the model's estimated precision is 0.98
+        {"accept_threshold": 0.8},  # 0.98 of 10 rounds to 10 of 10: Wilson's lower bound is 0.72 (the default rule)
         {"accept_audit_share": 1.0},  # every item kept for people
         {"auto_accept": False},
     ],
@@ -121,6 +122,17 @@ def test_nothing_is_accepted_without_the_evidence_or_with_acceptance_off(org_key
 
     assert _accepted(campaign) == set()
     assert set(MicroTask.objects.filter(campaign=campaign).values_list("target", flat=True)) == {3}
+
+
+@pytest.mark.parametrize(("rule", "accepted"), [("lower_bound", False), ("estimate", True)])
+def test_the_rule_decides_how_sure_the_evidence_must_be(org_key, rule, accepted):
+    # Ten gold items and an estimated precision of 0.98: above a threshold of 0.8, but its lower bound (0.72) is not.
+    campaign = _campaign(org_key[0], accept_threshold=0.8, accept_rule=rule)
+
+    summary = campaign_auto_accept(campaign_id=campaign.id)
+
+    assert (summary.accepted_classes == {MODEL: ["pos"]}) is accepted
+    assert (_accepted(campaign) == {f"sure{i}" for i in range(6)}) is accepted
 
 
 def test_a_model_dawid_skene_finds_unreliable_is_not_accepted(org_key):
@@ -191,7 +203,13 @@ def test_a_models_unsure_labels_are_an_annotator_of_their_own_when_acceptance_is
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("accept_confirmations", 2), ("accept_threshold", 1.5), ("accept_min_evidence", 0), ("accept_audit_share", -1)],
+    [
+        ("accept_confirmations", 2),
+        ("accept_threshold", 1.5),
+        ("accept_min_evidence", 0),
+        ("accept_audit_share", -1),
+        ("accept_rule", "vibes"),
+    ],
 )
 def test_a_bad_policy_is_refused(org_api, org_key, field, value):
     campaign = factories.campaign(organization=org_key[0])
