@@ -30,3 +30,11 @@ def boolean_param(query: Any, name: str) -> bool | None:
         raise ValidationFailed(
             _("Invalid filter: %(names)s.") % {"names": name}, fields={name: _("Must be true or false.")}
         ) from None
+
+
+def whole_number(raw: Any) -> int | None:
+    """A whole number written in the digits 0-9 (an id, a page's position, a count of days), else None. Not
+    `str.isdigit()`: it also takes "²" and other Unicode digits that int() refuses, a 500 for a hand-edited form."""
+    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from crowd.coordinator.views import member_required
 from crowd.exceptions import DomainError, NotFound, ValidationFailed
 from crowd.models import ApiKey, Membership, Organization
+from crowd.query_params import whole_number
 from crowd.selectors import Actor, invitations_pending
 from crowd.services.invitations import (
     INVITATION_DAYS,
@@ -90,7 +91,7 @@ def organization_people(request: HttpRequest, actor: Actor, organization_id: int
 
 
 def _act(request: HttpRequest, organization: Organization, action: str) -> None:
-    user_id = int(request.POST["user"]) if request.POST.get("user", "").isdigit() else 0
+    user_id = whole_number(request.POST.get("user")) or 0
     if action == "add":
         member_add(organization_id=organization.id, email=request.POST.get("email", ""), role=request.POST.get("role"))
         messages.success(request, _("Member added."))
@@ -100,8 +101,7 @@ def _act(request: HttpRequest, organization: Organization, action: str) -> None:
         member_set_role(organization_id=organization.id, user_id=user_id, role=request.POST.get("role", ""))
         messages.success(request, _("Role changed."))
     elif action == "remove":
-        raw_keys_to = request.POST.get("keys_to", "")
-        keys_to = int(raw_keys_to) if raw_keys_to.isdigit() else None
+        keys_to = whole_number(request.POST.get("keys_to"))
         try:
             member_remove(organization_id=organization.id, user_id=user_id, keys_to=keys_to)
         except ValidationFailed:
@@ -112,11 +112,11 @@ def _act(request: HttpRequest, organization: Organization, action: str) -> None:
         else:
             messages.success(request, _("Member removed. Keys they issued now act for the owner you chose."))
     elif action == "key_revoke":
-        key_id = int(request.POST["key"]) if request.POST.get("key", "").isdigit() else 0
+        key_id = whole_number(request.POST.get("key")) or 0
         api_key_revoke(organization_id=organization.id, key_id=key_id)
         messages.success(request, _("Key revoked: it stops working now."))
     elif action == "invitation_revoke":
-        invitation_id = int(request.POST["invitation"]) if request.POST.get("invitation", "").isdigit() else 0
+        invitation_id = whole_number(request.POST.get("invitation")) or 0
         invitation_revoke(organization_id=organization.id, invitation_id=invitation_id)
         messages.success(request, _("Invitation revoked: its link stops working now."))
     else:
@@ -127,7 +127,7 @@ def _key_create(request: HttpRequest, actor: Actor, organization: Organization) 
     days = request.POST.get("days", "").strip()
     expires_at = None
     if days:
-        if not days.isdigit() or not 1 <= int(days) <= KEY_DAYS_MAX:
+        if not 1 <= (whole_number(days) or 0) <= KEY_DAYS_MAX:
             messages.error(request, _("A key lasts from 1 to 3650 days, or leave it empty for no end date."))
             return redirect("manage-people", organization_id=organization.id)
         expires_at = timezone.now() + timedelta(days=int(days))

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from crowd.coordinator.views import member_required
 from crowd.exceptions import DomainError
 from crowd.models import Answer, CampaignWorker, Organization, WorkerBlock
+from crowd.query_params import whole_number
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.blocks import worker_block, worker_unblock
 from crowd.services.pool_enrolment import (
@@ -120,7 +121,7 @@ def organization_pool(request: HttpRequest, actor: Actor, organization_id: int) 
     if not can_write:
         return render(request, "coordinator/read_only.html", status=403)
     action = request.POST.get("action", "")
-    worker_id = int(request.POST["worker"]) if request.POST.get("worker", "").isdigit() else 0
+    worker_id = whole_number(request.POST.get("worker")) or 0
     try:
         if action == "enroll":
             return _enroll(request, organization)

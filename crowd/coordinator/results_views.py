@@ -7,6 +7,7 @@ from django.shortcuts import render
 from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exports import FORMATS, decided_by
 from crowd.models import Item
+from crowd.query_params import whole_number
 from crowd.selectors import Actor
 
 PAGE_SIZE = 100
@@ -30,7 +31,7 @@ def campaign_results(request: HttpRequest, actor: Actor, campaign_id: int) -> Ht
     else:
         threshold = None
         items = items.order_by("id")
-    after = int(request.GET["after"]) if request.GET.get("after", "").isdigit() and threshold is None else 0
+    after = (whole_number(request.GET.get("after")) or 0) if threshold is None else 0
     page = list(items.filter(id__gt=after)[:PAGE_SIZE] if threshold is None else items[:PAGE_SIZE])
     following = None
     if threshold is None and len(page) == PAGE_SIZE:

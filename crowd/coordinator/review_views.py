@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from crowd import selectors
 from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError
+from crowd.query_params import whole_number
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.approvals import assignments_decide
 from crowd.submissions import submission_body, submission_filters, submission_worker
@@ -71,7 +72,7 @@ def _shown(body: dict, assignment) -> dict:
 
 def _decide(request: HttpRequest, actor: Actor, campaign) -> HttpResponse:
     decision = request.POST.get("decision", "")
-    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    ids = [number for number in map(whole_number, request.POST.getlist("ids")) if number is not None]
     back = f"?{urlencode({'status': request.POST.get('status', 'submitted')})}"
     if not ids:
         messages.error(request, _("Tick the work to approve or reject first."))

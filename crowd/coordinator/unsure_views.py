@@ -12,6 +12,7 @@ from crowd.coordinator.views import campaign_or_404, member_required
 from crowd.exceptions import DomainError
 from crowd.exports import decided_by
 from crowd.models import Campaign, Item
+from crowd.query_params import whole_number
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.services.expert import item_decide
 
@@ -52,15 +53,15 @@ def _shown(item: Item) -> dict:
 
 
 def _decide(request: HttpRequest, campaign: Campaign) -> HttpResponse:
-    raw_id = request.POST.get("item", "")
-    if not raw_id.isdigit() or not Item.objects.filter(pk=int(raw_id), campaign=campaign).exists():
+    item_id = whole_number(request.POST.get("item"))
+    if item_id is None or not Item.objects.filter(pk=item_id, campaign=campaign).exists():
         raise Http404(_("No such item."))
     if campaign.task_type == Campaign.TaskType.MULTI_CHOICE:
         label: object = request.POST.getlist("label")
     else:
         label = request.POST.get("label", "")
     try:
-        item_decide(item_id=int(raw_id), label=label, decided_by_id=request.user.id)
+        item_decide(item_id=item_id, label=label, decided_by_id=request.user.id)
     except DomainError as exc:
         messages.error(request, _("The label was not saved: %(reason)s") % {"reason": exc.message})
     else:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from crowd.coordinator.views import member_required
 from crowd.exceptions import DomainError, NotFound, ValidationFailed
 from crowd.models import Organization, WebhookDelivery, WebhookSubscription
+from crowd.query_params import whole_number
 from crowd.selectors import WRITE_ROLES, Actor
 from crowd.webhooks import selectors
 from crowd.webhooks.events import EVENT_TYPES
@@ -80,7 +81,7 @@ def _webhook_or_404(actor: Actor, webhook_id: int) -> WebhookSubscription:
 
 def _detail_context(request: HttpRequest, actor: Actor, subscription: WebhookSubscription, **extra: Any) -> dict:
     before = request.GET.get("before", "")
-    before_id = int(before) if before.isdigit() and len(before) <= 18 else None  # within a bigint
+    before_id = whole_number(before) if len(before) <= 18 else None  # within a bigint
     deliveries = selectors.deliveries_for_subscription(
         subscription=subscription, before_id=before_id, limit=LOG_PAGE + 1
     )
