@@ -28,6 +28,22 @@ def _progress_key(job_id: int) -> str:
     return f"import-job:{job_id}:rows"
 
 
+# A file system takes 255 bytes per name: a browser's file name (4 bytes a character at worst) is cut short for the
+# stored copy, with room for the suffix storage adds to keep names apart. The job keeps a longer one to show.
+STORED_NAME_CHARS = 60
+FILENAME_CHARS = 200  # ImportJob.filename
+
+
+def _shortened(name: str, limit: int) -> str:
+    """`name` within `limit` characters, its extension kept: the import reads the file's kind from it."""
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) >= limit - 1:
+        return name[:limit]
+    return stem[: limit - len(extension) - 1] + dot + extension
+
+
 def import_job_create(
     *,
     campaign_id: int,
@@ -47,12 +63,12 @@ def import_job_create(
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED):
             raise InvalidState(_("Items cannot be added to a %(status)s campaign.") % {"status": campaign.status})
-        stored = default_storage.save(f"imports/{campaign_id}/{name}", upload)
+        stored = default_storage.save(f"imports/{campaign_id}/{_shortened(name, STORED_NAME_CHARS)}", upload)
         job = ImportJob.objects.create(
             campaign=campaign,
             created_by_id=created_by_id,
             path=stored,
-            filename=name[:200],
+            filename=_shortened(name, FILENAME_CHARS),
             size=upload.size or 0,
             options=(options or ImportOptions()).as_dict(),
             status=ImportJob.Status.PREVIEW if preview else ImportJob.Status.QUEUED,

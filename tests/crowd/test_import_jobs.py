@@ -4,6 +4,7 @@ truncated and mis-encoded files fail with their reason and leave no item behind.
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from crowd.models import Campaign, ImportJob, Item
 from crowd.services import import_jobs
@@ -105,6 +106,36 @@ def test_an_unreadable_file_type_is_refused_at_once_and_nothing_is_queued(org_ap
     assert_error(response, 400, "validation_error")
     assert not ImportJob.objects.exists()
     assert_error(org_api.post(f"/api/v1/campaigns/{campaign.id}/imports/", {}, format="multipart"), 400)
+
+
+LONG_NAMES = ["messages-" + "x" * 300 + ".csv", "Ujumbe wa kliniki " + "ü" * 200 + ".csv"]
+
+
+@pytest.mark.parametrize("name", LONG_NAMES)
+def test_a_file_with_a_name_longer_than_the_disk_takes_is_imported(
+    org_api, campaign, django_capture_on_commit_callbacks, name
+):
+    response = _send(org_api, campaign, name, CSV, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 202, response.content
+    job = ImportJob.objects.get()
+    assert (job.status, job.created) == ("finished", 3)
+    assert job.filename.endswith(".csv") and len(job.filename) == 200 and job.filename.startswith(name[:100])
+
+
+@pytest.mark.parametrize("name", LONG_NAMES)
+def test_the_web_upload_of_a_long_named_file_shows_its_preview(org_key, campaign, name):
+    client = Client()
+    client.force_login(org_key[1])
+
+    response = client.post(
+        f"/manage/campaigns/{campaign.id}/imports/", {"file": SimpleUploadedFile(name, CSV.encode())}
+    )
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/manage/imports/{job.id}/"
+    preview = client.get(response["Location"])
+    assert preview.status_code == 200 and len(preview.context["rows"]) == 3
 
 
 def test_imports_belong_to_their_organization(org_api, other_org_api, campaign, django_capture_on_commit_callbacks):
