@@ -135,7 +135,12 @@ def campaign_new(request: HttpRequest, actor: Actor) -> HttpResponse:
             organizations=organizations,
         )
         return render(request, "coordinator/campaign_form.html", context)
-    chosen = next((o for o in organizations if str(o.id) == request.POST.get("organization")), organizations[0])
+    # The organization the form names, or the one it offers when there is no choice; never another in its place (a
+    # form loaded before the member's role there was lowered would put the campaign, and its costs, elsewhere).
+    posted = request.POST.get("organization")
+    chosen = next((o for o in organizations if str(o.id) == posted), None if posted else organizations[0])
+    if chosen is None:
+        return render(request, "coordinator/read_only.html", status=403)
     blank.organization = chosen
     return _save(request, actor, blank, organizations=organizations)
 

@@ -120,6 +120,24 @@ def test_a_viewer_cannot_create_or_move_a_campaign(org):
     assert Campaign.objects.get(pk=campaign.pk).status == "draft"
 
 
+@pytest.mark.parametrize("named", ["viewer_here", "not_a_member", "nonsense"])
+def test_a_campaign_is_made_in_the_organization_the_form_names_or_not_at_all(org, named):
+    """A form loaded while the member could write in two organizations, sent after their role in one was lowered
+    (or naming any organization they cannot write in): refused, not made in their other organization instead."""
+    organization, owner = org
+    lowered = factories.OrganizationFactory()
+    Membership.objects.create(organization=lowered, user=owner, role="viewer")
+    other = factories.OrganizationFactory()
+    organization_id = {"viewer_here": lowered.id, "not_a_member": other.id, "nonsense": "x"}[named]
+
+    response = logged_in(owner).post("/manage/campaigns/new/", _form(organization=organization_id))
+
+    assert response.status_code == 403
+    assert not Campaign.objects.exists()
+    assert logged_in(owner).post("/manage/campaigns/new/", _form()).status_code == 302
+    assert Campaign.objects.get().organization_id == organization.id
+
+
 def test_another_organizations_campaign_does_not_exist_here(org):
     _, owner = org
     elsewhere = factories.campaign(items=1)
