@@ -35,6 +35,11 @@ def translations_normalize(translations: Any, labels: list[dict[str, str]]) -> d
             language = language_normalize(str(tag))
         except InvalidLanguage as exc:
             raise ValidationFailed(str(exc), fields={where: _("Not a BCP 47 language tag.")}) from exc
+        if language in result:  # "sw" and "SW", say: keeping one would drop the other's texts without a word
+            raise ValidationFailed(
+                _("Two translations are for one language: %(language)s.") % {"language": language},
+                fields={where: _("Another translation is for this language.")},
+            )
         if not isinstance(texts, dict) or set(texts) - {"instructions", "labels"}:
             raise ValidationFailed(
                 _("Each translation has `instructions` and/or `labels`."), fields={where: _("Unexpected keys.")}

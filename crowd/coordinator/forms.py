@@ -249,4 +249,11 @@ def campaign_payload(
     if problem:
         errors["required_skills"] = problem
     data["translations"] = translations_from_post(post, labels)
+    # Two blocks for one language would become one entry (the last) before the serializer could see them.
+    typed = [language.strip().lower() for language in post.getlist("translation_language") if language.strip()]
+    repeated = sorted({language for language in typed if typed.count(language) > 1})
+    if repeated:
+        errors["translations"] = str(
+            _("Two translations are for one language: %(language)s.") % {"language": ", ".join(repeated)}
+        )
     return data, errors

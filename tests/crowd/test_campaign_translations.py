@@ -37,6 +37,8 @@ def test_translations_are_stored_normalized_through_the_api(org_api):
         ({"sw": "Dalili"}, "translations.sw"),
         (["sw"], "translations"),
         ({"sw": {"instructions": "x" * 20_001}}, "translations.sw.instructions"),
+        # One language written two ways: keeping one would drop the other's texts without a word.
+        ({"sw": {"instructions": "Soma."}, "SW": {"instructions": "Chagua."}}, "translations.SW"),
     ],
 )
 def test_bad_translations_are_refused_and_nothing_changes(org_api, translations, field):

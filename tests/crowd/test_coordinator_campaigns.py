@@ -107,6 +107,30 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(org, overr
     assert not Campaign.objects.exists()
 
 
+@pytest.mark.parametrize("second", ["sw", " SW "])
+def test_two_translation_blocks_for_one_language_are_refused_and_the_campaign_kept(org, second):
+    """Both blocks reach the page as one language: it is refused, not stored with one block's texts dropped."""
+    _, owner = org
+    client = logged_in(owner)
+    client.post("/manage/campaigns/new/", _form())
+    campaign = Campaign.objects.get()
+    stored = campaign.translations
+
+    response = client.post(
+        f"/manage/campaigns/{campaign.id}/edit/",
+        _form(
+            translation_language=["sw", second],
+            translation_instructions=["Je, ujumbe unahusu tatizo la afya?", "Soma ujumbe."],
+            translation_label_symptom=["Dalili", "Dalili ya ugonjwa"],
+            translation_label_other=["Kitu kingine", "Kingine"],
+        ),
+    )
+
+    assert response.status_code == 400
+    assert "Two translations are for one language: sw." in response.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).translations == stored
+
+
 def test_a_viewer_cannot_create_or_move_a_campaign(org):
     organization, _ = org
     viewer = member(organization, "viewer")
