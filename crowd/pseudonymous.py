@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crowd.exceptions import ValidationFailed
 from crowd.models import CampaignWorker, WorkerBlock
+from crowd.query_params import whole_number
 from workers.models import WorkerProfile
 from workers.pseudonyms import PREFIX, pseudonym
 
@@ -45,8 +46,9 @@ def worker_from_reference(
     if isinstance(reference, int) and not isinstance(reference, bool):
         return reference
     text = str(reference).strip() if isinstance(reference, str) else ""
-    if text.isdigit():
-        return int(text)
+    number = whole_number(text)
+    if number is not None:
+        return number
     if not is_pseudonym(text):
         raise ValidationFailed(
             _("`%(name)s` must be a worker's pseudonym or id.") % {"name": field},

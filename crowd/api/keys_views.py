@@ -20,6 +20,7 @@ from crowd.api.filters import BooleanFilter
 from crowd.api.paging import cursor_page, cursor_parameters, filter_parameters, filtered, page_serializer
 from crowd.exceptions import PermissionDenied, ValidationFailed
 from crowd.models import ApiKey, Membership
+from crowd.query_params import whole_number
 from crowd.selectors import Actor, roles_at_least
 from crowd.services.members import api_key_reassign, api_key_revoke
 from crowd.services.organizations import api_key_issue
@@ -118,7 +119,7 @@ def _organization_param(request: Request, actor: Actor) -> int | None:
     raw = request.query_params.get("organization")
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
+    if whole_number(raw) is None:
         raise ValidationFailed(
             _("`%(name)s` must be an integer.") % {"name": "organization"},
             fields={"organization": _("Must be an integer.")},

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from crowd.exceptions import ValidationFailed
+from crowd.query_params import whole_number
 
 PAGE = 100
 PAGE_MAX = 1000
@@ -130,7 +131,7 @@ def _key_cursor(request: Request, model: type[Model], key: str) -> tuple[Any, in
         return None
     value, _colon, last_id = raw.rpartition(":")  # the id has no colon; a value (a timestamp, say) may
     try:
-        if not last_id.isdigit():
+        if whole_number(last_id) is None:
             raise ValidationError("id")
         return model._meta.get_field(key).to_python(value), int(last_id)
     except ValidationError:

@@ -1,5 +1,6 @@
-"""Ids, positions and day counts typed into the coordinator's pages by hand: digits other than 0-9 ("²" passes
-str.isdigit() but not int()) get the page's own answer, never a server error, and change nothing."""
+"""Ids, positions and day counts typed by hand into the coordinator's pages (and the API's queries): digits other
+than 0-9 ("²" passes str.isdigit() but not int()) get the page's own answer or a 400, never a server error, and
+change nothing."""
 
 import pytest
 
@@ -8,6 +9,7 @@ from crowd.webhooks.events import EVENT_TYPES
 from crowd.webhooks.services import webhook_create
 from tests import factories
 from tests.crowd.pages import logged_in, member
+from tests.factories import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +80,19 @@ def test_a_unicode_digit_in_a_page_position_reads_the_first_page(org):
 
     assert results.status_code == 200 and len(results.context["items"]) == 2
     assert log.status_code == 200 and WebhookSubscription.objects.filter(pk=subscription.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/keys/", {"organization": SUPERSCRIPT_TWO}, "organization"),
+        ("/api/v1/campaigns/{campaign}/unsure/", {"cursor": f"0.5:{SUPERSCRIPT_TWO}"}, "cursor"),
+        ("/api/v1/campaigns/{campaign}/submissions/", {"worker": SUPERSCRIPT_TWO}, "worker"),
+    ],
+)
+def test_a_unicode_digit_in_an_api_query_is_a_400_naming_it(org_key, org_api, path, params, field):
+    campaign = factories.campaign(organization=org_key[0], items=1)
+
+    response = org_api.get(path.format(campaign=campaign.id), params)
+
+    assert field in assert_error(response, 400)["fields"]
