@@ -162,6 +162,8 @@ def skills_from_post(post: QueryDict) -> tuple[dict[str, int], str | None]:
             level = 0
         if not 1 <= level <= 5:
             return {}, str(_("A skill's level is from 1 to 5."))
+        if slug in skills:  # one level would be kept and the other dropped without a word
+            return {}, str(_("“%(skill)s” is listed twice: keep one row, with the level it needs.") % {"skill": slug})
         skills[slug] = level
     return skills, None
 

@@ -107,6 +107,18 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(org, overr
     assert not Campaign.objects.exists()
 
 
+def test_a_skill_listed_twice_is_refused_not_stored_with_one_level(org):
+    _, owner = org
+
+    response = logged_in(owner).post(
+        "/manage/campaigns/new/", _form(skill=["medical", " medical"], skill_level=["2", "4"])
+    )
+
+    assert response.status_code == 400
+    assert "is listed twice" in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
 @pytest.mark.parametrize("second", ["sw", " SW "])
 def test_two_translation_blocks_for_one_language_are_refused_and_the_campaign_kept(org, second):
     """Both blocks reach the page as one language: it is refused, not stored with one block's texts dropped."""
