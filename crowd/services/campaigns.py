@@ -141,9 +141,10 @@ def campaign_create(*, organization_id: int, created_by_id: int | None, fields: 
 
 
 def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
-    """Edit a campaign: any field while draft; only EDITABLE_WHILE_ACTIVE once launched. A higher redundancy,
-    max_redundancy or reward of a launched campaign (a higher redundancy reopens a completed one) must be covered
-    by the organization's funds. Locks the campaign, then the funds; raises InsufficientFunds (nothing changes).
+    """Edit a campaign: any field while draft; only EDITABLE_WHILE_ACTIVE once launched; nothing once archived
+    (InvalidState). A higher redundancy, max_redundancy or reward of a launched campaign (a higher redundancy reopens
+    a completed one) must be covered by the organization's funds. Locks the campaign, then the funds; raises
+    InsufficientFunds (nothing changes).
     """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
@@ -152,6 +153,8 @@ def campaign_update(*, campaign_id: int, fields: dict[str, Any]) -> Campaign:
                 _("Status changes through launch, pause and resume, not by editing."),
                 fields={"status": _("Read-only here.")},
             )
+        if campaign.status == Campaign.Status.ARCHIVED:  # archived is read-only (campaign_archive)
+            raise InvalidState(_("The campaign is archived: it can no longer be edited."))
         if campaign.status != Campaign.Status.DRAFT:
             locked = sorted(set(fields) - EDITABLE_WHILE_ACTIVE)
             if locked:

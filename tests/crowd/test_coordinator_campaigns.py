@@ -4,9 +4,11 @@ refuses bad input with the fields named and nothing stored, and the campaign pag
 import pytest
 from allauth.account.models import EmailAddress
 
-from crowd.models import Campaign, Membership, Organization
+from crowd.models import Campaign, Item, Membership, Organization
+from crowd.services.campaigns import campaign_archive, campaign_close
 from tests import factories
 from tests.crowd.pages import logged_in, member
+from tests.factories import assert_error
 from workers.models import User
 from workers.pseudonyms import pseudonym
 from workers.services import user_email_verify
@@ -172,6 +174,27 @@ def test_a_campaign_is_made_in_the_organization_the_form_names_or_not_at_all(org
     assert not Campaign.objects.exists()
     assert logged_in(owner).post("/manage/campaigns/new/", _form()).status_code == 302
     assert Campaign.objects.get().organization_id == organization.id
+
+
+def test_an_archived_campaign_is_read_only_on_its_edit_page_and_through_the_api(org):
+    organization, owner = org
+    campaign = factories.campaign(organization=organization, launch=True, items=2)
+    campaign_close(campaign_id=campaign.id)
+    campaign_archive(campaign_id=campaign.id)
+    items = sorted(Item.objects.filter(campaign=campaign).values_list("id", "status", "redundancy"))
+
+    page = logged_in(owner).post(
+        f"/manage/campaigns/{campaign.id}/edit/", _form(name="Renamed", redundancy="4", max_redundancy="6")
+    )
+    api = logged_in(owner).patch(
+        f"/api/v1/campaigns/{campaign.id}/", {"name": "Renamed"}, content_type="application/json"
+    )
+
+    assert page.status_code == 400 and "it can no longer be edited" in page.content.decode()
+    assert_error(api, 409)
+    stored = Campaign.objects.get(pk=campaign.pk)
+    assert (stored.name, stored.status, stored.redundancy) == (campaign.name, "archived", campaign.redundancy)
+    assert sorted(Item.objects.filter(campaign=campaign).values_list("id", "status", "redundancy")) == items
 
 
 def test_another_organizations_campaign_does_not_exist_here(org):
