@@ -150,8 +150,12 @@ def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_versio
 
 def _url_check(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range or not a number is a ValueError, like a bad IPv6 bracket
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed(_("The backend's URL must be http(s) with a host."), fields={"url": _("Invalid URL.")})
     return url
 

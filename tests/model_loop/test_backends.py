@@ -266,3 +266,36 @@ def test_the_private_address_allowance_follows_the_environment(value, allowed):
     env = {**os.environ, "CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE": value, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == [str(allowed), str(allowed)]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",  # an unclosed IPv6 bracket
+        "http://example.org:99999/",  # a port out of range
+        "http://example.org:abc/",  # a port that is not a number
+        "http://exa mple.org/",  # a space in the host
+        "http://" + "ñ" * 70 + ".org/",  # a label too long for IDNA
+        "http://a..b/",  # an empty label
+    ],
+)
+def test_a_malformed_url_is_a_400_and_nothing_is_stored(url, org_key, org_api, django_capture_on_commit_callbacks):
+    campaign = _campaign(org_key)
+
+    error = factories.assert_error(_register(org_api, campaign, url, django_capture_on_commit_callbacks), 400)
+
+    assert "url" in error["fields"]
+    assert not MLBackend.objects.exists()
+
+
+def test_a_malformed_url_in_a_patch_is_a_400_and_nothing_changes(
+    fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    campaign = _campaign(org_key)
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+    url = f"/api/v1/campaigns/{campaign.id}/backends/{MLBackend.objects.get().id}/"
+
+    for bad in ("http://[::1", "http://127.0.0.1:70000/", "http://a..b/"):
+        factories.assert_error(org_api.patch(url, {"url": bad}, format="json"), 400)
+
+    assert MLBackend.objects.get().url == fake.url
