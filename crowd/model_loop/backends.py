@@ -90,8 +90,14 @@ def _call(method: str, url: str, *, body: Any = None, timeout: float, max_bytes:
         )
     try:
         return json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         raise BackendError(_("%(url)s did not answer with JSON.") % {"url": url}, transient=False) from None
+
+
+def _text(value: Any, limit: int) -> str:
+    """A string a backend sent, made storable: PostgreSQL's text refuses NUL and UTF-8 cannot encode a lone
+    surrogate (which JSON's \\ud800 escapes can carry)."""
+    return str(value).replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
 def health_parse(body: Any) -> Health:
@@ -99,7 +105,7 @@ def health_parse(body: Any) -> Health:
     if not isinstance(body, dict) or str(body.get("status", "")).upper() != "UP":
         raise BackendError(_('The health check did not say {"status": "UP"}.'), transient=False)
     version = body.get("model_version") or body.get("model_class_version") or ""
-    return Health(model_version=str(version)[:99], supports_training=body.get("supports_training") is True)
+    return Health(model_version=_text(version, 99), supports_training=body.get("supports_training") is True)
 
 
 def backend_health(*, url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> Health:
@@ -141,7 +147,7 @@ def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_versio
             score = None
         version = result.get("model_version") or default_version
         score = None if score is None else float(score)
-        parsed.append(Prediction(label=label, score=score, model_version=str(version)[:99]))
+        parsed.append(Prediction(label=label, score=score, model_version=_text(version, 99)))
     return parsed
 
 

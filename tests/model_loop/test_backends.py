@@ -299,3 +299,42 @@ def test_a_malformed_url_in_a_patch_is_a_400_and_nothing_changes(
         factories.assert_error(org_api.patch(url, {"url": bad}, format="json"), 400)
 
     assert MLBackend.objects.get().url == fake.url
+
+
+@pytest.mark.parametrize("version, stored", [("v\u0000 1", "v 1"), ("v\ud800", "v?")])
+def test_a_model_version_postgresql_cannot_store_is_cleaned_not_a_500(
+    version, stored, fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    """A NUL (PostgreSQL's text refuses it) or a lone surrogate (UTF-8 cannot encode it) in what a backend says."""
+    campaign = _campaign(org_key, n=2)
+    fake.health = {"status": "UP", "model_version": version}
+    fake.predict = lambda items: (200, [choice("pos", version=version) for _ in items])
+
+    response = _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f")
+
+    assert response.status_code == 201, response.content
+    backend = MLBackend.objects.get()
+    assert (backend.model_version, backend.status, backend.items_predicted) == (stored, "ok", 2)
+    assert set(Item.objects.values_list("prelabel_model", flat=True)) == {f"f@{stored}"}
+    assert LabelModel.objects.get().version == stored
+    with django_capture_on_commit_callbacks(execute=True):
+        assert backends_check() == {"ok": 1}  # the beat check reads the same version and does not trip on it
+
+
+def test_a_json_answer_nested_too_deep_is_a_bad_answer_not_a_crash(
+    fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    campaign = _campaign(org_key, n=2)
+    fake.health = b"[" * 30_000  # under the health answer's 64 KiB cap, far over the JSON decoder's depth
+    error = factories.assert_error(
+        _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks), 400, "backend_unhealthy"
+    )
+    assert "JSON" in error["message"] and not MLBackend.objects.exists()
+
+    fake.health = {"status": "UP", "model_version": "v3"}
+    fake.predict = lambda items: (200, b"[" * 100_000)
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+
+    backend = MLBackend.objects.get()
+    assert backend.status == "failing" and "JSON" in backend.last_error
+    assert not Item.objects.filter(prelabel__isnull=False).exists()
