@@ -237,3 +237,20 @@ def test_a_coordinators_decision_takes_the_mark_away_even_where_acceptance_no_lo
         row["external_id"]: row for row in org_api.get(f"/api/v1/campaigns/{campaign.id}/results/").json()["results"]
     }
     assert results["sure0"]["accepted_on_model"] is None and results["sure1"]["accepted_on_model"] == MODEL
+
+
+@pytest.mark.parametrize(
+    "field", ["accept_threshold", "accept_min_score", "accept_audit_share", "blind_share", "target_confidence"]
+)
+def test_a_policy_number_that_is_not_a_number_is_refused(org_api, org_key, field):
+    """The string "nan" reads as a float that passes every bound; stored, it broke every read of the campaign."""
+    campaign = _campaign(org_key[0])
+    before = Campaign.objects.values_list(field, flat=True).get(pk=campaign.pk)
+
+    error = factories.assert_error(
+        org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {field: "nan"}, format="json"), 400
+    )
+
+    assert field in error["fields"]
+    assert Campaign.objects.values_list(field, flat=True).get(pk=campaign.pk) == before
+    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/").status_code == 200

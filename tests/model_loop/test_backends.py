@@ -338,3 +338,23 @@ def test_a_json_answer_nested_too_deep_is_a_bad_answer_not_a_crash(
     backend = MLBackend.objects.get()
     assert backend.status == "failing" and "JSON" in backend.last_error
     assert not Item.objects.filter(prelabel__isnull=False).exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "-nan"])
+def test_a_timeout_that_is_not_a_number_is_a_400_and_nothing_is_stored(
+    value, fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    """float() reads the string "nan", and NaN passes every bound (it compares false): once stored, each call of
+    the backend failed and every read of it was a 500 (JSON has no NaN)."""
+    campaign = _campaign(org_key)
+
+    error = factories.assert_error(
+        _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, timeout=value), 400
+    )
+
+    assert "timeout" in error["fields"] and not MLBackend.objects.exists()
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+    url = f"/api/v1/campaigns/{campaign.id}/backends/{MLBackend.objects.get().id}/"
+    factories.assert_error(org_api.patch(url, {"timeout": value}, format="json"), 400)
+    assert MLBackend.objects.get().timeout_seconds == 10.0
+    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/backends/").status_code == 200
