@@ -55,7 +55,7 @@ class Health:
 
 @dataclass(frozen=True)
 class Prediction:
-    label: str
+    label: str | list[str]  # a sorted set of values in a multi-choice campaign, as its answers are stored
     score: float | None
     model_version: str
 
@@ -113,8 +113,8 @@ def backend_health(*, url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> Heal
     return health_parse(_call("GET", _endpoint(url, "/health"), timeout=timeout, max_bytes=64 * 1024))
 
 
-def _choice(result: Any) -> str | None:
-    """The first choice of the first `choices` region of one task's result."""
+def _choices(result: Any) -> list[Any] | None:
+    """The choices of the first `choices` region of one task's result."""
     regions = result.get("result") if isinstance(result, dict) else None
     if not isinstance(regions, list):
         return None
@@ -124,22 +124,37 @@ def _choice(result: Any) -> str | None:
         value = region.get("value")
         choices = value.get("choices") if isinstance(value, dict) else None
         if isinstance(choices, list) and choices and isinstance(choices[0], str):
-            return choices[0]
+            return choices
     return None
 
 
-def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_version: str) -> list[Prediction | None]:
+def _choice(result: Any, *, labels: set[str], multi: bool) -> str | list[str] | None:
+    """The label one task's result gives, if it is the campaign's: its first choice, or in a multi-choice campaign
+    the sorted set of its choices (every one of them a label)."""
+    choices = _choices(result)
+    if choices is None:
+        return None
+    if not multi:
+        return choices[0] if choices[0] in labels else None
+    if not all(isinstance(choice, str) and choice in labels for choice in choices):
+        return None
+    return sorted(set(choices))
+
+
+def predictions_parse(
+    body: Any, *, tasks: int, labels: set[str], default_version: str, multi: bool = False
+) -> list[Prediction | None]:
     """One entry per task, in order: its prediction, or None when there is none or its label is not one of the
     campaign's (rejected). Accepts `{"results": [...]}` and a bare list, as backends vary; anything else is a
-    BackendError."""
+    BackendError. `multi`: the campaign is multi-choice, and a prediction is the set of a region's choices."""
     results = body.get("results") if isinstance(body, dict) else body
     if not isinstance(results, list):
         raise BackendError(_('The prediction answer has no "results" list.'), transient=False)
     parsed: list[Prediction | None] = []
     for index in range(tasks):
         result = results[index] if index < len(results) else None
-        label = _choice(result)
-        if label is None or label not in labels:
+        label = _choice(result, labels=labels, multi=multi)
+        if label is None:
             parsed.append(None)
             continue
         score = result.get("score")
@@ -337,7 +352,11 @@ def backend_predict(*, backend_id: int) -> dict[str, Any]:
         try:
             answer = _call("POST", _endpoint(backend.url, "/predict"), body=body, timeout=backend.timeout_seconds)
             predictions = predictions_parse(
-                answer, tasks=len(items), labels=labels, default_version=backend.model_version
+                answer,
+                tasks=len(items),
+                labels=labels,
+                default_version=backend.model_version,
+                multi=campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
             )
         except BackendError as exc:
             _record_failure(backend.id, exc.message)
@@ -360,6 +379,11 @@ def backend_predict(*, backend_id: int) -> dict[str, Any]:
 
 def _final_labels(campaign_id: int):
     return Item.objects.filter(campaign_id=campaign_id, status=Item.Status.COMPLETE, result_label__isnull=False)
+
+
+def _train_choices(label: Any) -> list[str]:
+    """A final label as Label Studio's choices: a multi-choice label is already a list of them."""
+    return [str(value) for value in label] if isinstance(label, list) else [str(label)]
 
 
 def backend_train_maybe(*, backend_id: int) -> bool:
@@ -388,7 +412,7 @@ def backend_train_maybe(*, backend_id: int) -> bool:
                             "from_name": layout.control,
                             "to_name": layout.to_name,
                             "type": "choices",
-                            "value": {"choices": [str(row["result_label"])]},
+                            "value": {"choices": _train_choices(row["result_label"])},
                         }
                     ]
                 }

@@ -358,3 +358,34 @@ def test_a_timeout_that_is_not_a_number_is_a_400_and_nothing_is_stored(
     factories.assert_error(org_api.patch(url, {"timeout": value}, format="json"), 400)
     assert MLBackend.objects.get().timeout_seconds == 10.0
     assert org_api.get(f"/api/v1/campaigns/{campaign.id}/backends/").status_code == 200
+
+
+def test_a_multi_choice_campaign_gets_and_sends_label_sets(
+    fake, settings, org_key, org_api, django_capture_on_commit_callbacks
+):
+    """A multi-choice item's label is a set: a backend's choices are stored as one (a single string was read by
+    aggregation as "chose nothing"), and training sends each final label's choices, not the list's repr."""
+    settings.BACKEND_TRAIN_MIN_LABELS = 1
+    campaign = factories.campaign(organization=org_key[0], task_type="multi_choice", labels=["pos", "neg"])
+    items_import(
+        campaign_id=campaign.id,
+        rows=[{"external_id": f"m{i}", "data": {"text": f"text {i}"}, "language": "en"} for i in range(3)],
+    )
+
+    def region(*choices: str) -> dict:
+        return {"result": [{"type": "choices", "value": {"choices": list(choices)}}], "score": 0.8}
+
+    fake.health = {"status": "UP", "model_version": "v3", "supports_training": True}
+    fake.predict = lambda items: (200, [region("pos", "neg"), region("neg"), region("pos", "maybe")])
+
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+
+    prelabels = dict(Item.objects.filter(campaign=campaign).values_list("external_id", "prelabel"))
+    assert prelabels == {"m0": ["neg", "pos"], "m1": ["neg"], "m2": None}  # "maybe" is not one of the labels
+    backend = MLBackend.objects.get()
+    assert (backend.items_predicted, backend.items_rejected) == (2, 1)
+
+    Item.objects.filter(external_id="m0").update(status=Item.Status.COMPLETE, result_label=["neg", "pos"])
+    assert backend_train_maybe(backend_id=backend.id)
+    (sent,) = fake.paths("/train")
+    assert sent["tasks"][0]["annotations"][0]["result"][0]["value"]["choices"] == ["neg", "pos"]
