@@ -390,8 +390,8 @@ def backend_train_maybe(*, backend_id: int) -> bool:
     """POST <url>/train with the campaign's final labels (the most recent TRAIN_MAX_TASKS, as Label Studio tasks
     with one annotation each) when the backend supports training and at least BACKEND_TRAIN_MIN_LABELS new final
     labels exist since the last call. Returns whether it was called; a failure marks the backend failing."""
-    backend = MLBackend.objects.select_related("campaign").get(pk=backend_id)
-    if not (backend.active and backend.supports_training):
+    backend = MLBackend.objects.select_related("campaign").filter(pk=backend_id).first()
+    if backend is None or not (backend.active and backend.supports_training):
         return False
     final = _final_labels(backend.campaign_id)
     count = final.count()
@@ -433,8 +433,11 @@ def backend_train_maybe(*, backend_id: int) -> bool:
 def backend_check(*, backend_id: int) -> str:
     """Ask one backend's /health: a new model version becomes the backend's and its open items are predicted
     again; a healthy backend with items still to label (new imports, a run that ran out of retries) is queued;
-    then training, if due. Returns what it found: `failing`, `new_version`, `queued` or `ok`."""
-    backend = MLBackend.objects.get(pk=backend_id)
+    then training, if due. Returns what it found: `failing`, `new_version`, `queued`, `ok`, or `gone` when the
+    backend was removed before or during the check (the beat's other backends are still checked)."""
+    backend = MLBackend.objects.filter(pk=backend_id).first()
+    if backend is None:
+        return "gone"
     try:
         health = backend_health(url=backend.url, timeout=min(backend.timeout_seconds, HEALTH_TIMEOUT_SECONDS))
     except BackendError as exc:
@@ -442,7 +445,9 @@ def backend_check(*, backend_id: int) -> str:
         return "failing"
     outcome = "ok"
     with transaction.atomic():
-        backend = MLBackend.objects.select_for_update().get(pk=backend_id)
+        backend = MLBackend.objects.select_for_update().filter(pk=backend_id).first()
+        if backend is None:
+            return "gone"
         if health.model_version and health.model_version != backend.model_version:
             backend.model_version = health.model_version
             outcome = "new_version"

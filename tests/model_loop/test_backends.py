@@ -389,3 +389,25 @@ def test_a_multi_choice_campaign_gets_and_sends_label_sets(
     assert backend_train_maybe(backend_id=backend.id)
     (sent,) = fake.paths("/train")
     assert sent["tasks"][0]["annotations"][0]["result"][0]["value"]["choices"] == ["neg", "pos"]
+
+
+def test_a_backend_removed_while_the_beat_checks_it_does_not_stop_the_check_of_the_others(
+    fake, monkeypatch, org_key, org_api, django_capture_on_commit_callbacks
+):
+    from crowd.model_loop import backends
+
+    campaign = _campaign(org_key, n=2)
+    for name in ("a", "b"):
+        assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name=name).status_code == 201
+    first = MLBackend.objects.order_by("id").first()
+    healthy = backends.backend_health
+
+    def removed_meanwhile(*, url: str, timeout: float):
+        MLBackend.objects.filter(pk=first.pk).delete()  # the coordinator deletes it during its health call
+        return healthy(url=url, timeout=timeout)
+
+    monkeypatch.setattr(backends, "backend_health", removed_meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = backends_check()
+
+    assert counts == {"gone": 1, "ok": 1}
