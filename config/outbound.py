@@ -57,6 +57,8 @@ def resolve(host: str, port: int) -> list[str]:
     """The addresses a name resolves to, in the resolver's order (separate so tests can stand in for DNS)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:  # a name IDNA cannot encode (an empty or too long label): no retry can help
+        raise OutboundRefused(f"{host} is not a valid host name.") from exc
     except OSError as exc:
         raise OutboundFailed(f"Cannot resolve {host}.") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -100,7 +102,11 @@ def outbound_request(
 
     Raises OutboundRefused (permanent) or OutboundFailed (transient). Any status is a response: the caller decides
     what a 4xx or 5xx means for it. With `connect_timeout`, `timeout` bounds connecting and reading together."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port out of range or not a number is a ValueError, like a bad IPv6 bracket
+    except ValueError as exc:
+        raise OutboundRefused("The URL is malformed.") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise OutboundRefused("Only http(s) URLs with a host can be called.")
@@ -109,15 +115,18 @@ def outbound_request(
     allow = private_allowed() if allow_private is None else allow_private
     guarded = type("Guarded", (_GuardedHTTPS if scheme == "https" else _GuardedHTTP,), {"allow_private": allow})
     pool_class = HTTPSConnectionPool if scheme == "https" else HTTPConnectionPool
-    pool = pool_class(
-        parts.hostname,
-        parts.port,
-        timeout=urllib3.Timeout(connect=timeout, read=timeout)
-        if connect_timeout is None
-        else urllib3.Timeout(total=timeout, connect=connect_timeout, read=timeout),
-        retries=False,
-        maxsize=1,
-    )
+    try:
+        pool = pool_class(
+            parts.hostname,
+            port,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout)
+            if connect_timeout is None
+            else urllib3.Timeout(total=timeout, connect=connect_timeout, read=timeout),
+            retries=False,
+            maxsize=1,
+        )
+    except urllib3.exceptions.LocationValueError as exc:  # a host urllib3 cannot parse (a space, a bad IDNA label)
+        raise OutboundRefused(f"{parts.hostname} is not a valid host name.") from exc
     pool.ConnectionCls = guarded
     path = parts.path or "/"
     if parts.query:

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from crowd.api.fields import FiniteFloatField
 from crowd.api.paging import page_serializer
 from crowd.models import BaselineRun, LabelModel, MLBackend
 
@@ -30,7 +31,7 @@ class BackendInSerializer(serializers.Serializer):
     )
     active = serializers.BooleanField(required=False, default=True)
     batch_size = serializers.IntegerField(min_value=1, max_value=500, required=False, help_text="Items per /predict.")
-    timeout = serializers.FloatField(min_value=1, max_value=60, required=False, help_text="Seconds per call.")
+    timeout = FiniteFloatField(min_value=1, max_value=60, required=False, help_text="Seconds per call.")
 
 
 class BackendPatchSerializer(BackendInSerializer):

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import models
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
@@ -13,6 +14,7 @@ from config.limits import (
     REASON_MAX,
     REFERENCE_MAX,
 )
+from crowd.api.fields import FiniteFloatField
 from crowd.api.paging import page_serializer
 from crowd.exports import decided_by
 from crowd.model_loop.auto_accept import model_of_annotator
@@ -24,6 +26,11 @@ MAX_LABELS = 500
 
 
 class CampaignSerializer(serializers.ModelSerializer):
+    # Every float of the campaign (confidence target, shares, acceptance policy) finite: "nan" passes any bound.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.FloatField: FiniteFloatField,
+    }
     reward = serializers.CharField(
         required=False, max_length=40, help_text='Decimal string per microtask, e.g. "0.50" (see docs/api.md).'
     )

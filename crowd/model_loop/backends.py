@@ -55,7 +55,7 @@ class Health:
 
 @dataclass(frozen=True)
 class Prediction:
-    label: str
+    label: str | list[str]  # a sorted set of values in a multi-choice campaign, as its answers are stored
     score: float | None
     model_version: str
 
@@ -90,8 +90,14 @@ def _call(method: str, url: str, *, body: Any = None, timeout: float, max_bytes:
         )
     try:
         return json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         raise BackendError(_("%(url)s did not answer with JSON.") % {"url": url}, transient=False) from None
+
+
+def _text(value: Any, limit: int) -> str:
+    """A string a backend sent, made storable: PostgreSQL's text refuses NUL and UTF-8 cannot encode a lone
+    surrogate (which JSON's \\ud800 escapes can carry)."""
+    return str(value).replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
 def health_parse(body: Any) -> Health:
@@ -99,7 +105,7 @@ def health_parse(body: Any) -> Health:
     if not isinstance(body, dict) or str(body.get("status", "")).upper() != "UP":
         raise BackendError(_('The health check did not say {"status": "UP"}.'), transient=False)
     version = body.get("model_version") or body.get("model_class_version") or ""
-    return Health(model_version=str(version)[:99], supports_training=body.get("supports_training") is True)
+    return Health(model_version=_text(version, 99), supports_training=body.get("supports_training") is True)
 
 
 def backend_health(*, url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> Health:
@@ -107,8 +113,8 @@ def backend_health(*, url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> Heal
     return health_parse(_call("GET", _endpoint(url, "/health"), timeout=timeout, max_bytes=64 * 1024))
 
 
-def _choice(result: Any) -> str | None:
-    """The first choice of the first `choices` region of one task's result."""
+def _choices(result: Any) -> list[Any] | None:
+    """The choices of the first `choices` region of one task's result."""
     regions = result.get("result") if isinstance(result, dict) else None
     if not isinstance(regions, list):
         return None
@@ -118,22 +124,37 @@ def _choice(result: Any) -> str | None:
         value = region.get("value")
         choices = value.get("choices") if isinstance(value, dict) else None
         if isinstance(choices, list) and choices and isinstance(choices[0], str):
-            return choices[0]
+            return choices
     return None
 
 
-def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_version: str) -> list[Prediction | None]:
+def _choice(result: Any, *, labels: set[str], multi: bool) -> str | list[str] | None:
+    """The label one task's result gives, if it is the campaign's: its first choice, or in a multi-choice campaign
+    the sorted set of its choices (every one of them a label)."""
+    choices = _choices(result)
+    if choices is None:
+        return None
+    if not multi:
+        return choices[0] if choices[0] in labels else None
+    if not all(isinstance(choice, str) and choice in labels for choice in choices):
+        return None
+    return sorted(set(choices))
+
+
+def predictions_parse(
+    body: Any, *, tasks: int, labels: set[str], default_version: str, multi: bool = False
+) -> list[Prediction | None]:
     """One entry per task, in order: its prediction, or None when there is none or its label is not one of the
     campaign's (rejected). Accepts `{"results": [...]}` and a bare list, as backends vary; anything else is a
-    BackendError."""
+    BackendError. `multi`: the campaign is multi-choice, and a prediction is the set of a region's choices."""
     results = body.get("results") if isinstance(body, dict) else body
     if not isinstance(results, list):
         raise BackendError(_('The prediction answer has no "results" list.'), transient=False)
     parsed: list[Prediction | None] = []
     for index in range(tasks):
         result = results[index] if index < len(results) else None
-        label = _choice(result)
-        if label is None or label not in labels:
+        label = _choice(result, labels=labels, multi=multi)
+        if label is None:
             parsed.append(None)
             continue
         score = result.get("score")
@@ -141,7 +162,7 @@ def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_versio
             score = None
         version = result.get("model_version") or default_version
         score = None if score is None else float(score)
-        parsed.append(Prediction(label=label, score=score, model_version=str(version)[:99]))
+        parsed.append(Prediction(label=label, score=score, model_version=_text(version, 99)))
     return parsed
 
 
@@ -150,8 +171,12 @@ def predictions_parse(body: Any, *, tasks: int, labels: set[str], default_versio
 
 def _url_check(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range or not a number is a ValueError, like a bad IPv6 bracket
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed(_("The backend's URL must be http(s) with a host."), fields={"url": _("Invalid URL.")})
     return url
 
@@ -327,7 +352,11 @@ def backend_predict(*, backend_id: int) -> dict[str, Any]:
         try:
             answer = _call("POST", _endpoint(backend.url, "/predict"), body=body, timeout=backend.timeout_seconds)
             predictions = predictions_parse(
-                answer, tasks=len(items), labels=labels, default_version=backend.model_version
+                answer,
+                tasks=len(items),
+                labels=labels,
+                default_version=backend.model_version,
+                multi=campaign.task_type == Campaign.TaskType.MULTI_CHOICE,
             )
         except BackendError as exc:
             _record_failure(backend.id, exc.message)
@@ -352,12 +381,17 @@ def _final_labels(campaign_id: int):
     return Item.objects.filter(campaign_id=campaign_id, status=Item.Status.COMPLETE, result_label__isnull=False)
 
 
+def _train_choices(label: Any) -> list[str]:
+    """A final label as Label Studio's choices: a multi-choice label is already a list of them."""
+    return [str(value) for value in label] if isinstance(label, list) else [str(label)]
+
+
 def backend_train_maybe(*, backend_id: int) -> bool:
     """POST <url>/train with the campaign's final labels (the most recent TRAIN_MAX_TASKS, as Label Studio tasks
     with one annotation each) when the backend supports training and at least BACKEND_TRAIN_MIN_LABELS new final
     labels exist since the last call. Returns whether it was called; a failure marks the backend failing."""
-    backend = MLBackend.objects.select_related("campaign").get(pk=backend_id)
-    if not (backend.active and backend.supports_training):
+    backend = MLBackend.objects.select_related("campaign").filter(pk=backend_id).first()
+    if backend is None or not (backend.active and backend.supports_training):
         return False
     final = _final_labels(backend.campaign_id)
     count = final.count()
@@ -378,7 +412,7 @@ def backend_train_maybe(*, backend_id: int) -> bool:
                             "from_name": layout.control,
                             "to_name": layout.to_name,
                             "type": "choices",
-                            "value": {"choices": [str(row["result_label"])]},
+                            "value": {"choices": _train_choices(row["result_label"])},
                         }
                     ]
                 }
@@ -399,8 +433,11 @@ def backend_train_maybe(*, backend_id: int) -> bool:
 def backend_check(*, backend_id: int) -> str:
     """Ask one backend's /health: a new model version becomes the backend's and its open items are predicted
     again; a healthy backend with items still to label (new imports, a run that ran out of retries) is queued;
-    then training, if due. Returns what it found: `failing`, `new_version`, `queued` or `ok`."""
-    backend = MLBackend.objects.get(pk=backend_id)
+    then training, if due. Returns what it found: `failing`, `new_version`, `queued`, `ok`, or `gone` when the
+    backend was removed before or during the check (the beat's other backends are still checked)."""
+    backend = MLBackend.objects.filter(pk=backend_id).first()
+    if backend is None:
+        return "gone"
     try:
         health = backend_health(url=backend.url, timeout=min(backend.timeout_seconds, HEALTH_TIMEOUT_SECONDS))
     except BackendError as exc:
@@ -408,7 +445,9 @@ def backend_check(*, backend_id: int) -> str:
         return "failing"
     outcome = "ok"
     with transaction.atomic():
-        backend = MLBackend.objects.select_for_update().get(pk=backend_id)
+        backend = MLBackend.objects.select_for_update().filter(pk=backend_id).first()
+        if backend is None:
+            return "gone"
         if health.model_version and health.model_version != backend.model_version:
             backend.model_version = health.model_version
             outcome = "new_version"

@@ -46,25 +46,35 @@ def fit(texts: Sequence[str], labels: Sequence[str]) -> Pipeline:
     """A fitted TF-IDF + logistic regression; needs at least two distinct labels (ValueError otherwise)."""
     if len(set(labels)) < 2:
         raise ValueError("The baseline needs at least two distinct labels to learn from.")
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=200_000),
-        LogisticRegression(max_iter=1000, C=4.0),
-    )
+    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=200_000)
+    word_of = words.build_analyzer()
+    if not any(word_of(text) for text in texts):
+        # No word of two letters or more in any text (single letters, emoji, one CJK character each): the word
+        # vectorizer would have no vocabulary at all, so these texts are read by their characters instead.
+        words = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, max_features=200_000)
+    model = make_pipeline(words, LogisticRegression(max_iter=1000, C=4.0))
     model.fit(list(texts), list(labels))
     return model
 
 
-def split(n: int, *, share: float = HELD_OUT_SHARE, seed: int = 0) -> tuple[list[int], list[int]]:
-    """(training indices, held-out indices): a seeded shuffle, `share` of n held out (at least one when n ≥ 5)."""
+def split(
+    n: int, *, share: float = HELD_OUT_SHARE, seed: int = 0, labels: Sequence[str] | None = None
+) -> tuple[list[int], list[int]]:
+    """(training indices, held-out indices): a seeded shuffle, `share` of n held out (at least one when n ≥ 5).
+    With `labels`, one example of each label (its last in the shuffle) always stays in the training share: a label
+    seen only in the held-out share would leave the model unable to fit, or to know that label."""
     order = list(range(n))
     random.Random(seed).shuffle(order)
     held = max(round(n * share), 1) if n >= 5 else 0
-    return sorted(order[held:]), sorted(order[:held])
+    kept = set({labels[i]: i for i in order}.values()) if labels is not None else set()
+    held_out = [i for i in order if i not in kept][:held]
+    chosen = set(held_out)
+    return sorted(i for i in order if i not in chosen), sorted(held_out)
 
 
 def evaluate(texts: Sequence[str], labels: Sequence[str], *, seed: int = 0) -> Evaluation:
     """Fit on the training share and score on the held-out share."""
-    train, held = split(len(texts), seed=seed)
+    train, held = split(len(texts), seed=seed, labels=labels)
     model = fit([texts[i] for i in train], [labels[i] for i in train])
     if not held:
         return Evaluation(trained_on=len(train), held_out=0, accuracy=None)

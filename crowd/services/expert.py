@@ -38,9 +38,20 @@ def item_decide(*, item_id: int, label: Any, decided_by_id: int) -> Item:
         item.expert_at = timezone.now()
         item.result_label = value
         item.confidence = 1.0
+        item.accepted_model = ""  # the label is a person's now, whether or not acceptance runs again to unmark it
         was_complete = item.status == Item.Status.COMPLETE
         item.status = Item.Status.COMPLETE
-        item.save(update_fields=["expert_label", "expert_by", "expert_at", "result_label", "confidence", "status"])
+        item.save(
+            update_fields=[
+                "expert_label",
+                "expert_by",
+                "expert_at",
+                "result_label",
+                "confidence",
+                "status",
+                "accepted_model",
+            ]
+        )
         if not was_complete:
             event_emit(
                 organization_id=campaign.organization_id,

@@ -8,7 +8,7 @@ from crowd.model_loop.auto_accept import campaign_auto_accept
 from crowd.models import AggregationRun, Annotator, Campaign, Item, MicroTask
 from crowd.services.aggregation import campaign_aggregate
 from crowd.services.answers import answer_submit
-from crowd.services.campaigns import campaign_launch
+from crowd.services.campaigns import campaign_launch, campaign_pause
 from crowd.services.imports import items_import
 from crowd.services.routing import assignment_claim_next
 from tests import factories
@@ -218,3 +218,39 @@ def test_a_bad_policy_is_refused(org_api, org_key, field, value):
 
     assert response.status_code == 400 and field in response.json()["error"]["fields"]
     assert getattr(Campaign.objects.get(pk=campaign.pk), field) == getattr(campaign, field)
+
+
+def test_a_coordinators_decision_takes_the_mark_away_even_where_acceptance_no_longer_runs(org_key, org_api):
+    """The label is a person's once decided: results and exports must not say a model decided it, also when the
+    campaign is paused (acceptance, which would unmark it after the next aggregation, runs only while active)."""
+    campaign = _campaign(org_key[0])
+    campaign_auto_accept(campaign_id=campaign.id)
+    campaign_pause(campaign_id=campaign.id)
+    item = Item.objects.get(campaign=campaign, external_id="sure0")
+
+    decided = org_api.post(f"/api/v1/campaigns/{campaign.id}/items/{item.id}/decide/", {"label": "neg"}, format="json")
+
+    assert decided.status_code == 200, decided.content
+    item.refresh_from_db()
+    assert (item.result_label, item.accepted_model) == ("neg", "")
+    results = {
+        row["external_id"]: row for row in org_api.get(f"/api/v1/campaigns/{campaign.id}/results/").json()["results"]
+    }
+    assert results["sure0"]["accepted_on_model"] is None and results["sure1"]["accepted_on_model"] == MODEL
+
+
+@pytest.mark.parametrize(
+    "field", ["accept_threshold", "accept_min_score", "accept_audit_share", "blind_share", "target_confidence"]
+)
+def test_a_policy_number_that_is_not_a_number_is_refused(org_api, org_key, field):
+    """The string "nan" reads as a float that passes every bound; stored, it broke every read of the campaign."""
+    campaign = _campaign(org_key[0])
+    before = Campaign.objects.values_list(field, flat=True).get(pk=campaign.pk)
+
+    error = factories.assert_error(
+        org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {field: "nan"}, format="json"), 400
+    )
+
+    assert field in error["fields"]
+    assert Campaign.objects.values_list(field, flat=True).get(pk=campaign.pk) == before
+    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/").status_code == 200

@@ -266,3 +266,148 @@ def test_the_private_address_allowance_follows_the_environment(value, allowed):
     env = {**os.environ, "CROWDLOOP_WEBHOOKS_ALLOW_PRIVATE": value, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == [str(allowed), str(allowed)]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",  # an unclosed IPv6 bracket
+        "http://example.org:99999/",  # a port out of range
+        "http://example.org:abc/",  # a port that is not a number
+        "http://exa mple.org/",  # a space in the host
+        "http://" + "ñ" * 70 + ".org/",  # a label too long for IDNA
+        "http://a..b/",  # an empty label
+    ],
+)
+def test_a_malformed_url_is_a_400_and_nothing_is_stored(url, org_key, org_api, django_capture_on_commit_callbacks):
+    campaign = _campaign(org_key)
+
+    error = factories.assert_error(_register(org_api, campaign, url, django_capture_on_commit_callbacks), 400)
+
+    assert "url" in error["fields"]
+    assert not MLBackend.objects.exists()
+
+
+def test_a_malformed_url_in_a_patch_is_a_400_and_nothing_changes(
+    fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    campaign = _campaign(org_key)
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+    url = f"/api/v1/campaigns/{campaign.id}/backends/{MLBackend.objects.get().id}/"
+
+    for bad in ("http://[::1", "http://127.0.0.1:70000/", "http://a..b/"):
+        factories.assert_error(org_api.patch(url, {"url": bad}, format="json"), 400)
+
+    assert MLBackend.objects.get().url == fake.url
+
+
+@pytest.mark.parametrize("version, stored", [("v\u0000 1", "v 1"), ("v\ud800", "v?")])
+def test_a_model_version_postgresql_cannot_store_is_cleaned_not_a_500(
+    version, stored, fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    """A NUL (PostgreSQL's text refuses it) or a lone surrogate (UTF-8 cannot encode it) in what a backend says."""
+    campaign = _campaign(org_key, n=2)
+    fake.health = {"status": "UP", "model_version": version}
+    fake.predict = lambda items: (200, [choice("pos", version=version) for _ in items])
+
+    response = _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f")
+
+    assert response.status_code == 201, response.content
+    backend = MLBackend.objects.get()
+    assert (backend.model_version, backend.status, backend.items_predicted) == (stored, "ok", 2)
+    assert set(Item.objects.values_list("prelabel_model", flat=True)) == {f"f@{stored}"}
+    assert LabelModel.objects.get().version == stored
+    with django_capture_on_commit_callbacks(execute=True):
+        assert backends_check() == {"ok": 1}  # the beat check reads the same version and does not trip on it
+
+
+def test_a_json_answer_nested_too_deep_is_a_bad_answer_not_a_crash(
+    fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    campaign = _campaign(org_key, n=2)
+    fake.health = b"[" * 30_000  # under the health answer's 64 KiB cap, far over the JSON decoder's depth
+    error = factories.assert_error(
+        _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks), 400, "backend_unhealthy"
+    )
+    assert "JSON" in error["message"] and not MLBackend.objects.exists()
+
+    fake.health = {"status": "UP", "model_version": "v3"}
+    fake.predict = lambda items: (200, b"[" * 100_000)
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+
+    backend = MLBackend.objects.get()
+    assert backend.status == "failing" and "JSON" in backend.last_error
+    assert not Item.objects.filter(prelabel__isnull=False).exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "-nan"])
+def test_a_timeout_that_is_not_a_number_is_a_400_and_nothing_is_stored(
+    value, fake, org_key, org_api, django_capture_on_commit_callbacks
+):
+    """float() reads the string "nan", and NaN passes every bound (it compares false): once stored, each call of
+    the backend failed and every read of it was a 500 (JSON has no NaN)."""
+    campaign = _campaign(org_key)
+
+    error = factories.assert_error(
+        _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, timeout=value), 400
+    )
+
+    assert "timeout" in error["fields"] and not MLBackend.objects.exists()
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+    url = f"/api/v1/campaigns/{campaign.id}/backends/{MLBackend.objects.get().id}/"
+    factories.assert_error(org_api.patch(url, {"timeout": value}, format="json"), 400)
+    assert MLBackend.objects.get().timeout_seconds == 10.0
+    assert org_api.get(f"/api/v1/campaigns/{campaign.id}/backends/").status_code == 200
+
+
+def test_a_multi_choice_campaign_gets_and_sends_label_sets(
+    fake, settings, org_key, org_api, django_capture_on_commit_callbacks
+):
+    """A multi-choice item's label is a set: a backend's choices are stored as one (a single string was read by
+    aggregation as "chose nothing"), and training sends each final label's choices, not the list's repr."""
+    settings.BACKEND_TRAIN_MIN_LABELS = 1
+    campaign = factories.campaign(organization=org_key[0], task_type="multi_choice", labels=["pos", "neg"])
+    items_import(
+        campaign_id=campaign.id,
+        rows=[{"external_id": f"m{i}", "data": {"text": f"text {i}"}, "language": "en"} for i in range(3)],
+    )
+
+    def region(*choices: str) -> dict:
+        return {"result": [{"type": "choices", "value": {"choices": list(choices)}}], "score": 0.8}
+
+    fake.health = {"status": "UP", "model_version": "v3", "supports_training": True}
+    fake.predict = lambda items: (200, [region("pos", "neg"), region("neg"), region("pos", "maybe")])
+
+    assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name="f").status_code == 201
+
+    prelabels = dict(Item.objects.filter(campaign=campaign).values_list("external_id", "prelabel"))
+    assert prelabels == {"m0": ["neg", "pos"], "m1": ["neg"], "m2": None}  # "maybe" is not one of the labels
+    backend = MLBackend.objects.get()
+    assert (backend.items_predicted, backend.items_rejected) == (2, 1)
+
+    Item.objects.filter(external_id="m0").update(status=Item.Status.COMPLETE, result_label=["neg", "pos"])
+    assert backend_train_maybe(backend_id=backend.id)
+    (sent,) = fake.paths("/train")
+    assert sent["tasks"][0]["annotations"][0]["result"][0]["value"]["choices"] == ["neg", "pos"]
+
+
+def test_a_backend_removed_while_the_beat_checks_it_does_not_stop_the_check_of_the_others(
+    fake, monkeypatch, org_key, org_api, django_capture_on_commit_callbacks
+):
+    from crowd.model_loop import backends
+
+    campaign = _campaign(org_key, n=2)
+    for name in ("a", "b"):
+        assert _register(org_api, campaign, fake.url, django_capture_on_commit_callbacks, name=name).status_code == 201
+    first = MLBackend.objects.order_by("id").first()
+    healthy = backends.backend_health
+
+    def removed_meanwhile(*, url: str, timeout: float):
+        MLBackend.objects.filter(pk=first.pk).delete()  # the coordinator deletes it during its health call
+        return healthy(url=url, timeout=timeout)
+
+    monkeypatch.setattr(backends, "backend_health", removed_meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = backends_check()
+
+    assert counts == {"gone": 1, "ok": 1}

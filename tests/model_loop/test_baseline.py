@@ -146,3 +146,46 @@ def test_the_baseline_runs_are_shown_to_readers(settings, org_key, org_api, othe
     switched = org_api.patch(f"/api/v1/campaigns/{campaign.id}/", {"baseline": False}, format="json")
     assert switched.status_code == 200 and switched.json()["baseline"] is False
     assert org_api.get(f"/api/v1/campaigns/{campaign.id}/baseline/").json()["enabled"] is False
+
+
+@pytest.mark.parametrize("seed", range(1, 11))
+def test_a_label_seen_once_stays_in_the_training_share_so_evaluation_can_fit(seed):
+    """Held out, a label's only example would leave the training share one label short (or with one label only)."""
+    texts = [f"good day number {i}" for i in range(9)] + ["bad day"]
+    labels = ["pos"] * 9 + ["neg"]
+
+    evaluation = baseline.evaluate(texts, labels, seed=seed)
+
+    assert (evaluation.trained_on, evaluation.held_out) == (8, 2)  # still 20% held out, always of "pos"
+    assert evaluation.accuracy == 1.0
+
+
+@pytest.mark.parametrize("texts", [["a", "b"], ["😀", "😡"], ["好", "坏"]])
+def test_texts_without_a_word_of_two_letters_are_learned_from_their_characters(texts):
+    """The word tokenizer keeps words of two letters or more: single letters, emoji, one CJK character each
+    would leave it no vocabulary at all."""
+    model = baseline.fit(texts * 5, ["pos", "neg"] * 5)
+
+    assert [label for label, _ in baseline.predict(model, texts)] == ["pos", "neg"]
+    assert baseline.evaluate(texts * 5, ["pos", "neg"] * 5, seed=1).accuracy == 1.0
+
+
+@pytest.mark.django_db
+def test_the_job_trains_on_a_campaign_of_emoji(settings):
+    settings.BASELINE_MIN_ITEMS = 10
+    campaign = factories.campaign(baseline=True, target_confidence=0.9)
+    faces = {"😀": "pos", "😡": "neg"}
+    items_import(
+        campaign_id=campaign.id,
+        rows=[
+            {"external_id": f"e{i}", "data": {"text": face}, "language": "en"} for i, face in enumerate([*faces] * 8)
+        ],
+    )
+    for item in Item.objects.filter(campaign=campaign).order_by("id")[:12]:
+        Item.objects.filter(pk=item.pk).update(status="complete", result_label=faces[item.data["text"]], confidence=1)
+
+    result = baseline_train(campaign_id=campaign.id)
+
+    assert result["status"] == "trained" and result["labelled"] == 4
+    opened = Item.objects.filter(campaign=campaign, status="open")
+    assert all(item.prelabel == faces[item.data["text"]] for item in opened)
