@@ -115,15 +115,17 @@ def _precision(campaign: Campaign, policy: AcceptancePolicy) -> dict[str, dict[A
 def campaign_auto_accept(*, campaign_id: int) -> AcceptSummary | None:
     """Apply the campaign's acceptance policy; None when it is off or the campaign is not single-choice. Takes the
     campaign lock (FOR NO KEY UPDATE, as aggregation), so the two never interleave; the microtasks it changes are
-    rows no lease holds (active 0), locked as it writes them."""
+    rows no lease holds (active 0), locked as it writes them. Marks people overruled go whatever the policy's
+    state: a campaign paused, closed or with acceptance switched off after some items were accepted still gets
+    answers aggregated, and its results must not say a model decided a label people changed."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
-        if not campaign.auto_accept or campaign.task_type != Campaign.TaskType.SINGLE_CHOICE:
-            return None
-        if campaign.status != Campaign.Status.ACTIVE:
+        if campaign.task_type != Campaign.TaskType.SINGLE_CHOICE:  # the only kind acceptance marks
             return None
         policy = policy_for(campaign)
         unmarked = _unmark_overruled(campaign, policy)
+        if not campaign.auto_accept or campaign.status != Campaign.Status.ACTIVE:
+            return None
         accepted = {
             model: accepted_classes(precision, policy) for model, precision in _precision(campaign, policy).items()
         }

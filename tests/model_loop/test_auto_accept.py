@@ -105,6 +105,21 @@ def test_one_confirmation_leaves_one_slot_and_disagreement_removes_the_mark(org_
     assert "sure0" not in _accepted(campaign) and "sure1" in _accepted(campaign)
 
 
+@pytest.mark.parametrize("after", [{"auto_accept": False}, {"status": "paused"}, {"status": "completed"}])
+def test_people_overruling_a_confirmation_remove_the_mark_after_acceptance_stopped_running(org_key, after):
+    campaign = _campaign(org_key[0], accept_confirmations=1)
+    campaign_auto_accept(campaign_id=campaign.id)
+    assert "sure0" in _accepted(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(**after)
+    # The confirming person disagreed (what aggregation writes), after acceptance was switched off or stopped.
+    Item.objects.filter(campaign=campaign, external_id="sure0").update(answer_count=1, result_label="neg")
+    Item.objects.filter(campaign=campaign, external_id="sure1").update(answer_count=1, result_label="pos")
+
+    assert campaign_auto_accept(campaign_id=campaign.id) is None  # nothing new is accepted
+
+    assert "sure0" not in _accepted(campaign) and "sure1" in _accepted(campaign)
+
+
 @pytest.mark.parametrize(
     "policy",
     [
