@@ -66,7 +66,7 @@ def _form_context(
     labels: list[dict[str, str]],
     languages: list[str],
     skills: dict[str, int],
-    translations: dict[str, Any],
+    translations: dict[str, Any] | list[tuple[str, Any]],
     problems: dict[str, str],
     organizations: list[Organization] | None = None,
 ) -> dict[str, Any]:
@@ -222,7 +222,7 @@ def _save(
         labels=labels,
         languages=campaign.languages if launched else languages,
         skills=campaign.required_skills if launched else skills,
-        translations=forms.translations_from_post(request.POST, labels),
+        translations=forms.posted_translations(request.POST, labels),
         problems=problems,
         organizations=organizations,
     )

@@ -1,6 +1,7 @@
 """The campaign form: the page's inputs turned into the API's campaign body, validated by the same serializer and
 written by the same services, so a campaign made on the web and one made through the API obey one set of rules."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -195,7 +196,13 @@ def label_rows(labels: list[dict[str, str]]) -> list[dict[str, Any]]:
 
 def translations_from_post(post: QueryDict, labels: list[dict[str, str]]) -> dict[str, Any]:
     """{"sw": {"instructions": ..., "labels": {value: text}}} from the translation blocks; blank blocks dropped."""
-    result: dict[str, Any] = {}
+    return dict(posted_translations(post, labels))
+
+
+def posted_translations(post: QueryDict, labels: list[dict[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    """The translation blocks as posted, in order, blank ones dropped: two blocks for one language stay two, so a
+    refused form shows the coordinator both texts again instead of losing one."""
+    result: list[tuple[str, dict[str, Any]]] = []
     for index, language in enumerate(post.getlist("translation_language")):
         language = language.strip()
         if not language:
@@ -211,18 +218,21 @@ def translations_from_post(post: QueryDict, labels: list[dict[str, str]]) -> dic
                 texts[label["value"]] = values[index].strip()
         if texts:
             entry["labels"] = texts
-        result[language] = entry
+        result.append((language, entry))
     return result
 
 
-def translation_blocks(translations: dict[str, Any], labels: list[dict[str, str]]) -> list[dict[str, Any]]:
+def translation_blocks(
+    translations: Mapping[str, Any] | list[tuple[str, Any]], labels: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    pairs = translations.items() if isinstance(translations, Mapping) else translations
     blocks = [
         {
             "language": language,
             "instructions": entry.get("instructions", ""),
             "labels": [(label, entry.get("labels", {}).get(label["value"], "")) for label in labels],
         }
-        for language, entry in translations.items()
+        for language, entry in pairs
     ]
     blocks += [
         {"language": "", "instructions": "", "labels": [(label, "") for label in labels]}
