@@ -1,6 +1,7 @@
 """The campaign form: the page's inputs turned into the API's campaign body, validated by the same serializer and
 written by the same services, so a campaign made on the web and one made through the API obey one set of rules."""
 
+import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -181,6 +182,8 @@ def labels_from_post(post: QueryDict) -> list[dict[str, str]]:
         try:
             position = float(positions[index]) if index < len(positions) and positions[index] else index
         except ValueError:
+            position = index
+        if not math.isfinite(position):  # "nan" compares false to everything and would scramble the sort
             position = index
         rows.append((position, index, {"value": value or text, "text": text or value}))
     return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]

@@ -3,7 +3,9 @@ refuses bad input with the fields named and nothing stored, and the campaign pag
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.http import QueryDict
 
+from crowd.coordinator.forms import labels_from_post
 from crowd.models import Campaign, Item, Membership, Organization
 from crowd.services.campaigns import campaign_archive, campaign_close
 from tests import factories
@@ -479,3 +481,16 @@ def test_results_are_browsed_with_filters_and_every_export_format_is_offered(org
     done = client.get(url, {"status": "complete"}).content.decode()
     assert f'id="item-{items[0].id}"' in done and f'id="item-{items[1].id}"' not in done
     assert client.get(url, {"below": "lots", "status": "?"}).status_code == 200  # a bad filter shows everything
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "NaN"])
+def test_a_label_order_number_that_is_not_a_number_keeps_the_row_where_the_page_had_it(bad):
+    # The order numbers decide; one that is not a finite number counts as the row's place on the page, so the
+    # others are still sorted by theirs ("nan" compares false to everything and used to scramble the order).
+    post = QueryDict(mutable=True)
+    for value, position in (("d", "4"), ("b", bad), ("a", "1"), ("c", "3")):
+        post.appendlist("label_value", value)
+        post.appendlist("label_text", value.upper())
+        post.appendlist("label_position", position)
+
+    assert [label["value"] for label in labels_from_post(post)] == ["b", "a", "c", "d"]
