@@ -19,6 +19,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 HELD_OUT_SHARE = 0.2
 TEXT_KEYS = ("text", "sentence", "content", "body", "title", "question")
+# Where an image or other media lives, never its text: an image campaign's only string is its link, and a text
+# model trained on links learns the file names.
+MEDIA_KEYS = ("image", "image_url", "audio", "audio_url", "video", "video_url")
+LINK_PREFIXES = ("http://", "https://", "data:", "s3://", "gs://", "file:")
 
 
 @dataclass(frozen=True)
@@ -29,15 +33,18 @@ class Evaluation:
 
 
 def item_text(data: Any) -> str | None:
-    """The text of an item's data: a common text key if there is one, else its first non-empty string value."""
+    """The text of an item's data: a common text key if there is one, else its first non-empty string value that is
+    neither media nor a link."""
     if not isinstance(data, dict):
         return None
     for key in TEXT_KEYS:
         value = data.get(key)
         if isinstance(value, str) and value.strip():
             return value
-    for value in data.values():
-        if isinstance(value, str) and value.strip():
+    for key, value in data.items():
+        if key in MEDIA_KEYS or str(key).endswith("_url") or not isinstance(value, str) or not value.strip():
+            continue
+        if not value.strip().lower().startswith(LINK_PREFIXES):
             return value
     return None
 

@@ -48,6 +48,10 @@ def test_the_classifier_refuses_a_single_label_and_finds_an_items_text():
     assert baseline.item_text({"text": "hello"}) == "hello"
     assert baseline.item_text({"id": 3, "comment": "the body"}) == "the body"
     assert baseline.item_text({"image": ""}) is None and baseline.item_text("x") is None
+    # An image's link is not its text (a text model would learn the file names), nor is any other link.
+    assert baseline.item_text({"image_url": "https://cdn.example.org/cats/1.jpg"}) is None
+    assert baseline.item_text({"photo": "HTTPS://cdn.example.org/1.jpg", "source_url": "clinic"}) is None
+    assert baseline.item_text({"image_url": "https://cdn.example.org/1.jpg", "caption": "a cat"}) == "a cat"
 
 
 def _campaign(*, labelled: int, open_: int, gold: int = 0, **fields):
@@ -127,6 +131,23 @@ def test_the_baseline_waits_below_the_minimum_and_stays_off_unless_asked(setting
     assert baseline_train(campaign_id=off.id) == {"status": "off"}
     free_text = factories.campaign(baseline=True, task_type="free_text", labels=[])
     assert baseline_train(campaign_id=free_text.id) == {"status": "off"}
+    assert not BaselineRun.objects.exists() and not Item.objects.filter(prelabel__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_an_image_campaign_never_trains_the_text_baseline_on_its_links(settings):
+    settings.BASELINE_MIN_ITEMS = 10
+    campaign = factories.campaign(baseline=True, target_confidence=0.9)
+    rows = [
+        {"external_id": f"i{i}", "data": {"image_url": f"https://cdn.example.org/{kind}/{i}.jpg"}, "language": "en"}
+        for i, kind in enumerate(["pos", "neg"] * 10)
+    ]
+    items_import(campaign_id=campaign.id, rows=rows)
+    for item in Item.objects.filter(campaign=campaign).order_by("id")[:16]:
+        label = "pos" if "/pos/" in item.data["image_url"] else "neg"
+        Item.objects.filter(pk=item.pk).update(status="complete", result_label=label, confidence=1)
+
+    assert baseline_train(campaign_id=campaign.id) == {"status": "waiting", "labelled": 0}
     assert not BaselineRun.objects.exists() and not Item.objects.filter(prelabel__isnull=False).exists()
 
 
