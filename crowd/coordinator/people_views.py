@@ -127,10 +127,11 @@ def _key_create(request: HttpRequest, actor: Actor, organization: Organization) 
     days = request.POST.get("days", "").strip()
     expires_at = None
     if days:
-        if not 1 <= (whole_number(days) or 0) <= KEY_DAYS_MAX:
+        lasts = whole_number(days) or 0
+        if not 1 <= lasts <= KEY_DAYS_MAX:
             messages.error(request, _("A key lasts from 1 to 3650 days, or leave it empty for no end date."))
             return redirect("manage-people", organization_id=organization.id)
-        expires_at = timezone.now() + timedelta(days=int(days))
+        expires_at = timezone.now() + timedelta(days=lasts)
     key = api_key_create(
         organization_id=organization.id,
         created_by_id=request.user.id,

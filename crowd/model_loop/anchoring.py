@@ -21,7 +21,7 @@ No Django import: the selectors count, this module judges.
 """
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import sqrt
 from statistics import NormalDist
 
@@ -83,8 +83,16 @@ class AnchoringReport:
     gold_accuracy_shown: Proportion
     gold_accuracy_blind: Proportion
     gold_accuracy_difference: Difference
-    warning: bool
     by_suggestion: tuple[SuggestionArms, ...] = ()
+
+    @property
+    def warning(self) -> bool:
+        """A significant pull that does not buy accuracy on gold: not significantly more accurate overall, or
+        misled on some suggested label."""
+        not_more_accurate = not self.gold_accuracy_difference.significantly_positive or bool(
+            self.misleading_suggestions
+        )
+        return self.agreement_difference.significantly_positive and not_more_accurate
 
     @property
     def misleading_suggestions(self) -> list[Hashable]:
@@ -163,17 +171,12 @@ def anchoring_report(
     suggested label (less accurate there than the blind arm, or following a suggestion that is right there less
     often than the blind arm is). The second catches a bias toward one label that an overall gain elsewhere
     hides: people follow that suggestion into errors they would not make on their own."""
-    agreement = newcombe_difference(agreement_shown, agreement_blind)
-    accuracy = newcombe_difference(gold_accuracy_shown, gold_accuracy_blind)
-    report = AnchoringReport(
+    return AnchoringReport(
         agreement_shown=agreement_shown,
         agreement_blind=agreement_blind,
-        agreement_difference=agreement,
+        agreement_difference=newcombe_difference(agreement_shown, agreement_blind),
         gold_accuracy_shown=gold_accuracy_shown,
         gold_accuracy_blind=gold_accuracy_blind,
-        gold_accuracy_difference=accuracy,
-        warning=False,
+        gold_accuracy_difference=newcombe_difference(gold_accuracy_shown, gold_accuracy_blind),
         by_suggestion=by_suggestion_report(gold_accuracy_by_suggestion or {}),
     )
-    not_more_accurate = not accuracy.significantly_positive or bool(report.misleading_suggestions)
-    return replace(report, warning=agreement.significantly_positive and not_more_accurate)
